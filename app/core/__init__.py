@@ -1,0 +1,1 @@
+"""The engine: everything that works without a window. Never imports Qt."""

