@@ -55,7 +55,9 @@ def decode(path: Path) -> Audio:
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except av.error.FFmpegError as exc:
-        raise AudioError(f"{path}: not an audio or video file that can be read ({_reason(exc)}).") from exc
+        raise AudioError(
+            f"{path}: cannot be read as audio or video; it is damaged, incomplete or not a media file ({_reason(exc)})."
+        ) from exc
     with container:
         if not container.streams.audio:
             kind = "a video without an audio track" if container.streams.video else "no audio track"

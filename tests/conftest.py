@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests import fixtures
+
+# Nothing here may download model weights.
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch, tmp_path_factory):
+    """Every test gets its own settings: no developer preferences or env overrides leak in."""
+    for name in ("WHISPER_MODEL_SIZE", "WHISPER_DEVICE", "WHISPER_COMPUTE_TYPE", "DIARIZATION_PARALLEL_CHUNKS",
+                 "DIARIZATION_CHUNK_SEC"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DIARIZATION_STUDIO_DATA_DIR", str(tmp_path_factory.getbasetemp() / "data"))
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.getbasetemp() / "data"
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir):
+    from app.core.settings import Settings
+
+    return Settings(data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def resources():
+    """Loaded models shared by the slow tests (each run is independent of the last)."""
+    from app.core.pipeline import Resources
+
+    return Resources()
+
+
+@pytest.fixture(scope="session")
+def sample():
+    try:
+        return fixtures.pyannote_sample()
+    except fixtures.Missing as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def fleurs():
+    try:
+        return fixtures.fleurs_clips()
+    except fixtures.Missing as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def speech(sample):
+    """Five seconds of real speech, 16 kHz float."""
+    from app.core import audio
+
+    return audio.decode(sample.wav).samples[6 * 16000 : 11 * 16000]

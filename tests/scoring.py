@@ -1,0 +1,78 @@
+"""Scores for real-speech tests: diarization error rate and word error rate."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+
+STEP = 0.01  # seconds per frame when scoring turns
+
+
+def read_rttm(path: Path) -> list[tuple[float, float, str]]:
+    turns = []
+    for line in Path(path).read_text().splitlines():
+        parts = line.split()
+        if parts and parts[0] == "SPEAKER":
+            start, duration = float(parts[3]), float(parts[4])
+            turns.append((start, start + duration, parts[7]))
+    return turns
+
+
+def parse_rttm_text(text: str) -> list[tuple[float, float, str]]:
+    turns = []
+    for line in text.splitlines():
+        parts = line.split()
+        if parts and parts[0] == "SPEAKER":
+            turns.append((float(parts[3]), float(parts[3]) + float(parts[4]), parts[7]))
+    return turns
+
+
+def read_stm_text(path: Path) -> str:
+    return " ".join(" ".join(line.split()[5:]) for line in Path(path).read_text().splitlines() if line.strip())
+
+
+def der(reference, hypothesis, collar: float = 0.25) -> float:
+    """Frame-based diarization error rate with the best speaker mapping.
+
+    Frames within `collar` of a reference boundary are not scored, as md-eval does.
+    Overlapped reference speech counts each speaker, so missed overlap is an error.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    end = max([e for _, e, _ in reference] + [e for _, e, _ in hypothesis] + [0.0])
+    n = int(np.ceil(end / STEP)) + 1
+    ref_ids = sorted({s for *_, s in reference})
+    hyp_ids = sorted({s for *_, s in hypothesis})
+    ref = np.zeros((len(ref_ids), n), bool)
+    hyp = np.zeros((len(hyp_ids), n), bool)
+    scored = np.ones(n, bool)
+    for start, stop, spk in reference:
+        ref[ref_ids.index(spk), int(start / STEP) : int(stop / STEP)] = True
+        for edge in (start, stop):
+            scored[max(0, int((edge - collar) / STEP)) : int((edge + collar) / STEP)] = False
+    for start, stop, spk in hypothesis:
+        hyp[hyp_ids.index(spk), int(start / STEP) : int(stop / STEP)] = True
+    ref, hyp = ref[:, scored], hyp[:, scored]
+    overlap = ref.astype(float) @ hyp.T.astype(float)
+    rows, cols = linear_sum_assignment(-overlap) if overlap.size else ([], [])
+    matched = overlap[rows, cols].sum() if len(rows) else 0.0
+    n_ref = ref.sum(axis=0)
+    n_hyp = hyp.sum(axis=0)
+    total = n_ref.sum()
+    error = np.maximum(n_ref, n_hyp).sum() - matched
+    return float(error / total) if total else 0.0
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFC", text.lower())
+    text = re.sub(r"[^\w\s']|_", " ", text)
+    return " ".join(text.split())
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    import jiwer
+
+    return float(jiwer.wer(normalise(reference), normalise(hypothesis)))

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from app.core.align import align, name_speakers
+from app.core.diarize import Turn
+
+
+def words(*spec):
+    """spec: (start, end, text) triples -> one whisper segment."""
+    return {"words": [{"start": s, "end": e, "word": " " + t, "probability": 0.9} for s, e, t in spec]}
+
+
+def test_words_follow_the_voice_that_overlaps_them_most():
+    turns = [Turn(0.0, 2.0, "A"), Turn(2.0, 4.0, "B")]
+    segs = align([words((0.1, 0.5, "hello"), (0.6, 1.0, "there"), (1.9, 2.6, "hi"), (2.7, 3.0, "you"))], turns)
+    assert [(s.speaker, s.text) for s in segs] == [("A", "hello there"), ("B", "hi you")]
+
+
+def test_segment_never_spans_a_speaker_change():
+    turns = [Turn(0, 1, "A"), Turn(1, 2, "B"), Turn(2, 3, "A")]
+    segs = align([words((0.2, 0.4, "a"), (1.2, 1.4, "b"), (2.2, 2.4, "c"))], turns)
+    assert [s.speaker for s in segs] == ["A", "B", "A"]
+    for seg in segs:
+        assert all(seg.start <= w.start and w.end <= seg.end for w in seg.words)
+
+
+def test_word_in_a_gap_takes_the_nearest_voice_or_the_previous_one():
+    turns = [Turn(0, 1, "A"), Turn(5, 6, "B")]
+    segs = align([words((0.5, 0.8, "one"), (1.2, 1.4, "two"), (2.5, 2.7, "three"), (4.7, 4.9, "four"))], turns)
+    assert [(s.speaker, s.text) for s in segs] == [("A", "one two three"), ("B", "four")]
+
+
+def test_long_pause_starts_a_new_segment():
+    turns = [Turn(0, 10, "A")]
+    segs = align([words((0.0, 0.5, "before"), (3.0, 3.5, "after"))], turns)
+    assert [s.text for s in segs] == ["before", "after"]
+
+
+def test_no_turns_gives_one_speaker():
+    segs, speakers = name_speakers(align([words((0.0, 0.5, "alone"))], []), [])
+    assert [s.speaker for s in segs] == ["SPEAKER_00"]
+    assert speakers[0].talk_time == 0.5
+
+
+def test_ids_by_first_appearance_and_talk_time_from_voices():
+    turns = [Turn(0, 1, "SPEAKER_02"), Turn(1, 4, "SPEAKER_01"), Turn(9, 9.5, "SPEAKER_03")]
+    segs, speakers = name_speakers(align([words((0.2, 0.5, "x"), (1.5, 2.0, "y"))], turns), turns)
+    assert [s.speaker for s in segs] == ["SPEAKER_00", "SPEAKER_01"]
+    assert [(s.id, s.name, s.talk_time) for s in speakers] == [
+        ("SPEAKER_00", "Speaker 1", 1.0),
+        ("SPEAKER_01", "Speaker 2", 3.0),
+    ]

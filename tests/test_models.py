@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from app.core import models
+from app.core.errors import ModelError
+
+
+def test_embedded_model_is_assembled_verified_and_reused(tmp_path):
+    folder = models.resolve("base", tmp_path)
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.bin", "tokenizer.json", "vocabulary.txt"]
+    digest = hashlib.sha256((folder / "model.bin").read_bytes()).hexdigest()
+    assert digest == models.EMBEDDED_SHA256
+    mtime = (folder / "model.bin").stat().st_mtime_ns
+    assert models.resolve("base", tmp_path) == folder
+    assert (folder / "model.bin").stat().st_mtime_ns == mtime, "assembled once"
+
+
+def test_interrupted_assembly_leaves_no_model_and_is_redone(tmp_path):
+    folder = tmp_path / "whisper-base"
+    folder.mkdir()
+    (folder / ".model.bin.x.partial").write_bytes(b"half a model")  # what a killed first run leaves
+    (folder / "config.json").write_text("{}")
+    assert not models.is_complete(folder)
+    models.assemble_embedded(tmp_path)
+    assert models.is_complete(folder)
+
+
+def test_damaged_parts_fail_the_check_and_leave_nothing(tmp_path, monkeypatch):
+    real = models.embedded_parts()
+    damaged = tmp_path / "model.bin.part2"
+    damaged.write_bytes(real[1].read_bytes()[:-10] + b"0123456789")
+    monkeypatch.setattr(models, "embedded_parts", lambda: [real[0], damaged])
+    with pytest.raises(ModelError, match="integrity check"):
+        models.assemble_embedded(tmp_path / "models")
+    folder = tmp_path / "models" / "whisper-base"
+    assert not (folder / "model.bin").exists()
+    assert not list(folder.glob("*.partial"))
+
+
+def test_a_size_not_on_this_computer_is_a_clear_error_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelError, match="'small' model is not on this computer.*internet"):
+        models.resolve("small", tmp_path)
+
+
+def test_a_local_model_folder(tmp_path):
+    base = models.resolve("base", tmp_path / "a")
+    assert models.resolve(str(base), tmp_path / "b") == base
+    with pytest.raises(ModelError, match="not a CTranslate2 Whisper model folder"):
+        models.resolve(str(tmp_path), tmp_path)
+    with pytest.raises(ModelError, match="Unknown model"):
+        models.resolve("huge", tmp_path)

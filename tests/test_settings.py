@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.core import settings as s
+from app.core.errors import UserError
+
+
+def test_defaults(tmp_path):
+    got = s.load(environ={}, data_dir=tmp_path)
+    assert (got.model, got.language, got.device, got.compute_type) == ("base", None, "auto", "auto")
+    assert (got.parallel_chunks, got.chunk_sec, got.from_env) == (2, 30.0, ())
+
+
+def test_environment_overrides_preferences_and_flags_override_both(tmp_path, monkeypatch):
+    monkeypatch.setenv(s.DATA_DIR_ENV, str(tmp_path))
+    (tmp_path / "preferences.json").write_text(json.dumps({"model": "small", "chunk_sec": 20, "parallel_chunks": 3}))
+    env = {"WHISPER_MODEL_SIZE": "tiny", "DIARIZATION_PARALLEL_CHUNKS": "4", "WHISPER_DEVICE": "cpu",
+           "WHISPER_COMPUTE_TYPE": "float32", "DIARIZATION_CHUNK_SEC": "25"}
+    got = s.load(environ=env)
+    assert (got.model, got.parallel_chunks, got.chunk_sec, got.device, got.compute_type) == ("tiny", 4, 25.0, "cpu", "float32")
+    assert set(got.from_env) == {"model", "parallel_chunks", "chunk_sec", "device", "compute_type"}
+    assert s.load(environ=env, model="medium").model == "medium"
+    assert s.load(environ={}).chunk_sec == 20.0
+
+
+@pytest.mark.parametrize(
+    "env, words",
+    [
+        ({"DIARIZATION_PARALLEL_CHUNKS": "two"}, "not a number"),
+        ({"DIARIZATION_PARALLEL_CHUNKS": "0"}, "between 1 and 16"),
+        ({"DIARIZATION_CHUNK_SEC": "300"}, "between 5 and 30"),
+        ({"WHISPER_DEVICE": "tpu"}, "Unknown device"),
+        ({"WHISPER_COMPUTE_TYPE": "int3"}, "Unknown compute type"),
+    ],
+)
+def test_bad_environment_values_say_what_is_wrong(tmp_path, env, words):
+    with pytest.raises(UserError, match=words):
+        s.load(environ=env, data_dir=tmp_path)
+
+
+def test_speaker_hints_are_checked(tmp_path):
+    with pytest.raises(UserError, match="either"):
+        s.load(environ={}, data_dir=tmp_path, num_speakers=2, max_speakers=3)
+    with pytest.raises(UserError, match="between 1 and 32"):
+        s.load(environ={}, data_dir=tmp_path, num_speakers=0)
+
+
+def test_a_damaged_preferences_file_is_ignored(tmp_path, monkeypatch):
+    monkeypatch.setenv(s.DATA_DIR_ENV, str(tmp_path))
+    (tmp_path / "preferences.json").write_text("{not json")
+    assert s.load(environ={}).model == "base"
+    (tmp_path / "preferences.json").write_text(json.dumps({"parallel_chunks": "lots", "model": "tiny", "bogus": 1}))
+    got = s.load(environ={})
+    assert (got.model, got.parallel_chunks) == ("tiny", 2)
+
+
+def test_preferences_are_saved(tmp_path, monkeypatch):
+    monkeypatch.setenv(s.DATA_DIR_ENV, str(tmp_path))
+    s.save_preferences(s.load(environ={}), {"language": "es"})
+    assert s.load(environ={}).language == "es"
+
+
+def test_data_dir_follows_the_platform(monkeypatch):
+    monkeypatch.delenv(s.DATA_DIR_ENV, raising=False)
+    assert "Diarization Studio" in str(s.default_data_dir())
