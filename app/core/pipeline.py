@@ -18,7 +18,7 @@ from typing import Callable
 
 from . import align, audio, chunks, devices, models, vad
 from .diarize import Diarizer, SpeakerHint
-from .errors import Cancelled
+from .errors import Cancelled, UserError
 from .settings import Settings
 from .transcribe import ChunkResult, Transcriber, WhisperOptions
 from .transcript import Source, Transcript
@@ -86,19 +86,21 @@ def run(path: Path, settings: Settings, hooks: Hooks = Hooks(), resources: Resou
     source = Source(str(path), sha256, round(decoded.duration, 3))
     warnings = list(decoded.warnings)
     samples = decoded.samples
-    # Models load only once the file is known to hold audio.
-    job = _Job(samples, settings, plan, whisper_options(settings, plan), hooks, resources, timer)
+    _check_language(settings.language)
+    job = None
     try:
         with threadpool_limits(limits=settings.cpu_threads):
             planned = chunks.plan(vad.speech_regions(samples, max_region_sec=settings.chunk_sec), settings.chunk_sec)
             timer.stage("vad")
             if not planned:
-                job.stop()
                 warnings.append(f"{path.name}: no speech was found in this recording.")
                 return Transcript(source, settings.language or "", settings.model, plan.label, (), (), timer.done(), tuple(warnings))
+            # Models load only once the file is known to hold speech.
+            job = _Job(samples, settings, plan, whisper_options(settings, plan), hooks, resources, timer)
             results, language, turns = job.transcribe_and_diarize(planned)
     except BaseException:
-        job.stop()
+        if job:
+            job.stop()
         raise
     whisper_segments = [seg for index in sorted(results) for seg in results[index]]
     segments, speakers = align.name_speakers(align.align(whisper_segments, turns), turns)
@@ -108,6 +110,15 @@ def run(path: Path, settings: Settings, hooks: Hooks = Hooks(), resources: Resou
     return Transcript(
         source, language, settings.model, plan.label, tuple(speakers), tuple(segments), timer.done(), tuple(warnings)
     )
+
+
+def _check_language(language: str | None) -> None:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    if language is not None and language not in _LANGUAGE_CODES:
+        raise UserError(
+            f"Unknown language '{language}': use a code such as en, es, fr or de, or leave it empty to detect it."
+        )
 
 
 class _Job:

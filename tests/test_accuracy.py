@@ -1,0 +1,51 @@
+"""Word error rate on the shared FLEURS clips, against faster-whisper's own batched pipeline."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core import audio, models, pipeline
+from tests import scoring
+
+pytestmark = pytest.mark.slow
+
+
+def _baseline(model_dir, clips):
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+    batched = BatchedInferencePipeline(WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=2))
+    texts = []
+    for clip in clips:
+        segments, _ = batched.transcribe(audio.decode(clip.audio).samples, batch_size=8, word_timestamps=True)
+        texts.append(" ".join(s.text for s in segments))
+    return texts
+
+
+@pytest.fixture(scope="module")
+def scores(fleurs, settings, resources):
+    ours = [pipeline.run(clip.audio, settings, resources=resources) for clip in fleurs]
+    theirs = _baseline(models.resolve("base", settings.models_dir), fleurs)
+    by_language = {}
+    for clip, transcript, baseline in zip(fleurs, ours, theirs):
+        entry = by_language.setdefault(clip.language, {"ref": [], "ours": [], "theirs": [], "detected": []})
+        entry["ref"].append(clip.reference)
+        entry["ours"].append(" ".join(seg.text for seg in transcript.segments))
+        entry["theirs"].append(baseline)
+        entry["detected"].append(transcript.language)
+    return {
+        lang: (
+            scoring.wer(" ".join(e["ref"]), " ".join(e["ours"])),
+            scoring.wer(" ".join(e["ref"]), " ".join(e["theirs"])),
+            e["detected"],
+        )
+        for lang, e in by_language.items()
+    }
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_no_less_accurate_than_faster_whispers_batched_pipeline(scores, language):
+    ours, theirs, detected = scores[language]
+    print(f"WER {language}: ours {ours:.3f}, batched pipeline {theirs:.3f}")
+    assert detected == [language] * len(detected)
+    assert ours <= theirs + 0.005
+    assert ours < 0.15  # about 0.08 for base on both languages

@@ -1,0 +1,132 @@
+"""The whole pipeline on real speech, with the real models."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from app.core import exports, pipeline
+from app.core.errors import Cancelled
+from app.core.settings import Settings
+from tests import media, scoring
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def sample_result(sample, settings, resources):
+    progress = []
+    transcript = pipeline.run(sample.wav, settings, pipeline.Hooks(progress=lambda f, s: progress.append((f, s))), resources)
+    return transcript, progress
+
+
+def test_two_speakers_found_and_placed_where_the_reference_has_them(sample, sample_result):
+    transcript, _ = sample_result
+    assert len(transcript.speakers) == 2
+    hypothesis = scoring.parse_rttm_text(exports.to_rttm(transcript))
+    assert scoring.der(scoring.read_rttm(sample.rttm), hypothesis, collar=0.25) < 0.15  # 0.066 measured
+
+
+def test_words_match_the_reference_transcript(sample, sample_result):
+    transcript, _ = sample_result
+    assert transcript.language == "en"
+    hypothesis = " ".join(seg.text for seg in transcript.segments)
+    assert scoring.wer(scoring.read_stm_text(sample.stm), hypothesis) < 0.25  # 0.16 measured (telephone speech)
+
+
+def test_result_is_well_formed(sample_result):
+    transcript, _ = sample_result
+    assert transcript.source.duration == pytest.approx(30.0, abs=0.01) and len(transcript.source.sha256) == 64
+    ends = [seg.end for seg in transcript.segments]
+    assert ends == sorted(ends)
+    for seg in transcript.segments:
+        assert seg.words and seg.start == seg.words[0].start and seg.end == seg.words[-1].end
+        assert seg.speaker in {s.id for s in transcript.speakers}
+    assert sum(s.talk_time for s in transcript.speakers) == pytest.approx(23, abs=5)
+    for stage in ("decode", "vad", "load", "language", "transcribe", "diarize", "align", "total"):
+        assert stage in transcript.timings
+
+
+def test_progress_rises_to_one_through_named_stages(sample_result):
+    _, progress = sample_result
+    fractions = [f for f, _ in progress]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert {"decode", "vad", "transcribe", "done"} <= {s for _, s in progress}
+
+
+def test_exact_speaker_count_is_honoured(sample, settings, resources):
+    from dataclasses import replace
+
+    three = pipeline.run(sample.wav, replace(settings, num_speakers=3), resources=resources)
+    one = pipeline.run(sample.wav, replace(settings, max_speakers=1), resources=resources)
+    assert len(three.speakers) == 3
+    assert len(one.speakers) == 1
+
+
+def test_same_input_same_output_after_other_files(sample, settings, resources, tmp_path, sample_result):
+    """Run-to-run and file-to-file independence inside one process (across processes: test_cli)."""
+    first, _ = sample_result
+    other = media.encode(tmp_path / "other.mp3", np.tile(first_audio(sample), 2))
+    pipeline.run(other, settings, resources=resources)
+    again = pipeline.run(sample.wav, settings, resources=resources)
+    assert again.segments == first.segments and again.speakers == first.speakers
+
+
+def first_audio(sample):
+    from app.core import audio
+
+    return audio.decode(sample.wav).samples[::-1].copy()  # a different "recording" of the same voices
+
+
+def test_silence_completes_with_a_note_and_loads_no_model(tmp_path, settings):
+    path = media.write_wav(tmp_path / "silence.wav", np.zeros(16000 * 20))
+    resources = pipeline.Resources()
+    transcript = pipeline.run(path, settings, resources=resources)
+    assert transcript.segments == () and transcript.speakers == ()
+    assert transcript.warnings == ("silence.wav: no speech was found in this recording.",)
+    assert resources._transcriber is None
+
+
+def test_cancel_stops_within_seconds(sample, settings, resources, tmp_path):
+    long = media.write_wav(tmp_path / "long.wav", np.tile(first_audio(sample), 6))
+    asked = threading.Event()
+    cancelled_at = []
+
+    def progress(fraction, stage):
+        if stage == "transcribe" and not asked.is_set():
+            asked.set()
+            cancelled_at.append(time.monotonic())
+
+    with pytest.raises(Cancelled):
+        pipeline.run(long, settings, pipeline.Hooks(progress=progress, cancel=asked.is_set), resources)
+    assert time.monotonic() - cancelled_at[0] < 5.0
+
+
+def test_checkpointed_chunks_are_not_redone(sample, settings, resources, tmp_path):
+    path = media.write_wav(tmp_path / "two-chunks.wav", np.tile(first_audio(sample), 2))
+    saved = {}
+    whole = pipeline.run(path, settings, pipeline.Hooks(on_chunk=lambda c, r: saved.__setitem__(c.index, r)), resources)
+    assert len(saved) >= 2
+    redone = []
+    keep = {i: saved[i] for i in list(saved)[:-1]}
+    resumed = pipeline.run(
+        path, settings, pipeline.Hooks(done_chunks=keep, on_chunk=lambda c, r: redone.append(c.index)), resources
+    )
+    assert redone == [max(saved)]
+    assert resumed.segments == whole.segments
+
+
+def test_unknown_language_is_a_clear_error(sample, settings, resources):
+    from dataclasses import replace
+
+    from app.core.errors import UserError
+
+    with pytest.raises(UserError, match="language 'xx'"):
+        pipeline.run(sample.wav, replace(settings, language="xx"), resources=resources)
+
+
+def test_settings_data_dir_is_where_the_model_goes(settings: Settings):
+    assert (settings.models_dir / "whisper-base" / "model.bin").is_file()
