@@ -19,8 +19,8 @@ NUM_MEL_BINS = 80
 LOW_FREQ = 20.0
 PREEMPHASIS = 0.97
 _EPSILON = np.finfo(np.float32).eps
-# Frames computed per block: bounds memory on hour-long files (~40 MB a block).
-_BLOCK_FRAMES = 20000
+# Frames computed per block: bounds memory on hour-long files (~10 MB a block).
+_BLOCK_FRAMES = 4096
 
 
 def _mel(freq: np.ndarray) -> np.ndarray:
