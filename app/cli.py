@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -56,6 +57,17 @@ def _transcribe(args) -> int:
         return 2
     from app.core import pipeline
     from app.core.exports import FORMATS
+
+    from app.core import devices
+
+    try:
+        pipeline.check_language(settings.language)
+        devices.plan(settings.device, settings.compute_type)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(format="%(message)s")
+    logging.getLogger("app").setLevel(logging.INFO)
 
     resources = pipeline.Resources()
     failed = 0

@@ -27,7 +27,8 @@ def scores(fleurs, settings, resources):
     theirs = _baseline(models.resolve("base", settings.models_dir), fleurs)
     by_language = {}
     for clip, transcript, baseline in zip(fleurs, ours, theirs):
-        entry = by_language.setdefault(clip.language, {"ref": [], "ours": [], "theirs": [], "detected": []})
+        entry = by_language.setdefault(clip.language, {"ref": [], "ours": [], "theirs": [], "detected": [], "voices": []})
+        entry["voices"].append(len(transcript.speakers))
         entry["ref"].append(clip.reference)
         entry["ours"].append(" ".join(seg.text for seg in transcript.segments))
         entry["theirs"].append(baseline)
@@ -37,6 +38,7 @@ def scores(fleurs, settings, resources):
             scoring.wer(" ".join(e["ref"]), " ".join(e["ours"])),
             scoring.wer(" ".join(e["ref"]), " ".join(e["theirs"])),
             e["detected"],
+            e["voices"],
         )
         for lang, e in by_language.items()
     }
@@ -44,8 +46,14 @@ def scores(fleurs, settings, resources):
 
 @pytest.mark.parametrize("language", ["es", "en"])
 def test_no_less_accurate_than_faster_whispers_batched_pipeline(scores, language):
-    ours, theirs, detected = scores[language]
+    ours, theirs, detected, _ = scores[language]
     print(f"WER {language}: ours {ours:.3f}, batched pipeline {theirs:.3f}")
     assert detected == [language] * len(detected)
     assert ours <= theirs + 0.005
     assert ours < 0.15  # about 0.08 for base on both languages
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_one_reader_is_one_speaker(scores, language):
+    *_, voices = scores[language]
+    assert voices == [1] * len(voices)

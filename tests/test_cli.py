@@ -38,6 +38,10 @@ def test_usage_errors(data_dir, tmp_path):
     assert done.returncode == 2 and "not allowed with" in done.stderr
     done = cli("transcribe", "x.wav", "--speakers", "0", data_dir=data_dir)
     assert done.returncode == 2 and "between 1 and 32" in done.stderr
+    done = cli("transcribe", "x.wav", "--language", "klingon", data_dir=data_dir)
+    assert done.returncode == 2 and "Unknown language 'klingon'" in done.stderr
+    done = cli("transcribe", "x.wav", "--device", "cuda", data_dir=data_dir)
+    assert done.returncode == 2 and "not available on this computer" in done.stderr
 
 
 @pytest.mark.slow
@@ -73,6 +77,7 @@ def test_bad_files_fail_one_by_one_and_the_good_ones_complete(tmp_path, sample, 
         assert sum(name in line and words in line for line in errors) == 1, (name, done.stderr)
     assert f"{len(bad)} of {len(inputs)} file(s) failed." in done.stderr
     assert "warning: silence.wav: no speech was found" in done.stderr
+    assert done.stderr.count("Device: cpu (int8)") == 1, "the device is said once in the log"
     result = json.loads((out / "consulta número 1.json").read_text(encoding="utf-8"))
     assert len(result["speakers"]) == 2 and result["source"]["path"] == str(good)
     assert json.loads((out / "silence.json").read_text())["segments"] == []

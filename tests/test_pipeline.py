@@ -130,3 +130,7 @@ def test_unknown_language_is_a_clear_error(sample, settings, resources):
 
 def test_settings_data_dir_is_where_the_model_goes(settings: Settings):
     assert (settings.models_dir / "whisper-base" / "model.bin").is_file()
+
+
+def test_diarizer_returning_nothing_gives_no_turns(resources):
+    assert resources.diarizer("cpu", 1).run(np.zeros(16000 * 5, dtype=np.float32)) == []

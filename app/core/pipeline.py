@@ -9,10 +9,11 @@ threads than the budget allows.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -36,6 +37,16 @@ class Hooks:
     cancel: Callable[[], bool] = lambda: False
     done_chunks: dict[int, ChunkResult] = field(default_factory=dict)  # from checkpoints
     on_chunk: Callable[[chunks.Chunk, ChunkResult], None] = lambda chunk, result: None
+
+
+log = logging.getLogger("app")
+_logged: set[str] = set()
+
+
+def _log_once(message: str) -> None:
+    if message not in _logged:
+        _logged.add(message)
+        log.info(message)
 
 
 class Resources:
@@ -77,8 +88,10 @@ def run(path: Path, settings: Settings, hooks: Hooks = Hooks(), resources: Resou
 
     resources = resources or Resources()
     path = Path(path)
+    hooks = replace(hooks, progress=_monotonic(hooks.progress))
     timer = _Timer(hooks)
     plan = devices.plan(settings.device, settings.compute_type)
+    _log_once(f"Device: {plan.label}. {plan.note}".strip())
     hooks.progress(0.0, "decode")
     sha256 = audio.file_sha256(path) if path.is_file() else ""
     decoded = audio.decode(path)
@@ -86,7 +99,7 @@ def run(path: Path, settings: Settings, hooks: Hooks = Hooks(), resources: Resou
     source = Source(str(path), sha256, round(decoded.duration, 3))
     warnings = list(decoded.warnings)
     samples = decoded.samples
-    _check_language(settings.language)
+    check_language(settings.language)
     job = None
     try:
         with threadpool_limits(limits=settings.cpu_threads):
@@ -112,7 +125,20 @@ def run(path: Path, settings: Settings, hooks: Hooks = Hooks(), resources: Resou
     )
 
 
-def _check_language(language: str | None) -> None:
+def _monotonic(progress: Progress) -> Progress:
+    """Progress from two threads, never going backwards."""
+    lock = threading.Lock()
+    highest = [0.0]
+
+    def report(fraction: float, stage: str) -> None:
+        with lock:
+            highest[0] = max(highest[0], fraction)
+            progress(highest[0], stage)
+
+    return report
+
+
+def check_language(language: str | None) -> None:
     from faster_whisper.tokenizer import _LANGUAGE_CODES
 
     if language is not None and language not in _LANGUAGE_CODES:
@@ -189,6 +215,7 @@ class _Job:
             self.report("transcribe", finished[0] / len(planned))
 
         background = self.background
+        self.report("transcribe", finished[0] / len(planned))
         results = transcriber.run(
             samples,
             planned,
