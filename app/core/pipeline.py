@@ -196,7 +196,8 @@ class _Job:
         )
         timings["diarize"] = round(time.perf_counter() - started, 3)
         for key, value in diarizer.last_timings.items():
-            timings[f"diarize_{key.removesuffix('_time')}"] = round(value, 3)
+            if key != "total_time":
+                timings[f"diarize_{key.removesuffix('_time')}"] = round(value, 3)
         return turns
 
     def transcribe_and_diarize(self, planned):
