@@ -25,21 +25,26 @@ def _parser() -> argparse.ArgumentParser:
     count.add_argument("--max-speakers", type=int, metavar="N", help="at most N speakers")
     tr.add_argument("--format", choices=("json", "srt", "vtt", "txt", "rttm"), default="json")
     tr.add_argument("-o", "--output", type=Path, metavar="PATH", help="output file, or folder for several inputs")
+    tr.add_argument("--no-cache", action="store_true", help="transcribe again even if a stored result exists")
+    commands.add_parser("jobs", help="list the job history")
+    show = commands.add_parser("show", help="print a stored result")
+    show.add_argument("id", type=int)
+    show.add_argument("--format", choices=("json", "srt", "vtt", "txt", "rttm"), default="txt")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "transcribe":
-        try:
-            return _transcribe(args)
-        except KeyboardInterrupt:
-            print("\ninterrupted", file=sys.stderr)
-            return 130
-    return 2
+    commands = {"transcribe": _transcribe, "jobs": _jobs, "show": _show}
+    try:
+        return commands[args.command](args)
+    except KeyboardInterrupt:
+        print("\ninterrupted; an unfinished job resumes on the next start", file=sys.stderr)
+        return 130
 
 
 def _transcribe(args) -> int:
+    from app.core import devices, pipeline
     from app.core import settings as settings_mod
     from app.core.errors import UserError
 
@@ -52,40 +57,54 @@ def _transcribe(args) -> int:
             max_speakers=args.max_speakers,
         )
         target = _output_plan(args.output, args.files, args.format)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    from app.core import pipeline
-    from app.core.exports import FORMATS
-
-    from app.core import devices
-
-    try:
         pipeline.check_language(settings.language)
         devices.plan(settings.device, settings.compute_type)
+        engine = _engine(settings)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(format="%(message)s")
     logging.getLogger("app").setLevel(logging.INFO)
+    try:
+        return _run_files(engine, settings, args, target)
+    finally:
+        engine.close()
 
-    resources = pipeline.Resources()
-    failed = 0
-    for path in args.files:
-        bar = ProgressBar(path.name)
-        try:
-            transcript = pipeline.run(path, settings, pipeline.Hooks(progress=bar.update), resources)
-        except UserError as exc:
-            bar.clear()
-            print(f"error: {exc}", file=sys.stderr)
-            failed += 1
-            continue
-        except Exception as exc:  # one broken file must not stop the others
-            bar.clear()
-            print(f"error: {path}: unexpected failure ({type(exc).__name__}: {exc}). Please report this.", file=sys.stderr)
-            failed += 1
-            continue
+
+def _engine(settings):
+    from app.core.engine import Engine
+    from app.core.store import Store
+
+    return Engine(Store(settings.data_dir / "history.db"))
+
+
+def _run_files(engine, settings, args, target) -> int:
+    from app.core.exports import FORMATS
+
+    bar = ProgressBar()
+    engine.subscribe(lambda event: bar.update(event.job.name, event.job.progress, event.job.stage)
+                     if event.kind == "progress" else None)
+    resumed = engine.start()
+    if resumed:
+        print(f"Resuming {len(resumed)} interrupted job(s) first.", file=sys.stderr)
+    for job in resumed:
+        done = engine.wait(job.id)
         bar.clear()
+        print(f"{done.name}: resumed job {done.id} {done.status}. {done.error}".strip(), file=sys.stderr)
+    queued = [engine.add(path, settings, no_cache=args.no_cache) for path in args.files]
+    failed = 0
+    for path, job in zip(args.files, queued):
+        cached = job.status == "completed"
+        job = engine.wait(job.id)
+        bar.clear()
+        if job.status != "completed":
+            print(f"error: {job.error or f'{path}: {job.status}'}", file=sys.stderr)
+            failed += 1
+            continue
+        transcript = engine.result(job.id)
+        if cached:
+            print(f"{path.name}: already transcribed with these settings (job {job.id}); using the stored result.",
+                  file=sys.stderr)
         for warning in transcript.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         text = FORMATS[args.format](transcript)
@@ -99,6 +118,59 @@ def _transcribe(args) -> int:
     if failed:
         print(f"{failed} of {len(args.files)} file(s) failed.", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _jobs(args) -> int:
+    settings, store = _open_store()
+    if store is None:
+        return 2
+    rows = store.jobs()
+    if not rows:
+        print("No jobs yet.")
+        return 0
+    print(f"{'id':>4}  {'status':<11}  {'duration':>8}  {'speakers':>8}  file")
+    for job in rows:
+        result = store.result(job.cache_key) if job.status == "completed" else None
+        duration = _clock(job.duration) if job.duration is not None else "-"
+        speakers = str(len(result.speakers)) if result else "-"
+        print(f"{job.id:>4}  {job.status:<11}  {duration:>8}  {speakers:>8}  {job.path}")
+    return 0
+
+
+def _show(args) -> int:
+    from app.core.exports import FORMATS
+
+    settings, store = _open_store()
+    if store is None:
+        return 2
+    job = store.job(args.id)
+    if job is None:
+        print(f"error: there is no job {args.id} (see: python -m app jobs).", file=sys.stderr)
+        return 1
+    if job.status != "completed":
+        print(f"error: job {job.id} ({job.name}) is {job.status}; it has no result. {job.error}".strip(), file=sys.stderr)
+        return 1
+    sys.stdout.write(FORMATS[args.format](store.result(job.cache_key)))
+    return 0
+
+
+def _open_store():
+    from app.core import settings as settings_mod
+    from app.core.errors import UserError
+    from app.core.store import Store
+
+    try:
+        settings = settings_mod.load()
+        return settings, Store(settings.data_dir / "history.db")
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None, None
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _output_plan(output: Path | None, files: list[Path], fmt: str):
@@ -127,21 +199,21 @@ class ProgressBar:
 
     WIDTH = 28
 
-    def __init__(self, name: str, stream=sys.stderr):
-        self.name, self.stream = name, stream
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
         self.tty = stream.isatty()
-        self.last_stage = None
+        self.last = None
 
-    def update(self, fraction: float, stage: str) -> None:
+    def update(self, name: str, fraction: float, stage: str) -> None:
         if self.tty:
             filled = int(self.WIDTH * fraction)
             bar = "#" * filled + "." * (self.WIDTH - filled)
-            self.stream.write(f"\r[{bar}] {fraction * 100:3.0f}% {stage:<10} {self.name[:40]}")
+            self.stream.write(f"\r[{bar}] {fraction * 100:3.0f}% {stage:<10} {name[:40]}")
             self.stream.flush()
-        elif stage != self.last_stage:
-            self.stream.write(f"{self.name}: {stage} ({fraction * 100:.0f}%)\n")
+        elif (name, stage) != self.last:
+            self.stream.write(f"{name}: {stage} ({fraction * 100:.0f}%)\n")
             self.stream.flush()
-        self.last_stage = stage
+        self.last = (name, stage)
 
     def clear(self) -> None:
         if self.tty:

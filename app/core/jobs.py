@@ -1,0 +1,54 @@
+"""A job as plain data: what to run, and the key its result is cached under.
+
+The description is JSON-ready, so a job can run in a local worker process or, later, in a
+remote worker fed through a queue, and come back into the same store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, fields, replace
+from pathlib import Path
+
+from .settings import Settings
+
+# Raise when a change to the pipeline changes its results: old cache entries stop matching.
+PIPELINE_VERSION = 1
+
+# Settings that change the transcript. Chunk workers, threads and the data folder do not.
+_RESULT_SETTINGS = ("model", "language", "device", "compute_type", "chunk_sec", "num_speakers", "max_speakers")
+
+
+def settings_to_dict(settings: Settings) -> dict:
+    data = asdict(settings)
+    data["data_dir"] = str(settings.data_dir)
+    data["from_env"] = list(settings.from_env)
+    return data
+
+
+def settings_from_dict(data: dict) -> Settings:
+    known = {f.name for f in fields(Settings)}
+    clean = {k: v for k, v in data.items() if k in known}
+    clean["data_dir"] = Path(clean.get("data_dir") or Settings().data_dir)
+    clean["from_env"] = tuple(clean.get("from_env", ()))
+    return replace(Settings(), **clean)
+
+
+def cache_key(sha256: str, settings: Settings, device_label: str = "") -> str:
+    """Content hash plus everything that changes the result: renaming the file changes nothing."""
+    parts = {name: getattr(settings, name) for name in _RESULT_SETTINGS}
+    parts.update(sha256=sha256, pipeline=PIPELINE_VERSION, resolved_device=device_label)
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def description(job_id: int, path: str, settings: dict, cache_key: str, done_chunks: dict[int, list]) -> dict:
+    """The message a worker receives."""
+    return {
+        "type": "job",
+        "job_id": job_id,
+        "path": path,
+        "settings": settings,
+        "cache_key": cache_key,
+        "done_chunks": {str(k): v for k, v in done_chunks.items()},
+    }

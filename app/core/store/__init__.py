@@ -1,0 +1,234 @@
+"""The on-disk store: one SQLite file (WAL) holding jobs, results, checkpoints and names.
+
+Every method is one transaction; a change is on disk when the method returns.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from ..errors import UserError
+from ..transcript import Transcript
+from .migrate import migrate
+
+STATUSES = ("pending", "in_progress", "completed", "failed", "cancelled", "interrupted")
+FINISHED = ("completed", "failed", "cancelled")
+BUSY_TIMEOUT_SEC = 5.0
+
+
+class StoreError(UserError):
+    """The history file cannot be used; stored results are left untouched."""
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    path: str
+    sha256: str
+    cache_key: str
+    settings: dict
+    status: str
+    progress: float
+    stage: str
+    error: str
+    duration: float | None
+    no_cache: bool
+    chunks_total: int
+    chunks_resumed: int
+    chunks_computed: int
+    worker_pid: int | None
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+
+_COLUMNS = [f.name for f in fields(Job)]
+
+
+class Store:
+    def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT_SEC):
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            migrate(self._db)
+        except sqlite3.DatabaseError as exc:
+            raise self._explain(exc) from exc
+        except OSError as exc:
+            raise StoreError(f"The job history at {self.path} cannot be opened: {exc.strerror or exc}.") from exc
+
+    def _explain(self, exc: sqlite3.Error) -> StoreError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return StoreError(
+                f"The job history at {self.path} is in use by another Diarization Studio process. "
+                "Close the other one, or wait for it to finish, and try again."
+            )
+        return StoreError(
+            f"The job history at {self.path} is damaged ({text}). It has been left untouched: "
+            "move the file aside to start a new history, or restore it from a backup."
+        )
+
+    def _run(self, sql: str, args=(), many: bool = False) -> sqlite3.Cursor:
+        with self._lock:
+            try:
+                return self._db.executemany(sql, args) if many else self._db.execute(sql, args)
+            except sqlite3.DatabaseError as exc:
+                raise self._explain(exc) from exc
+
+    def _transaction(self, steps) -> None:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    for sql, args in steps:
+                        self._db.execute(sql, args)
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                raise self._explain(exc) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # jobs
+
+    def add_job(self, path: str, sha256: str, cache_key: str, settings: dict, status: str = "pending",
+                no_cache: bool = False, duration: float | None = None) -> Job:
+        now = time.time()
+        finished = now if status in FINISHED else None
+        cursor = self._run(
+            "INSERT INTO jobs (path, sha256, cache_key, settings, status, no_cache, duration, created_at, finished_at,"
+            " progress) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (path, sha256, cache_key, json.dumps(settings), status, int(no_cache), duration, now, finished,
+             1.0 if status == "completed" else 0.0),
+        )
+        return self.job(cursor.lastrowid)
+
+    def job(self, job_id: int) -> Job | None:
+        row = self._run(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _job(row) if row else None
+
+    def jobs(self, statuses: tuple[str, ...] = STATUSES) -> list[Job]:
+        marks = ", ".join("?" * len(statuses))
+        rows = self._run(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE status IN ({marks}) ORDER BY id", statuses)
+        return [_job(r) for r in rows.fetchall()]
+
+    def jobs_with_key(self, cache_key: str, statuses: tuple[str, ...] = STATUSES) -> list[Job]:
+        return [j for j in self.jobs(statuses) if j.cache_key == cache_key]
+
+    def update(self, job_id: int, **changes) -> Job:
+        unknown = set(changes) - set(_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown job fields {unknown}")
+        if "status" in changes and changes["status"] not in STATUSES:
+            raise ValueError(f"unknown status {changes['status']}")
+        sets = ", ".join(f"{name} = ?" for name in changes)
+        values = [json.dumps(v) if name == "settings" else v for name, v in changes.items()]
+        self._run(f"UPDATE jobs SET {sets} WHERE id = ?", (*values, job_id))
+        return self.job(job_id)
+
+    def mark_interrupted(self, alive=lambda pid: False) -> list[int]:
+        """Jobs left in progress by a process that died become interrupted.
+
+        A job whose worker process still runs belongs to another live app instance.
+        """
+        ids = [j.id for j in self.jobs(("in_progress",)) if not alive(j.worker_pid)]
+        for job_id in ids:
+            self._run("UPDATE jobs SET status = 'interrupted', worker_pid = NULL WHERE id = ?", (job_id,))
+        return ids
+
+    def remove(self, job_id: int) -> None:
+        job = self.job(job_id)
+        if job is None:
+            return
+        steps = [("DELETE FROM jobs WHERE id = ?", (job_id,))]
+        if not [j for j in self.jobs_with_key(job.cache_key) if j.id != job_id]:
+            steps += [(f"DELETE FROM {table} WHERE cache_key = ?", (job.cache_key,))
+                      for table in ("results", "checkpoints", "speaker_names")]
+        self._transaction(steps)
+
+    # results and checkpoints
+
+    def has_result(self, cache_key: str) -> bool:
+        return self._run("SELECT 1 FROM results WHERE cache_key = ?", (cache_key,)).fetchone() is not None
+
+    def result(self, cache_key: str) -> Transcript | None:
+        row = self._run("SELECT transcript FROM results WHERE cache_key = ?", (cache_key,)).fetchone()
+        if row is None:
+            return None
+        transcript = Transcript.from_dict(json.loads(row[0]))
+        names = self.speaker_names(cache_key)
+        return transcript.with_names(names) if names else transcript
+
+    def complete(self, job_id: int, cache_key: str, transcript: Transcript, **job_changes) -> Job:
+        """Stores the result and marks the job completed, in one transaction."""
+        changes = dict(job_changes, status="completed", progress=1.0, stage="done", error="", finished_at=time.time())
+        sets = ", ".join(f"{name} = ?" for name in changes)
+        self._transaction([
+            ("INSERT OR REPLACE INTO results (cache_key, transcript, created_at) VALUES (?, ?, ?)",
+             (cache_key, json.dumps(transcript.to_dict(), ensure_ascii=False), time.time())),
+            ("DELETE FROM checkpoints WHERE cache_key = ?", (cache_key,)),
+            (f"UPDATE jobs SET {sets} WHERE id = ?", (*changes.values(), job_id)),
+        ])
+        return self.job(job_id)
+
+    def checkpoints(self, cache_key: str) -> dict[int, list]:
+        rows = self._run("SELECT chunk_index, result FROM checkpoints WHERE cache_key = ?", (cache_key,))
+        return {index: json.loads(result) for index, result in rows.fetchall()}
+
+    def checkpoint_rows(self, cache_key: str) -> list[tuple[int, float]]:
+        rows = self._run("SELECT chunk_index, created_at FROM checkpoints WHERE cache_key = ? ORDER BY chunk_index",
+                         (cache_key,))
+        return [tuple(r) for r in rows.fetchall()]
+
+    def save_checkpoint(self, cache_key: str, chunk: dict, result: list) -> None:
+        self._run(
+            "INSERT OR REPLACE INTO checkpoints (cache_key, chunk_index, chunk_start, chunk_end, result, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (cache_key, chunk["index"], chunk["start"], chunk["end"], json.dumps(result, ensure_ascii=False), time.time()),
+        )
+
+    def clear_checkpoints(self, cache_key: str) -> None:
+        self._run("DELETE FROM checkpoints WHERE cache_key = ?", (cache_key,))
+
+    # speaker names chosen by the user
+
+    def speaker_names(self, cache_key: str) -> dict[str, str]:
+        rows = self._run("SELECT speaker_id, name FROM speaker_names WHERE cache_key = ?", (cache_key,))
+        return dict(rows.fetchall())
+
+    def rename_speaker(self, cache_key: str, speaker_id: str, name: str) -> None:
+        name = name.strip()
+        if not name:
+            self._run("DELETE FROM speaker_names WHERE cache_key = ? AND speaker_id = ?", (cache_key, speaker_id))
+        else:
+            self._run("INSERT OR REPLACE INTO speaker_names (cache_key, speaker_id, name) VALUES (?, ?, ?)",
+                      (cache_key, speaker_id, name))
+
+    def integrity_check(self) -> str:
+        return self._run("PRAGMA integrity_check").fetchone()[0]
+
+
+def _job(row) -> Job:
+    data = dict(zip(_COLUMNS, row))
+    data["settings"] = json.loads(data["settings"])
+    data["no_cache"] = bool(data["no_cache"])
+    return Job(**data)

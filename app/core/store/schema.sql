@@ -1,0 +1,48 @@
+-- The whole current schema, applied to a new database in one step.
+-- An existing database is brought here by the numbered files in migrations/;
+-- tests/test_store.py checks that both paths give the same schema.
+CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL DEFAULT '',
+    cache_key TEXT NOT NULL DEFAULT '',
+    settings TEXT NOT NULL,              -- JSON, the job's plain-data description
+    status TEXT NOT NULL CHECK (status IN ('pending', 'in_progress', 'completed', 'failed', 'cancelled', 'interrupted')),
+    progress REAL NOT NULL DEFAULT 0,
+    stage TEXT NOT NULL DEFAULT '',
+    error TEXT NOT NULL DEFAULT '',
+    duration REAL,                       -- seconds of audio, once known
+    no_cache INTEGER NOT NULL DEFAULT 0,
+    chunks_total INTEGER NOT NULL DEFAULT 0,
+    chunks_resumed INTEGER NOT NULL DEFAULT 0,  -- taken from checkpoints in the last run
+    chunks_computed INTEGER NOT NULL DEFAULT 0, -- transcribed in the last run
+    worker_pid INTEGER,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL
+);
+CREATE INDEX jobs_by_key ON jobs (cache_key);
+CREATE INDEX jobs_by_status ON jobs (status);
+
+CREATE TABLE results (
+    cache_key TEXT PRIMARY KEY,
+    transcript TEXT NOT NULL,            -- JSON, app.core.transcript.Transcript.to_dict()
+    created_at REAL NOT NULL
+);
+
+CREATE TABLE checkpoints (
+    cache_key TEXT NOT NULL,
+    chunk_index INTEGER NOT NULL,
+    chunk_start REAL NOT NULL,
+    chunk_end REAL NOT NULL,
+    result TEXT NOT NULL,                -- JSON, whisper segments of this chunk
+    created_at REAL NOT NULL,
+    PRIMARY KEY (cache_key, chunk_index)
+);
+
+CREATE TABLE speaker_names (
+    cache_key TEXT NOT NULL,
+    speaker_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (cache_key, speaker_id)
+);
