@@ -50,3 +50,10 @@ def test_layout_is_contiguous_in_order():
     assert list(offsets) == [0, counts[0] * dim]
     assert flat.size == counts.sum() * dim
     assert list(counts) == [148, 148]
+
+
+def test_a_window_starting_before_zero_reads_from_the_start():
+    audio = np.random.default_rng(3).normal(0, 0.1, 64000).astype(np.float32)
+    flat, counts, offsets, dim = fbank.extract(audio, [(-0.2, 1.3), (0.5, 2.0)])
+    assert list(counts) == [148, 148]
+    assert np.abs(flat[: counts[0] * dim].reshape(-1, dim) - _reference(audio[:24000])).max() < 2e-3

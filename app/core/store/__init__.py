@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..transcript import Transcript
-from .migrate import migrate
+from .schema import migrate
 
 STATUSES = ("pending", "in_progress", "completed", "failed", "cancelled", "interrupted")
 FINISHED = ("completed", "failed", "cancelled")

@@ -1,0 +1,144 @@
+"""The SQLite store: schema and migrations, damage and locks, names, checkpoints."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+
+import pytest
+
+from app.core.store import Store, StoreError
+from app.core.store import schema as migrate
+from app.core.transcript import Segment, Source, Speaker, Transcript, Word
+
+
+def transcript(n_segments: int = 2) -> Transcript:
+    segments = tuple(
+        Segment(i * 2.0, i * 2.0 + 1.5, f"SPEAKER_0{i % 2}", f"frase número {i}",
+                tuple(Word(i * 2.0 + k * 0.5, i * 2.0 + k * 0.5 + 0.4, f" w{k}", 0.9) for k in range(3)))
+        for i in range(n_segments)
+    )
+    speakers = (Speaker("SPEAKER_00", "Speaker 1", 1.0), Speaker("SPEAKER_01", "Speaker 2", 1.0))
+    return Transcript(Source("/a.wav", "ab" * 32, n_segments * 2.0), "es", "base", "cpu (int8)", speakers, segments)
+
+
+def schema(db: sqlite3.Connection) -> set:
+    return set(db.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchall())
+
+
+def test_schema_file_and_migrations_give_the_same_database(tmp_path):
+    fresh = sqlite3.connect(tmp_path / "fresh.db", isolation_level=None)
+    stepped = sqlite3.connect(tmp_path / "stepped.db", isolation_level=None)
+    migrate.migrate(fresh)
+    for number, _ in migrate.migrations():
+        migrate.migrate(stepped, target=number)
+    normalise = lambda rows: {(t, n, " ".join(sql.split())) for t, n, sql in rows}  # noqa: E731
+    assert normalise(schema(fresh)) == normalise(schema(stepped))
+    version = migrate.latest_version()
+    assert fresh.execute("PRAGMA user_version").fetchone()[0] == stepped.execute("PRAGMA user_version").fetchone()[0] == version
+
+
+def test_an_old_database_is_upgraded_and_keeps_its_jobs(tmp_path):
+    path = tmp_path / "history.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    migrate.migrate(old, target=1)
+    old.execute("INSERT INTO jobs (path, settings, status, created_at) VALUES ('/x.wav', '{}', 'failed', 1.0)")
+    old.close()
+    store = Store(path)
+    assert [j.path for j in store.jobs()] == ["/x.wav"]
+    store.rename_speaker("k", "SPEAKER_00", "Doctora")  # a table from migration 2
+    assert store.speaker_names("k") == {"SPEAKER_00": "Doctora"}
+
+
+def test_wal_mode(tmp_path):
+    store = Store(tmp_path / "h.db")
+    assert store._run("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_damaged_file_is_a_clear_error_and_left_untouched(tmp_path):
+    path = tmp_path / "history.db"
+    garbage = b"this is not a database, it is a shopping list\n" * 100
+    path.write_bytes(garbage)
+    with pytest.raises(StoreError, match="damaged.*left untouched"):
+        Store(path)
+    assert path.read_bytes() == garbage
+
+
+def test_a_database_from_a_newer_app_is_refused(tmp_path):
+    path = tmp_path / "history.db"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(StoreError, match="newer Diarization Studio"):
+        Store(path)
+
+
+def test_a_locked_database_says_so(tmp_path):
+    path = tmp_path / "history.db"
+    Store(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match="in use by another"):
+            store = Store(path, busy_timeout=0.2)
+            store.add_job("/a.wav", "", "k", {})
+    finally:
+        holder.execute("ROLLBACK")
+
+
+def test_jobs_statuses_and_order(tmp_path):
+    store = Store(tmp_path / "h.db")
+    ids = [store.add_job(f"/{i}.wav", "", f"k{i}", {"model": "base"}).id for i in range(3)]
+    assert [j.id for j in store.jobs(("pending",))] == ids
+    store.update(ids[1], status="in_progress", worker_pid=999999999)
+    with pytest.raises(ValueError):
+        store.update(ids[0], status="exploded")
+    assert store.mark_interrupted(alive=lambda pid: False) == [ids[1]]
+    assert store.job(ids[1]).status == "interrupted"
+
+
+def test_completing_stores_the_result_and_drops_checkpoints(tmp_path):
+    store = Store(tmp_path / "h.db")
+    job = store.add_job("/a.wav", "ab", "key", {})
+    store.save_checkpoint("key", {"index": 0, "start": 0.0, "end": 30.0}, [{"text": "hola"}])
+    assert store.checkpoints("key") == {0: [{"text": "hola"}]}
+    store.complete(job.id, "key", transcript(), duration=4.0)
+    assert store.checkpoints("key") == {}
+    assert store.job(job.id).status == "completed"
+    assert store.result("key") == transcript()
+
+
+def test_speaker_names_apply_to_the_stored_result(tmp_path):
+    store = Store(tmp_path / "h.db")
+    job = store.add_job("/a.wav", "ab", "key", {})
+    store.complete(job.id, "key", transcript())
+    store.rename_speaker("key", "SPEAKER_01", "  Paciente ")
+    assert store.result("key").speaker_names()["SPEAKER_01"] == "Paciente"
+    store.rename_speaker("key", "SPEAKER_01", "")
+    assert store.result("key").speaker_names()["SPEAKER_01"] == "Speaker 2"
+
+
+def test_removing_a_job_keeps_a_result_another_job_shares(tmp_path):
+    store = Store(tmp_path / "h.db")
+    first = store.add_job("/a.wav", "ab", "key", {})
+    store.complete(first.id, "key", transcript())
+    second = store.add_job("/copy of a.wav", "ab", "key", {}, status="completed")
+    store.remove(first.id)
+    assert store.result("key") is not None
+    store.remove(second.id)
+    assert store.result("key") is None
+    assert store.integrity_check() == "ok"
+
+
+def test_a_thousand_segment_result_opens_fast(tmp_path):
+    store = Store(tmp_path / "h.db")
+    job = store.add_job("/long.wav", "ab", "key", {})
+    store.complete(job.id, "key", transcript(1000))
+    started = time.perf_counter()
+    loaded = store.result("key")
+    elapsed = time.perf_counter() - started
+    assert len(loaded.segments) == 1000
+    print(f"opened a 1000-segment result in {elapsed * 1000:.1f} ms")  # the benchmark reports it properly
+    assert json.loads(json.dumps(loaded.to_dict()))["segments"][999]["text"] == "frase número 999"
