@@ -9,6 +9,7 @@ from tests import fixtures
 
 # Nothing here may download model weights.
 os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 @pytest.fixture(autouse=True)

@@ -255,6 +255,7 @@ class Engine:
 
 
 def _alive(pid: int | None) -> bool:
+    """Whether a job's worker process still runs (so another app instance owns the job)."""
     if not pid:
         return False
     try:
@@ -263,6 +264,14 @@ def _alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
+    proc = Path(f"/proc/{pid}")
+    if proc.is_dir():  # Linux: a zombie left by a killed app, or a reused pid, is not our worker
+        try:
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            command = (proc / "cmdline").read_bytes()
+        except OSError:
+            return False
+        return state != "Z" and b"multiprocessing" in command
     return True
 
 

@@ -71,15 +71,25 @@ class Transcript:
             device=data["device"],
             speakers=tuple(Speaker(**s) for s in data["speakers"]),
             segments=tuple(
-                Segment(
-                    start=s["start"],
-                    end=s["end"],
-                    speaker=s["speaker"],
-                    text=s["text"],
-                    words=tuple(Word(**w) for w in s.get("words", ())),
-                )
+                Segment(s["start"], s["end"], s["speaker"], s["text"], tuple(map(_word, s.get("words", ()))))
                 for s in data["segments"]
             ),
             timings=dict(data.get("timings", {})),
             warnings=tuple(data.get("warnings", ())),
         )
+
+
+def _word(data) -> Word:
+    """A word from its JSON form: an object, or the store's compact [start, end, word, probability]."""
+    if isinstance(data, dict):
+        return Word(data["start"], data["end"], data["word"], data["probability"])
+    return Word(*data)
+
+
+def compact(data: dict) -> dict:
+    """`to_dict()` with each word as a 4-item list: half the size, twice as fast to parse."""
+    segments = [
+        dict(seg, words=[[w["start"], w["end"], w["word"], w["probability"]] for w in seg["words"]])
+        for seg in data["segments"]
+    ]
+    return dict(data, segments=segments)

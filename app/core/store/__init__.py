@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ..errors import UserError
-from ..transcript import Transcript
+from ..transcript import Transcript, compact
 from .schema import migrate
 
 STATUSES = ("pending", "in_progress", "completed", "failed", "cancelled", "interrupted")
@@ -184,7 +184,8 @@ class Store:
         sets = ", ".join(f"{name} = ?" for name in changes)
         self._transaction([
             ("INSERT OR REPLACE INTO results (cache_key, transcript, created_at) VALUES (?, ?, ?)",
-             (cache_key, json.dumps(transcript.to_dict(), ensure_ascii=False), time.time())),
+             (cache_key, json.dumps(compact(transcript.to_dict()), ensure_ascii=False, separators=(",", ":")),
+              time.time())),
             ("DELETE FROM checkpoints WHERE cache_key = ?", (cache_key,)),
             (f"UPDATE jobs SET {sets} WHERE id = ?", (*changes.values(), job_id)),
         ])
