@@ -14,7 +14,8 @@ from app import __version__
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="Diarization Studio: who said what, and when.")
     parser.add_argument("--version", action="version", version=f"Diarization Studio {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("gui", help="open the window (the default with no command)")
     tr = commands.add_parser("transcribe", help="transcribe files and find who speaks when")
     tr.add_argument("files", nargs="+", type=Path, metavar="FILE")
     tr.add_argument("--language", help="language code such as es or en (default: detect)")
@@ -35,12 +36,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"transcribe": _transcribe, "jobs": _jobs, "show": _show}
+    commands = {"transcribe": _transcribe, "jobs": _jobs, "show": _show, "gui": _gui, None: _gui}
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:
         print("\ninterrupted; an unfinished job resumes on the next start", file=sys.stderr)
         return 130
+
+
+def _gui(args) -> int:
+    from app.ui.app import run
+
+    return run()
 
 
 def _transcribe(args) -> int:

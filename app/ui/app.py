@@ -1,0 +1,41 @@
+"""Starts the window. Heavy libraries load only when the first job starts (in the worker)."""
+
+from __future__ import annotations
+
+import sys
+
+
+def run(argv: list[str] | None = None) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from app.core import devices
+    from app.core import settings as settings_mod
+    from app.core.errors import UserError
+    from app.core.store import Store
+    from app.ui.engine_bridge import EngineBridge
+    from app.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1] + list(argv or []))
+    app.setApplicationName("Diarization Studio")
+    app.setOrganizationName("Diarization Studio")
+    problem = ""
+    try:
+        settings = settings_mod.load()
+    except UserError as exc:
+        settings, problem = settings_mod.Settings(), f"{exc} The defaults are used until this is fixed."
+    try:
+        store = Store(settings.data_dir / "history.db")
+    except UserError as exc:
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(None, "Diarization Studio", str(exc))
+        return 2
+    try:
+        label = devices.plan(settings.device, settings.compute_type).label
+    except UserError as exc:
+        label, problem = settings.device, str(exc)
+    bridge = EngineBridge(store)
+    window = MainWindow(bridge, settings, label, problem)
+    window.show()
+    bridge.engine.start()
+    return app.exec()

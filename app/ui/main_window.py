@@ -1,0 +1,244 @@
+"""The main window: drop zone and job queue on the left, transcript on the right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, QSettings, Qt, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu, QPushButton, QSplitter,
+    QStyledItemDelegate, QStyle, QStyleOptionProgressBar, QApplication, QTableView, QVBoxLayout, QWidget,
+)
+
+from app.core import exports, media
+from app.core.settings import Settings
+from app.ui.drop_zone import DropZone
+from app.ui.engine_bridge import EngineBridge
+from app.ui.job_model import PROGRESS_COLUMN, JobTableModel
+from app.ui.transcript_panel import TranscriptPanel
+
+EXPORTS = (("JSON", "json"), ("SRT subtitles", "srt"), ("WebVTT subtitles", "vtt"), ("Plain text", "txt"),
+           ("RTTM", "rttm"))
+
+
+class ProgressDelegate(QStyledItemDelegate):
+    def paint(self, painter, option, index) -> None:
+        bar = QStyleOptionProgressBar()
+        bar.rect = option.rect.adjusted(2, 4, -2, -4)
+        bar.minimum, bar.maximum = 0, 100
+        bar.progress = int((index.data(Qt.UserRole) or 0) * 100)
+        bar.text = index.data()
+        bar.textVisible = True
+        QApplication.style().drawControl(QStyle.CE_ProgressBar, bar, painter)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, bridge: EngineBridge, settings: Settings, device_label: str = "", problem: str = ""):
+        super().__init__()
+        self.bridge, self.engine, self.settings = bridge, bridge.engine, settings
+        self.setWindowTitle("Diarization Studio")
+        self.prefs = QSettings("Diarization Studio", "Diarization Studio")
+        self.model = JobTableModel(self.engine.store, self)
+        self.drop = DropZone()
+        self.drop.filesAccepted.connect(self.add_files)
+        self.drop.filesRefused.connect(self._refused)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setItemDelegateForColumn(PROGRESS_COLUMN, ProgressDelegate(self.table))
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().hide()
+        self.table.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._selection_changed())
+        self.buttons = {}
+        row = QHBoxLayout()
+        for label, slot in (("Cancel", self.cancel_selected), ("Retry", self.retry_selected),
+                            ("Remove", self.remove_selected), ("Reveal", self.reveal_selected)):
+            button = QPushButton(label)
+            button.clicked.connect(slot)
+            self.buttons[label] = button
+            row.addWidget(button)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(self.drop)
+        left_layout.addWidget(self.table, 1)
+        left_layout.addLayout(row)
+        self.panel = TranscriptPanel()
+        self.panel.renameRequested.connect(self.rename_speaker)
+        self.splitter = QSplitter()
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.panel)
+        self.splitter.setStretchFactor(1, 1)
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("background: #C0392B; color: white; padding: 8px; border-radius: 4px;")
+        self.banner.hide()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+        self._menus()
+        self.statusBar().addPermanentWidget(QLabel(f"Model: {settings.model} · Device: {device_label or settings.device}"))
+        bridge.jobAdded.connect(self._job_changed)
+        bridge.jobStatus.connect(lambda job_id, _status: self._job_changed(job_id))
+        bridge.jobProgress.connect(lambda job_id, *_: self._job_changed(job_id))
+        bridge.jobRemoved.connect(self._job_changed)
+        if problem:
+            self.show_problem(problem)
+        self._restore()
+        self._selection_changed()
+
+    # menus
+
+    def _menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        open_action = QAction("&Open…", self, shortcut=QKeySequence.Open, triggered=self.open_files)
+        file_menu.addAction(open_action)
+        self.export_menu = file_menu.addMenu("&Export")
+        self.export_actions = []
+        for label, fmt in EXPORTS:
+            action = QAction(f"{label}…", self, triggered=lambda _=False, f=fmt: self.export_dialog(f))
+            self.export_menu.addAction(action)
+            self.export_actions.append(action)
+        file_menu.addSeparator()
+        file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
+
+    # jobs
+
+    def add_files(self, paths: list[Path]) -> None:
+        for path in paths:
+            self.engine.add(path, self.settings)
+        if paths:
+            self.prefs.setValue("last_folder", str(Path(paths[-1]).parent))
+
+    def open_files(self) -> None:
+        patterns = " ".join(f"*{ext}" for ext in sorted(media.EXTENSIONS))
+        files, _ = QFileDialog.getOpenFileNames(self, "Add recordings", self.prefs.value("last_folder", ""),
+                                                f"Recordings ({patterns})")
+        self.drop.take([Path(f) for f in files])
+
+    def _refused(self, paths: list[Path]) -> None:
+        names = ", ".join(p.name or str(p) for p in paths[:3]) + (" …" if len(paths) > 3 else "")
+        self.statusBar().showMessage(f"Not added: {names} — not an audio or video file (or a folder without any).", 8000)
+
+    def selected_job(self):
+        index = self.table.selectionModel().currentIndex()
+        return self.model.job_at(index.row()) if index.isValid() else None
+
+    def cancel_selected(self) -> None:
+        job = self.selected_job()
+        if job:
+            self.engine.cancel(job.id)
+
+    def retry_selected(self) -> None:
+        job = self.selected_job()
+        if job:
+            self.engine.retry(job.id)
+
+    def remove_selected(self) -> None:
+        job = self.selected_job()
+        if job:
+            self.engine.remove(job.id)
+
+    def reveal_selected(self) -> None:
+        job = self.selected_job()
+        if job:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(job.path).parent)))
+
+    def _context_menu(self, point) -> None:
+        if not self.table.indexAt(point).isValid():
+            return
+        self.table.selectRow(self.table.indexAt(point).row())
+        menu = QMenu(self)
+        for label, button in self.buttons.items():
+            action = menu.addAction(label, button.click)
+            action.setEnabled(button.isEnabled())
+        menu.exec(self.table.viewport().mapToGlobal(point))
+
+    def _job_changed(self, job_id: int) -> None:
+        self.model.refresh(job_id)
+        selected = self.selected_job()
+        if selected is None and self.model.rowCount() and self.model.row_of(job_id) >= 0:
+            self.table.selectRow(self.model.row_of(job_id))
+        elif selected and selected.id == job_id:
+            self._selection_changed()
+
+    def _selection_changed(self) -> None:
+        job = self.selected_job()
+        status = job.status if job else None
+        self.buttons["Cancel"].setEnabled(status in ("pending", "in_progress", "interrupted"))
+        self.buttons["Retry"].setEnabled(status in ("failed", "cancelled", "interrupted"))
+        self.buttons["Remove"].setEnabled(job is not None)
+        self.buttons["Reveal"].setEnabled(job is not None)
+        completed = status == "completed"
+        self.export_menu.setEnabled(completed)
+        for action in self.export_actions:
+            action.setEnabled(completed)
+        shown = self.panel.transcript
+        if completed and (shown is None or shown.source.sha256 != job.sha256 or self._shown_id != job.id):
+            self._shown_id = job.id
+            self.panel.show_transcript(self.engine.result(job.id), job.path)
+        elif not completed:
+            self._shown_id = None
+            self.panel.show_transcript(None)
+            if job and job.status == "failed":
+                self.panel.title.setText(job.error)
+
+    _shown_id = None
+
+    def rename_speaker(self, speaker_id: str, name: str) -> None:
+        job = self.selected_job()
+        if job:
+            self.engine.rename_speaker(job.id, speaker_id, name)
+            self.panel.show_transcript(self.engine.result(job.id), job.path)
+
+    # export
+
+    def export_dialog(self, fmt: str) -> None:
+        job = self.selected_job()
+        if not job:
+            return
+        suggested = str(Path(self.prefs.value("last_folder", str(Path(job.path).parent))) / f"{Path(job.path).stem}.{fmt}")
+        path, _ = QFileDialog.getSaveFileName(self, "Export transcript", suggested)
+        if path:
+            self.export_to(fmt, Path(path))
+
+    def export_to(self, fmt: str, path: Path) -> None:
+        job = self.selected_job()
+        transcript = self.engine.result(job.id) if job else None
+        if transcript is None:
+            return
+        try:
+            path.write_text(exports.FORMATS[fmt](transcript), encoding="utf-8")
+        except OSError as exc:
+            self.show_problem(f"Could not write {path}: {exc.strerror or exc}. Choose another folder.")
+            return
+        self.statusBar().showMessage(f"Exported {path.name}", 5000)
+
+    # state
+
+    def show_problem(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.show()
+
+    def _restore(self) -> None:
+        geometry = self.prefs.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1200, 760)
+        splitter = self.prefs.value("splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+        else:
+            self.splitter.setSizes([480, 720])
+
+    def closeEvent(self, event) -> None:
+        self.prefs.setValue("geometry", self.saveGeometry())
+        self.prefs.setValue("splitter", self.splitter.saveState())
+        self.bridge.close()
+        super().closeEvent(event)

@@ -1,0 +1,223 @@
+"""The selected job's transcript: speakers with talk time, search, segments, playback."""
+
+from __future__ import annotations
+
+import bisect
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QPushButton, QSlider,
+    QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from app.core.transcript import Transcript
+from app.ui.job_model import clock
+
+# Distinct in light and dark appearance alike; a speaker keeps its colour (by number).
+SPEAKER_COLOURS = ("#2E86DE", "#E67E22", "#27AE60", "#8E44AD", "#C0392B", "#16A085", "#D35400", "#7F8C8D")
+MATCH = QColor(255, 214, 10, 110)
+
+
+def speaker_colour(speaker_id: str) -> QColor:
+    digits = "".join(ch for ch in speaker_id if ch.isdigit())
+    return QColor(SPEAKER_COLOURS[int(digits or 0) % len(SPEAKER_COLOURS)])
+
+
+class TranscriptPanel(QWidget):
+    renameRequested = Signal(str, str)  # speaker id, new name
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.transcript: Transcript | None = None
+        self._starts: list[float] = []
+        self._matches: list[int] = []
+        self._match = -1
+        self.player = None
+        self.title = QLabel("Select a finished job to read its transcript.")
+        self.title.setWordWrap(True)
+        self.speakers = QTableWidget(0, 3)
+        self.speakers.setHorizontalHeaderLabels(["Speaker", "Talk time", "Share"])
+        self.speakers.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.speakers.verticalHeader().hide()
+        self.speakers.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.speakers.setMaximumHeight(120)
+        self.speakers.setToolTip("Double-click a speaker to rename them")
+        self.speakers.cellDoubleClicked.connect(self._ask_rename)
+        self.search = QLineEdit(placeholderText="Search the transcript (Enter: next match)")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._find)
+        self.search.returnPressed.connect(self.next_match)
+        self.match_label = QLabel("")
+        self.segments = QTableWidget(0, 3)
+        self.segments.setHorizontalHeaderLabels(["Time", "Speaker", "Text"])
+        self.segments.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.segments.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.segments.setWordWrap(True)
+        self.segments.verticalHeader().hide()
+        self.segments.horizontalHeader().setSectionResizeMode(2, QHeaderView.Stretch)
+        self.segments.cellClicked.connect(lambda row, _col: self.play_from(row))
+        self.play_button = QPushButton("Play")
+        self.play_button.setEnabled(False)
+        self.play_button.clicked.connect(self.toggle_play)
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setEnabled(False)
+        self.slider.sliderMoved.connect(lambda ms: self.player and self.player.setPosition(ms))
+        self.time_label = QLabel("0:00")
+        search_row = QHBoxLayout()
+        search_row.addWidget(self.search)
+        search_row.addWidget(self.match_label)
+        controls = QHBoxLayout()
+        controls.addWidget(self.play_button)
+        controls.addWidget(self.slider, 1)
+        controls.addWidget(self.time_label)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.speakers)
+        layout.addLayout(search_row)
+        layout.addWidget(self.segments, 1)
+        layout.addLayout(controls)
+
+    # content
+
+    def show_transcript(self, transcript: Transcript | None, audio_path: str | None = None) -> None:
+        self.transcript = transcript
+        self.segments.setRowCount(0)
+        self.speakers.setRowCount(0)
+        self._starts = []
+        if transcript is None:
+            self.title.setText("Select a finished job to read its transcript.")
+            self._set_source(None)
+            return
+        names = transcript.speaker_names()
+        total = sum(s.talk_time for s in transcript.speakers) or 1.0
+        self.title.setText(f"{audio_path or transcript.source.path} · {clock(transcript.source.duration)} · "
+                           f"language {transcript.language or '?'}")
+        self.speakers.setRowCount(len(transcript.speakers))
+        for row, speaker in enumerate(transcript.speakers):
+            name = QTableWidgetItem(speaker.name)
+            name.setForeground(QBrush(speaker_colour(speaker.id)))
+            name.setData(Qt.UserRole, speaker.id)
+            self.speakers.setItem(row, 0, name)
+            self.speakers.setItem(row, 1, QTableWidgetItem(clock(speaker.talk_time)))
+            self.speakers.setItem(row, 2, QTableWidgetItem(f"{speaker.talk_time / total * 100:.0f}%"))
+        self.segments.setRowCount(len(transcript.segments))
+        for row, seg in enumerate(transcript.segments):
+            who = QTableWidgetItem(names.get(seg.speaker, seg.speaker))
+            who.setForeground(QBrush(speaker_colour(seg.speaker)))
+            self.segments.setItem(row, 0, QTableWidgetItem(clock(seg.start)))
+            self.segments.setItem(row, 1, who)
+            self.segments.setItem(row, 2, QTableWidgetItem(seg.text))
+        self.segments.resizeRowsToContents()
+        self._starts = [seg.start for seg in transcript.segments]
+        self._find(self.search.text())
+        self._set_source(audio_path or transcript.source.path)
+
+    def _ask_rename(self, row: int, _column: int) -> None:
+        item = self.speakers.item(row, 0)
+        name, ok = QInputDialog.getText(self, "Rename speaker", "Name:", text=item.text())
+        if ok:
+            self.renameRequested.emit(item.data(Qt.UserRole), name)
+
+    # search
+
+    def _find(self, text: str) -> None:
+        text = text.strip().lower()
+        self._matches = []
+        for row in range(self.segments.rowCount()):
+            hit = bool(text) and text in self.segments.item(row, 2).text().lower()
+            if hit:
+                self._matches.append(row)
+            for column in range(3):
+                self.segments.item(row, column).setBackground(QBrush(MATCH) if hit else QBrush())
+        self._match = -1
+        self.match_label.setText(f"{len(self._matches)} found" if text else "")
+        if self._matches:
+            self.next_match()
+
+    def next_match(self) -> None:
+        if not self._matches:
+            return
+        self._match = (self._match + 1) % len(self._matches)
+        row = self._matches[self._match]
+        self.segments.selectRow(row)
+        self.segments.scrollToItem(self.segments.item(row, 0))
+        self.match_label.setText(f"{self._match + 1} of {len(self._matches)}")
+
+    # playback
+
+    def _ensure_player(self):
+        if self.player is None:
+            try:
+                from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+            except ImportError as exc:  # a system audio library missing: the transcript still shows
+                self.play_button.setToolTip(f"Playback is unavailable on this computer ({exc}).")
+                return None
+
+            self.player = QMediaPlayer(self)
+            self.audio_output = QAudioOutput(self)
+            self.player.setAudioOutput(self.audio_output)
+            self.player.positionChanged.connect(self._on_position)
+            self.player.durationChanged.connect(lambda ms: self.slider.setRange(0, ms))
+            self.player.playbackStateChanged.connect(self._on_state)
+            self.player.mediaStatusChanged.connect(self._on_media_status)
+        return self.player
+
+    _pending_ms = None
+
+    def _on_media_status(self, status) -> None:
+        from PySide6.QtMultimedia import QMediaPlayer
+
+        if status == QMediaPlayer.LoadedMedia and self._pending_ms is not None:
+            ms, self._pending_ms = self._pending_ms, None
+            self.player.setPosition(ms)
+            self.player.play()
+
+    def _set_source(self, path: str | None) -> None:
+        player = self._ensure_player() if (self.player is not None or path) else None
+        enabled = bool(path) and player is not None
+        self.play_button.setEnabled(enabled)
+        self.slider.setEnabled(enabled)
+        if player is not None:
+            player.stop()
+            player.setSource(QUrl.fromLocalFile(path) if path else QUrl())
+
+    def play_from(self, row: int) -> None:
+        from PySide6.QtMultimedia import QMediaPlayer
+
+        if not self.transcript or not 0 <= row < len(self.transcript.segments) or self.player is None:
+            return
+        ms = int(self.transcript.segments[row].start * 1000)
+        if self.player.mediaStatus() in (QMediaPlayer.NoMedia, QMediaPlayer.LoadingMedia):
+            self._pending_ms = ms  # applied once the file is open
+            return
+        self.player.setPosition(ms)
+        self.player.play()
+
+    def toggle_play(self) -> None:
+        from PySide6.QtMultimedia import QMediaPlayer
+
+        if self.player is None:
+            return
+        if self.player.playbackState() == QMediaPlayer.PlayingState:
+            self.player.pause()
+        else:
+            self.player.play()
+
+    def _on_state(self, state) -> None:
+        from PySide6.QtMultimedia import QMediaPlayer
+
+        self.play_button.setText("Pause" if state == QMediaPlayer.PlayingState else "Play")
+
+    def current_row(self, ms: int) -> int:
+        return bisect.bisect_right(self._starts, ms / 1000) - 1
+
+    def _on_position(self, ms: int) -> None:
+        if not self.slider.isSliderDown():
+            self.slider.setValue(ms)
+        self.time_label.setText(clock(ms / 1000))
+        from PySide6.QtMultimedia import QMediaPlayer
+
+        row = self.current_row(ms)
+        if self.player.playbackState() == QMediaPlayer.PlayingState and row >= 0 and row != self.segments.currentRow():
+            self.segments.selectRow(row)

@@ -1,0 +1,82 @@
+"""The window, offscreen, with a real engine, worker process, models and store."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, settings, monkeypatch):
+    from PySide6.QtCore import QSettings
+
+    from app.core.store import Store
+    from app.ui.engine_bridge import EngineBridge
+    from app.ui.main_window import MainWindow
+
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+    bridge = EngineBridge(Store(tmp_path / "history.db"))
+    win = MainWindow(bridge, settings, "cpu (int8)")
+    qtbot.addWidget(win)
+    win.show()
+    bridge.engine.start()
+    yield win
+    win.close()
+
+
+def drop(widget, paths):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(widget, QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+
+
+def test_dropping_files_and_a_folder_adds_the_right_jobs(window, qtbot, tmp_path, speech):
+    from tests import media
+
+    folder = tmp_path / "interviews"
+    (folder / "day 2").mkdir(parents=True)
+    a = media.write_wav(folder / "a.wav", speech)
+    b = media.encode(folder / "day 2" / "b.mp3", speech[::-1].copy())
+    (folder / "notes.txt").write_text("agenda")
+    single = media.encode(tmp_path / "single.m4a", speech[: 16000 * 3])
+    drop(window.drop, [single, folder])
+    names = [job.name for job in window.model.jobs]
+    assert names == ["single.m4a", "a.wav", "b.mp3"]
+    text = tmp_path / "minutes.txt"
+    text.write_text("not audio")
+    drop(window.drop, [text])
+    assert "Not added: minutes.txt" in window.statusBar().currentMessage()
+    assert len(window.model.jobs) == 3
+
+
+@pytest.mark.slow
+def test_a_real_job_completes_shows_speakers_renames_and_exports(window, qtbot, sample, tmp_path):
+    window.add_files([sample.wav])
+    qtbot.waitUntil(lambda: window.model.jobs and window.model.jobs[0].status == "completed", timeout=300_000)
+    window.table.selectRow(0)
+    panel = window.panel
+    assert panel.speakers.rowCount() == 2
+    assert panel.segments.rowCount() == len(panel.transcript.segments) > 3
+    assert window.export_actions[0].isEnabled()
+    window.rename_speaker("SPEAKER_01", "Sheila")
+    assert panel.speakers.item(1, 0).text() == "Sheila"
+    for _label, fmt in (("JSON", "json"), ("SRT", "srt"), ("VTT", "vtt"), ("TXT", "txt"), ("RTTM", "rttm")):
+        window.export_to(fmt, tmp_path / f"out.{fmt}")
+        assert (tmp_path / f"out.{fmt}").stat().st_size > 100
+    assert "Sheila: " in (tmp_path / "out.srt").read_text()
+
+    panel.search.setText("chicago")
+    assert panel.match_label.text().startswith("1 of ")
+    row = 3
+    panel.segments.cellClicked.emit(row, 2)
+    qtbot.waitUntil(lambda: abs(panel.player.position() - panel.transcript.segments[row].start * 1000) < 300, timeout=10_000)
