@@ -1,0 +1,70 @@
+"""Takes the README's screenshots of the real window: empty, running, completed.
+
+    xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python docs/screenshots.py
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.core.settings import Settings
+    from app.core.store import Store
+    from app.ui.engine_bridge import EngineBridge
+    from app.ui.main_window import MainWindow
+    from tests.fixtures import pyannote_sample
+
+    app = QApplication(sys.argv[:1])
+    folder = Path(tempfile.mkdtemp())
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(folder / "qsettings"))
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+    sample = pyannote_sample().wav
+    from app.core import audio
+    from tests import media
+
+    second = media.encode(folder / "entrevista ñandú.m4a", audio.decode(sample).samples[16000 * 6 :])
+    bridge = EngineBridge(Store(folder / "history.db"))
+    window = MainWindow(bridge, Settings(data_dir=folder / "data"), "cpu (int8)")
+    window.resize(1300, 800)
+    window.show()
+    bridge.engine.start()
+    shots = {}
+
+    def shoot(name: str) -> None:
+        app.processEvents()
+        window.grab().save(str(ROOT / "docs" / f"window-{name}.png"))
+        shots[name] = True
+
+    def step() -> None:
+        jobs = window.model.jobs
+        if "empty" not in shots:
+            shoot("empty")
+            window.add_files([sample, second])
+        elif "running" not in shots and jobs and jobs[0].status == "in_progress" and jobs[0].progress > 0.3:
+            shoot("running")
+        elif jobs and all(j.status in ("completed", "failed") for j in jobs) and "completed" not in shots:
+            window.table.selectRow(0)
+            window.rename_speaker("SPEAKER_00", "Sheila")
+            window.panel.search.setText("chicago")
+            QTimer.singleShot(300, lambda: (shoot("completed"), app.quit()))
+            return
+        QTimer.singleShot(200, step)
+
+    QTimer.singleShot(500, step)
+    QTimer.singleShot(300_000, app.quit)
+    app.exec()
+    bridge.close()
+    print("saved:", ", ".join(sorted(shots)))
+
+
+if __name__ == "__main__":
+    main()
