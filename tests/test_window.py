@@ -80,3 +80,41 @@ def test_a_real_job_completes_shows_speakers_renames_and_exports(window, qtbot, 
     row = 3
     panel.segments.cellClicked.emit(row, 2)
     qtbot.waitUntil(lambda: abs(panel.player.position() - panel.transcript.segments[row].start * 1000) < 300, timeout=10_000)
+
+
+def test_preferences_are_saved_and_the_environment_still_wins(window, qtbot, monkeypatch, tmp_path):
+    import json
+
+    from app.core import settings as settings_mod
+    from app.ui.preferences import PreferencesDialog
+
+    monkeypatch.setenv(settings_mod.DATA_DIR_ENV, str(tmp_path / "own data"))  # keep the shared one clean
+    monkeypatch.setenv("WHISPER_COMPUTE_TYPE", "float32")
+    current = settings_mod.load()
+    dialog = PreferencesDialog(current, window)
+    qtbot.addWidget(dialog)
+    assert not dialog.compute_type.isEnabled() and "WHISPER_COMPUTE_TYPE" in dialog.notes["compute_type"].text()
+    dialog.model.setCurrentText("tiny")
+    dialog.language.setCurrentIndex(dialog.language.findData("es"))
+    dialog.speaker_mode.setCurrentIndex(2)
+    dialog.speaker_count.setValue(3)
+    saved = dialog.save()
+    assert (saved.model, saved.language, saved.max_speakers, saved.compute_type) == ("tiny", "es", 3, "float32")
+    stored = json.loads(current.preferences_file.read_text())
+    assert stored["model"] == "tiny" and "compute_type" not in stored
+
+
+def test_jobs_from_the_store_are_there_after_a_restart(qtbot, tmp_path, settings):
+    from app.core.store import Store
+    from app.ui.engine_bridge import EngineBridge
+    from app.ui.main_window import MainWindow
+
+    store = Store(tmp_path / "history.db")
+    store.add_job("/recordings/old interview.mp3", "", "", {}, status="failed")
+    bridge = EngineBridge(store)
+    win = MainWindow(bridge, settings, "cpu (int8)")
+    qtbot.addWidget(win)
+    try:
+        assert [j.name for j in win.model.jobs] == ["old interview.mp3"]
+    finally:
+        win.close()

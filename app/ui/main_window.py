@@ -86,7 +86,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self._menus()
-        self.statusBar().addPermanentWidget(QLabel(f"Model: {settings.model} · Device: {device_label or settings.device}"))
+        self.status_label = QLabel(f"Model: {settings.model} · Device: {device_label or settings.device}")
+        self.statusBar().addPermanentWidget(self.status_label)
         bridge.jobAdded.connect(self._job_changed)
         bridge.jobStatus.connect(lambda job_id, _status: self._job_changed(job_id))
         bridge.jobProgress.connect(lambda job_id, *_: self._job_changed(job_id))
@@ -110,6 +111,24 @@ class MainWindow(QMainWindow):
             self.export_actions.append(action)
         file_menu.addSeparator()
         file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
+        edit_menu = self.menuBar().addMenu("&Edit")
+        preferences = QAction("&Preferences…", self, triggered=self.open_preferences)
+        preferences.setShortcuts([QKeySequence.Preferences, QKeySequence("Ctrl+,")])
+        preferences.setMenuRole(QAction.PreferencesRole)  # the app menu on macOS
+        edit_menu.addAction(preferences)
+
+    def open_preferences(self) -> None:
+        from app.core.errors import UserError
+        from app.ui.preferences import PreferencesDialog
+
+        dialog = PreferencesDialog(self.settings, self)
+        if dialog.exec():
+            try:
+                self.settings = dialog.save()
+            except UserError as exc:
+                self.show_problem(str(exc))
+                return
+            self.status_label.setText(f"Model: {self.settings.model} · Device: {self.settings.device}")
 
     # jobs
 

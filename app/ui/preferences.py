@@ -1,0 +1,98 @@
+"""Preferences: model, language, device, compute type, chunking, speaker count.
+
+A setting fixed by an environment variable is shown, disabled, with the variable's name.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from app.core import devices, models
+from app.core import settings as settings_mod
+from app.core.settings import ENV_NAMES, Settings
+
+LANGUAGES = (("Detect automatically", None), ("Spanish", "es"), ("English", "en"), ("Catalan", "ca"),
+             ("Portuguese", "pt"), ("French", "fr"), ("Italian", "it"), ("German", "de"), ("Dutch", "nl"),
+             ("Basque", "eu"), ("Galician", "gl"), ("Chinese", "zh"), ("Japanese", "ja"), ("Arabic", "ar"))
+SPEAKER_MODES = ("Find automatically", "Exactly", "At most")
+_ENV_FOR = {setting: env for env, setting in ENV_NAMES.items()}
+
+
+class PreferencesDialog(QDialog):
+    def __init__(self, settings: Settings, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        self.settings = settings
+        self.model = QComboBox()
+        self.model.addItems(models.SIZES)
+        if settings.model not in models.SIZES:
+            self.model.addItem(settings.model)
+        self.model.setCurrentText(settings.model)
+        self.model.setToolTip("base is built in; other sizes download once when first used (needs the internet)")
+        self.language = QComboBox()
+        for name, code in LANGUAGES:
+            self.language.addItem(name, code)
+        if settings.language and self.language.findData(settings.language) < 0:
+            self.language.addItem(settings.language, settings.language)
+        self.language.setCurrentIndex(max(0, self.language.findData(settings.language)))
+        self.device = QComboBox()
+        self.device.addItems(["auto"] + [d for d in devices.available()])
+        self.device.setCurrentText(settings.device)
+        self.compute_type = QComboBox()
+        self.compute_type.addItems(settings_mod.COMPUTE_TYPES)
+        self.compute_type.setCurrentText(settings.compute_type)
+        self.workers = QSpinBox(minimum=1, maximum=16, value=settings.parallel_chunks)
+        self.chunk_sec = QSpinBox(minimum=5, maximum=30, value=int(settings.chunk_sec), suffix=" s")
+        self.speaker_mode = QComboBox()
+        self.speaker_mode.addItems(SPEAKER_MODES)
+        self.speaker_count = QSpinBox(minimum=1, maximum=32, value=settings.num_speakers or settings.max_speakers or 2)
+        self.speaker_mode.setCurrentIndex(1 if settings.num_speakers else 2 if settings.max_speakers else 0)
+        self.speaker_mode.currentIndexChanged.connect(lambda i: self.speaker_count.setEnabled(i > 0))
+        self.speaker_count.setEnabled(self.speaker_mode.currentIndex() > 0)
+        speakers = QWidget()
+        row = QHBoxLayout(speakers)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.speaker_mode)
+        row.addWidget(self.speaker_count)
+        form = QFormLayout()
+        self.notes: dict[str, QLabel] = {}
+        for label, name, widget in (
+            ("Model", "model", self.model), ("Language", "language", self.language), ("Device", "device", self.device),
+            ("Compute type", "compute_type", self.compute_type), ("Chunk workers", "parallel_chunks", self.workers),
+            ("Chunk length", "chunk_sec", self.chunk_sec), ("Speakers", "speakers", speakers),
+        ):
+            form.addRow(label, widget)
+            if name in settings.from_env:
+                widget.setEnabled(False)
+                note = QLabel(f"Set by {_ENV_FOR[name]} in the environment; change it there.")
+                note.setStyleSheet("color: palette(mid);")
+                self.notes[name] = note
+                form.addRow("", note)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(QLabel("Changes apply to jobs added from now on."))
+        layout.addWidget(buttons)
+
+    def changes(self) -> dict:
+        mode, count = self.speaker_mode.currentIndex(), self.speaker_count.value()
+        chosen = {
+            "model": self.model.currentText(),
+            "language": self.language.currentData(),
+            "device": self.device.currentText(),
+            "compute_type": self.compute_type.currentText(),
+            "parallel_chunks": self.workers.value(),
+            "chunk_sec": float(self.chunk_sec.value()),
+            "num_speakers": count if mode == 1 else None,
+            "max_speakers": count if mode == 2 else None,
+        }
+        return {k: v for k, v in chosen.items() if k not in self.settings.from_env}
+
+    def save(self) -> Settings:
+        """Writes the preferences and returns the settings now in force (environment still wins)."""
+        settings_mod.save_preferences(self.settings, self.changes())
+        return settings_mod.load()
