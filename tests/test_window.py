@@ -118,3 +118,36 @@ def test_jobs_from_the_store_are_there_after_a_restart(qtbot, tmp_path, settings
         assert [j.name for j in win.model.jobs] == ["old interview.mp3"]
     finally:
         win.close()
+
+
+def test_export_menu_is_disabled_without_a_result(window):
+    assert not window.export_menu.isEnabled()
+    assert not any(action.isEnabled() for action in window.export_actions)
+
+
+def test_an_unreadable_history_gives_a_banner_and_a_working_window(tmp_path, monkeypatch):
+    from app.core import settings as settings_mod
+    from app.ui.app import open_store
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "history.db").write_bytes(b"not a database" * 100)
+    monkeypatch.setenv(settings_mod.DATA_DIR_ENV, str(data))
+    store, problem = open_store(settings_mod.load())
+    assert "damaged" in problem and "not kept after you quit" in problem
+    assert store.add_job("/a.wav", "", "k", {}).id == 1
+    assert (data / "history.db").read_bytes() == b"not a database" * 100
+
+
+@pytest.mark.slow
+def test_export_through_the_save_dialog(window, qtbot, sample, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    window.add_files([sample.wav])
+    qtbot.waitUntil(lambda: window.model.jobs and window.model.jobs[0].status == "completed", timeout=300_000)
+    window.table.selectRow(0)
+    for fmt in ("json", "srt", "vtt", "txt", "rttm"):
+        target = tmp_path / f"chosen name.{fmt}"
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, t=target, **k: (str(t), ""))
+        window.export_actions[[f for _, f in __import__("app.ui.main_window", fromlist=["EXPORTS"]).EXPORTS].index(fmt)].trigger()
+        assert target.read_text(encoding="utf-8").strip()

@@ -23,19 +23,38 @@ def run(argv: list[str] | None = None) -> int:
         settings = settings_mod.load()
     except UserError as exc:
         settings, problem = settings_mod.Settings(), f"{exc} The defaults are used until this is fixed."
-    try:
-        store = Store(settings.data_dir / "history.db")
-    except UserError as exc:
-        from PySide6.QtWidgets import QMessageBox
-
-        QMessageBox.critical(None, "Diarization Studio", str(exc))
-        return 2
+    store, store_problem = open_store(settings)
+    problem = " ".join(p for p in (problem, store_problem, model_problem(settings)) if p)
     try:
         label = devices.plan(settings.device, settings.compute_type).label
     except UserError as exc:
-        label, problem = settings.device, str(exc)
+        label, problem = settings.device, f"{problem} {exc}".strip()
     bridge = EngineBridge(store)
     window = MainWindow(bridge, settings, label, problem)
     window.show()
     bridge.engine.start()
     return app.exec()
+
+
+def open_store(settings):
+    """The history; when it cannot be used, a session-only one and the reason, so work can go on."""
+    from app.core.errors import UserError
+    from app.core.store import Store
+
+    try:
+        return Store(settings.data_dir / "history.db"), ""
+    except UserError as exc:
+        return Store(":memory:"), f"{exc} Until then, new jobs run but are not kept after you quit."
+
+
+def model_problem(settings) -> str:
+    from app.core import models
+    from app.core.errors import ModelError
+
+    if settings.model != models.EMBEDDED_SIZE:
+        return ""
+    try:
+        models.embedded_parts()
+    except ModelError as exc:
+        return str(exc)
+    return ""

@@ -116,6 +116,11 @@ class MainWindow(QMainWindow):
         preferences.setShortcuts([QKeySequence.Preferences, QKeySequence("Ctrl+,")])
         preferences.setMenuRole(QAction.PreferencesRole)  # the app menu on macOS
         edit_menu.addAction(preferences)
+        find = QAction("&Find in Transcript", self, shortcut=QKeySequence.Find,
+                       triggered=lambda: self.panel.search.setFocus())
+        edit_menu.addAction(find)
+        play = QAction("&Play / Pause", self, shortcut=QKeySequence("Ctrl+Space"), triggered=self.panel.toggle_play)
+        self.menuBar().addMenu("&Playback").addAction(play)
 
     def open_preferences(self) -> None:
         from app.core.errors import UserError
