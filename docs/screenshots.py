@@ -24,6 +24,18 @@ def main() -> None:
     from tests.fixtures import pyannote_sample
 
     app = QApplication(sys.argv[:1])
+    dark = "--dark" in sys.argv
+    if dark:  # the palette a dark system appearance hands to Qt (Xvfb has no theme to ask)
+        from PySide6.QtGui import QColor, QPalette
+
+        app.setStyle("Fusion")
+        palette = QPalette()
+        for role, colour in ((QPalette.Window, "#2b2b2b"), (QPalette.WindowText, "#e6e6e6"), (QPalette.Base, "#1f1f1f"),
+                             (QPalette.AlternateBase, "#2b2b2b"), (QPalette.Text, "#e6e6e6"), (QPalette.Button, "#353535"),
+                             (QPalette.ButtonText, "#e6e6e6"), (QPalette.Highlight, "#2f65ca"), (QPalette.Mid, "#5a5a5a"),
+                             (QPalette.HighlightedText, "#ffffff"), (QPalette.PlaceholderText, "#8a8a8a")):
+            palette.setColor(role, QColor(colour))
+        app.setPalette(palette)
     folder = Path(tempfile.mkdtemp())
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(folder / "qsettings"))
     QSettings.setDefaultFormat(QSettings.IniFormat)
@@ -41,7 +53,7 @@ def main() -> None:
 
     def shoot(name: str) -> None:
         app.processEvents()
-        window.grab().save(str(ROOT / "docs" / f"window-{name}.png"))
+        window.grab().save(str(ROOT / "docs" / f"window-{name}{'-dark' if dark else ''}.png"))
         shots[name] = True
 
     def step() -> None:

@@ -173,8 +173,17 @@ class MainWindow(QMainWindow):
             self.engine.remove(job.id)
 
     def reveal_selected(self) -> None:
+        import subprocess
+        import sys
+
         job = self.selected_job()
-        if job:
+        if not job:
+            return
+        if sys.platform == "darwin" and Path(job.path).exists():
+            subprocess.Popen(["open", "-R", job.path])  # Finder, with the file selected
+        elif sys.platform == "win32" and Path(job.path).exists():
+            subprocess.Popen(["explorer", f"/select,{job.path}"])
+        else:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(job.path).parent)))
 
     def _context_menu(self, point) -> None:
