@@ -1,0 +1,92 @@
+"""Role naming against a real local HTTP server speaking Ollama's API, in every way it can go."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.core import roles
+from app.core.transcript import Segment, Source, Speaker, Transcript
+from tests.ollama_server import MODEL, FakeOllama, closed_port_host
+
+
+def consultation(long: bool = False) -> Transcript:
+    lines = [("SPEAKER_00", "Buenos días, ¿qué le trae por aquí?"), ("SPEAKER_01", "Me duele la garganta desde hace tres días."),
+             ("SPEAKER_00", "Abra la boca, por favor. Le voy a recetar un antiinflamatorio.")] * (400 if long else 1)
+    segments = tuple(Segment(i * 3.0, i * 3.0 + 2.5, who, text) for i, (who, text) in enumerate(lines))
+    speakers = (Speaker("SPEAKER_00", "Speaker 1", 5.0), Speaker("SPEAKER_01", "Speaker 2", 2.5))
+    return Transcript(Source("/consulta.m4a", "ab" * 32, 9.0), "es", "base", "cpu", speakers, segments)
+
+
+@pytest.fixture
+def server(request):
+    fake = FakeOllama(*getattr(request, "param", ("valid",)))
+    yield fake
+    fake.close()
+
+
+def options(host, timeout=5.0):
+    return roles.RoleOptions(host=host, model=MODEL, context="una consulta médica en español", timeout=timeout)
+
+
+def test_a_valid_answer_gives_one_role_per_speaker(server):
+    result = roles.suggest(consultation(), options(server.host))
+    assert result.roles == {"SPEAKER_00": "Doctor", "SPEAKER_01": "Patient"}
+    assert MODEL in result.note
+    request = server.requests[-1]
+    assert request["model"] == MODEL and request["options"]["temperature"] == 0
+    assert request["format"]["properties"]["speakers"]["items"]["properties"]["id"]["enum"] == ["SPEAKER_00", "SPEAKER_01"]
+    assert "consulta médica" in request["messages"][0]["content"]
+
+
+def test_an_hour_long_transcript_sends_bounded_excerpts(server):
+    result = roles.suggest(consultation(long=True), options(server.host))
+    assert result.roles
+    sent = server.requests[-1]["messages"][0]["content"]
+    assert len(sent) < 2 * roles.EXCERPT_CHARS + 800
+    assert len(json.dumps(consultation(long=True).to_dict())) > 50 * len(sent)
+
+
+@pytest.mark.parametrize("server", [("invalid",)], indirect=True)
+def test_an_answer_that_is_not_json(server):
+    result = roles.suggest(consultation(), options(server.host))
+    assert result.roles == {} and "not valid JSON" in result.note
+
+
+@pytest.mark.parametrize("server", [("unknown",)], indirect=True)
+def test_an_answer_naming_unknown_speakers(server):
+    result = roles.suggest(consultation(), options(server.host))
+    assert result.roles == {} and "does not exist (SPEAKER_09)" in result.note
+
+
+@pytest.mark.parametrize("server", [("slow", 3.0)], indirect=True)
+def test_a_slow_answer_times_out(server):
+    result = roles.suggest(consultation(), options(server.host, timeout=1.0))
+    assert result.roles == {} and "did not answer within 1 s" in result.note
+
+
+@pytest.mark.parametrize("server", [("missing",)], indirect=True)
+def test_a_model_not_pulled_says_which_command_to_run(server):
+    result = roles.suggest(consultation(), options(server.host))
+    assert result.roles == {} and result.note.endswith(f"Run: ollama pull {MODEL}")
+
+
+def test_ollama_not_running():
+    host = closed_port_host()
+    result = roles.suggest(consultation(), options(host))
+    assert result.roles == {} and f"Ollama is not running at {host}" in result.note
+
+
+@pytest.mark.parametrize(
+    "reply, words",
+    [
+        ('{"speakers": [{"id": "SPEAKER_00", "role": "A"}, {"id": "SPEAKER_00", "role": "B"}]}', "twice"),
+        ('{"speakers": [{"id": "SPEAKER_00", "role": ""}]}', "no usable role"),
+        ('{"people": []}', "did not list"),
+        ("[1, 2]", "did not list"),
+    ],
+)
+def test_validation(reply, words):
+    with pytest.raises(ValueError, match=words):
+        roles.validate(reply, ["SPEAKER_00", "SPEAKER_01"])
