@@ -90,3 +90,43 @@ def test_ollama_not_running():
 def test_validation(reply, words):
     with pytest.raises(ValueError, match=words):
         roles.validate(reply, ["SPEAKER_00", "SPEAKER_01"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["valid", "invalid", "unknown", "missing", "refused"])
+def test_a_job_with_roles_on_completes_whatever_ollama_does(mode, tmp_path, settings, sample):
+    from dataclasses import replace
+
+    from app.core.engine import Engine
+    from app.core.store import Store
+
+    server = None if mode == "refused" else FakeOllama(mode)
+    host = closed_port_host() if server is None else server.host
+    engine = Engine(Store(tmp_path / "history.db"))
+    try:
+        chosen = replace(settings, roles_enabled=True, ollama_host=host, ollama_model=MODEL, ollama_timeout=5.0)
+        job = engine.add(sample.wav, chosen)
+        assert engine.wait(job.id, timeout=300).status == "completed"
+        deadline = __import__("time").monotonic() + 30
+        while engine.store.job(job.id).note in ("", "Asking Ollama for the speakers' roles…"):
+            assert __import__("time").monotonic() < deadline
+            __import__("time").sleep(0.1)
+        done = engine.store.job(job.id)
+        transcript = engine.result(job.id)
+        assert [s.name for s in transcript.speakers] == ["Speaker 1", "Speaker 2"], "voices keep their labels"
+        if mode == "valid":
+            assert engine.suggestions(job.id) == {"SPEAKER_00": "Doctor", "SPEAKER_01": "Patient"}
+            before = engine.result(job.id).segments
+            engine.rename_speaker(job.id, "SPEAKER_00", "Dra. Ruiz")
+            engine.name_roles(job.id)  # re-run: the typed name stays
+            assert engine.result(job.id).segments == before, "timing, text and words untouched"
+            assert engine.result(job.id).speaker_names()["SPEAKER_00"] == "Dra. Ruiz"
+        else:
+            assert engine.suggestions(job.id) == {}
+            expected = {"invalid": "not valid JSON", "unknown": "does not exist", "missing": "ollama pull",
+                        "refused": "not running"}[mode]
+            assert expected in done.note
+    finally:
+        engine.close()
+        if server:
+            server.close()

@@ -66,3 +66,13 @@ def test_preferences_are_saved(tmp_path, monkeypatch):
 def test_data_dir_follows_the_platform(monkeypatch):
     monkeypatch.delenv(s.DATA_DIR_ENV, raising=False)
     assert "Diarization Studio" in str(s.default_data_dir())
+
+
+def test_role_naming_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv(s.DATA_DIR_ENV, str(tmp_path))
+    got = s.load(environ={})
+    assert (got.roles_enabled, got.ollama_host, got.ollama_model) == (False, "http://localhost:11434", "qwen2.5:7b")
+    assert s.load(environ={"OLLAMA_HOST": "http://gpu-box:11434"}).ollama_host == "http://gpu-box:11434"
+    (tmp_path / "preferences.json").write_text(json.dumps({"roles_enabled": "true", "roles_context": "una consulta"}))
+    got = s.load(environ={})
+    assert got.roles_enabled is True and got.roles_context == "una consulta"

@@ -141,6 +141,29 @@ class Engine:
             self.store.rename_speaker(job.cache_key, speaker_id, name)
             self._emit("status", job, renamed=speaker_id)
 
+    def suggestions(self, job_id: int) -> dict[str, str]:
+        job = self.store.job(job_id)
+        return self.store.suggestions(job.cache_key) if job else {}
+
+    def name_roles(self, job_id: int, settings: Settings | None = None) -> Job | None:
+        """Asks the LLM for each speaker's role; stores the suggestions and one note. Never fails the job."""
+        from . import roles
+
+        job = self.store.job(job_id)
+        transcript = self.result(job_id)
+        if job is None or transcript is None:
+            return job
+        chosen = settings or jobs.settings_from_dict(job.settings)
+        options = roles.RoleOptions(chosen.ollama_host, chosen.ollama_model, chosen.roles_context, chosen.ollama_timeout)
+        job = self.store.update(job_id, note="Asking Ollama for the speakers' roles…")
+        self._emit("status", job, roles="asking")
+        result = roles.suggest(transcript, options)
+        if result.roles:
+            self.store.save_suggestions(job.cache_key, result.roles)
+        job = self.store.update(job_id, note=result.note)
+        self._emit("status", job, roles="done")
+        return job
+
     def wait(self, job_id: int, statuses=("completed", "failed", "cancelled"), timeout: float | None = None) -> Job:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._changed:
@@ -229,6 +252,8 @@ class Engine:
                     chunks_resumed=resumed, chunks_computed=computed, chunks_total=resumed + computed, worker_pid=None,
                 )
                 self._emit("status", job)
+                if job.settings.get("roles_enabled"):
+                    threading.Thread(target=self.name_roles, args=(job_id,), daemon=True, name="roles").start()
                 return
             elif kind == "error":
                 return self._finish(job_id, "failed", message["message"])

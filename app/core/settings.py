@@ -22,6 +22,7 @@ ENV_NAMES = {
     "WHISPER_COMPUTE_TYPE": "compute_type",
     "DIARIZATION_PARALLEL_CHUNKS": "parallel_chunks",
     "DIARIZATION_CHUNK_SEC": "chunk_sec",
+    "OLLAMA_HOST": "ollama_host",
 }
 DEVICES = ("auto", "cpu", "cuda", "mps")
 COMPUTE_TYPES = ("auto", "int8", "int8_float16", "int8_float32", "float16", "float32", "bfloat16")
@@ -38,6 +39,11 @@ class Settings:
     num_speakers: int | None = None  # exact count, when the user knows it
     max_speakers: int | None = None
     cpu_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    roles_enabled: bool = False  # ask a local LLM (Ollama) to name the speakers' roles
+    ollama_host: str = "http://localhost:11434"
+    ollama_model: str = "qwen2.5:7b"
+    roles_context: str = ""  # "a medical consultation in Spanish"
+    ollama_timeout: float = 60.0
     data_dir: Path = field(default_factory=lambda: default_data_dir())
     from_env: tuple[str, ...] = ()  # settings overridden by environment variables
 
@@ -62,6 +68,8 @@ class Settings:
             value = getattr(self, name)
             if value is not None and not 1 <= value <= 32:
                 raise UserError(f"The speaker count must be between 1 and 32, not {value}.")
+        if not 1 <= self.ollama_timeout <= 3600:
+            raise UserError(f"The Ollama timeout must be between 1 and 3600 seconds, not {self.ollama_timeout:g}.")
         if self.num_speakers is not None and self.max_speakers is not None:
             raise UserError("Give either an exact speaker count or a maximum, not both.")
         return self
@@ -81,6 +89,12 @@ def _coerce(name: str, raw, source: str):
     if raw is None or raw == "":
         return None
     try:
+        if "bool" in str(kind):
+            if str(raw).strip().lower() in ("1", "true", "yes", "on"):
+                return True
+            if str(raw).strip().lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
         if "int" in str(kind):
             return int(raw)
         if "float" in str(kind):

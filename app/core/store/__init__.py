@@ -45,6 +45,7 @@ class Job:
     created_at: float
     started_at: float | None
     finished_at: float | None
+    note: str = ""
 
     @property
     def name(self) -> str:
@@ -162,7 +163,7 @@ class Store:
         steps = [("DELETE FROM jobs WHERE id = ?", (job_id,))]
         if not [j for j in self.jobs_with_key(job.cache_key) if j.id != job_id]:
             steps += [(f"DELETE FROM {table} WHERE cache_key = ?", (job.cache_key,))
-                      for table in ("results", "checkpoints", "speaker_names")]
+                      for table in ("results", "checkpoints", "speaker_names", "speaker_suggestions")]
         self._transaction(steps)
 
     # results and checkpoints
@@ -223,6 +224,19 @@ class Store:
         else:
             self._run("INSERT OR REPLACE INTO speaker_names (cache_key, speaker_id, name) VALUES (?, ?, ?)",
                       (cache_key, speaker_id, name))
+
+    # roles suggested by the LLM, kept apart from the names people type
+
+    def suggestions(self, cache_key: str) -> dict[str, str]:
+        rows = self._run("SELECT speaker_id, role FROM speaker_suggestions WHERE cache_key = ?", (cache_key,))
+        return dict(rows.fetchall())
+
+    def save_suggestions(self, cache_key: str, roles: dict[str, str]) -> None:
+        self._transaction(
+            [("DELETE FROM speaker_suggestions WHERE cache_key = ?", (cache_key,))]
+            + [("INSERT INTO speaker_suggestions (cache_key, speaker_id, role) VALUES (?, ?, ?)", (cache_key, k, v))
+               for k, v in roles.items()]
+        )
 
     def integrity_check(self) -> str:
         return self._run("PRAGMA integrity_check").fetchone()[0]

@@ -19,7 +19,8 @@ CREATE TABLE jobs (
     worker_pid INTEGER,
     created_at REAL NOT NULL,
     started_at REAL,
-    finished_at REAL
+    finished_at REAL,
+    note TEXT NOT NULL DEFAULT ''        -- e.g. what role naming said
 );
 CREATE INDEX jobs_by_key ON jobs (cache_key);
 CREATE INDEX jobs_by_status ON jobs (status);
@@ -44,5 +45,12 @@ CREATE TABLE speaker_names (
     cache_key TEXT NOT NULL,
     speaker_id TEXT NOT NULL,
     name TEXT NOT NULL,
+    PRIMARY KEY (cache_key, speaker_id)
+);
+
+CREATE TABLE speaker_suggestions (
+    cache_key TEXT NOT NULL,
+    speaker_id TEXT NOT NULL,
+    role TEXT NOT NULL,                  -- suggested by the LLM; never overwrites speaker_names
     PRIMARY KEY (cache_key, speaker_id)
 );
