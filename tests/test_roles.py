@@ -93,18 +93,19 @@ def test_validation(reply, words):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", ["valid", "invalid", "unknown", "missing", "refused"])
+@pytest.mark.parametrize("mode", ["valid", "invalid", "unknown", "slow", "missing", "refused"])
 def test_a_job_with_roles_on_completes_whatever_ollama_does(mode, tmp_path, settings, sample):
     from dataclasses import replace
 
     from app.core.engine import Engine
     from app.core.store import Store
 
-    server = None if mode == "refused" else FakeOllama(mode)
+    server = None if mode == "refused" else FakeOllama(mode, delay=3.0)
     host = closed_port_host() if server is None else server.host
     engine = Engine(Store(tmp_path / "history.db"))
     try:
-        chosen = replace(settings, roles_enabled=True, ollama_host=host, ollama_model=MODEL, ollama_timeout=5.0)
+        timeout = 1.0 if mode == "slow" else 5.0
+        chosen = replace(settings, roles_enabled=True, ollama_host=host, ollama_model=MODEL, ollama_timeout=timeout)
         job = engine.add(sample.wav, chosen)
         assert engine.wait(job.id, timeout=300).status == "completed"
         deadline = __import__("time").monotonic() + 30
@@ -124,7 +125,7 @@ def test_a_job_with_roles_on_completes_whatever_ollama_does(mode, tmp_path, sett
         else:
             assert engine.suggestions(job.id) == {}
             expected = {"invalid": "not valid JSON", "unknown": "does not exist", "missing": "ollama pull",
-                        "refused": "not running"}[mode]
+                        "refused": "not running", "slow": "did not answer within 1 s"}[mode]
             assert expected in done.note
     finally:
         engine.close()

@@ -151,3 +151,27 @@ def test_export_through_the_save_dialog(window, qtbot, sample, tmp_path, monkeyp
         monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, t=target, **k: (str(t), ""))
         window.export_actions[[f for _, f in __import__("app.ui.main_window", fromlist=["EXPORTS"]).EXPORTS].index(fmt)].trigger()
         assert target.read_text(encoding="utf-8").strip()
+
+
+@pytest.mark.slow
+def test_suggested_roles_are_shown_and_can_be_used(window, qtbot, sample):
+    from dataclasses import replace
+
+    from tests.ollama_server import MODEL, FakeOllama
+
+    server = FakeOllama("valid")
+    try:
+        window.settings = replace(window.settings, ollama_host=server.host, ollama_model=MODEL, ollama_timeout=5.0)
+        window.add_files([sample.wav])
+        qtbot.waitUntil(lambda: window.model.jobs and window.model.jobs[0].status == "completed", timeout=300_000)
+        window.table.selectRow(0)
+        window.rename_speaker("SPEAKER_01", "Sheila")
+        window.panel.suggest_button.click()
+        qtbot.waitUntil(lambda: window.panel.accept_button.isEnabled(), timeout=20_000)
+        assert window.panel.speakers.item(0, 3).text() == "Doctor"
+        assert MODEL in window.panel.roles_note.text()
+        window.panel.accept_button.click()
+        names = [window.panel.speakers.item(r, 0).text() for r in range(2)]
+        assert names == ["Doctor", "Sheila"], "a typed name is never overwritten"
+    finally:
+        server.close()

@@ -72,6 +72,8 @@ class MainWindow(QMainWindow):
         left_layout.addLayout(row)
         self.panel = TranscriptPanel()
         self.panel.renameRequested.connect(self.rename_speaker)
+        self.panel.rolesRequested.connect(self.suggest_roles)
+        self.panel.acceptRolesRequested.connect(self.accept_roles)
         self.splitter = QSplitter()
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.panel)
@@ -219,6 +221,8 @@ class MainWindow(QMainWindow):
         if completed and (shown is None or shown.source.sha256 != job.sha256 or self._shown_id != job.id):
             self._shown_id = job.id
             self.panel.show_transcript(self.engine.result(job.id), job.path)
+        if completed:
+            self.panel.show_roles(self.engine.suggestions(job.id), job.note)
         elif not completed:
             self._shown_id = None
             self.panel.show_transcript(None)
@@ -232,6 +236,25 @@ class MainWindow(QMainWindow):
         if job:
             self.engine.rename_speaker(job.id, speaker_id, name)
             self.panel.show_transcript(self.engine.result(job.id), job.path)
+
+    def suggest_roles(self) -> None:
+        from app.ui.engine_bridge import _Task
+
+        job = self.selected_job()
+        if job and job.status == "completed":
+            settings = self.settings
+            self.bridge.pool.start(_Task(lambda: self.engine.name_roles(job.id, settings)))
+
+    def accept_roles(self) -> None:
+        job = self.selected_job()
+        if not job:
+            return
+        typed = self.engine.store.speaker_names(job.cache_key)
+        for speaker_id, role in self.engine.suggestions(job.id).items():
+            if speaker_id not in typed:
+                self.engine.rename_speaker(job.id, speaker_id, role)
+        self.panel.show_transcript(self.engine.result(job.id), job.path)
+        self.panel.show_roles(self.engine.suggestions(job.id), self.engine.store.job(job.id).note)
 
     # export
 

@@ -6,7 +6,8 @@ A setting fixed by an environment variable is shown, disabled, with the variable
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QSpinBox,
+    QVBoxLayout, QWidget,
 )
 
 from app.core import devices, models
@@ -56,12 +57,21 @@ class PreferencesDialog(QDialog):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.speaker_mode)
         row.addWidget(self.speaker_count)
+        self.roles_enabled = QCheckBox("Suggest speaker roles with a local LLM (Ollama) after each job")
+        self.roles_enabled.setChecked(settings.roles_enabled)
+        self.ollama_host = QLineEdit(settings.ollama_host)
+        self.ollama_model = QLineEdit(settings.ollama_model)
+        self.roles_context = QLineEdit(settings.roles_context, placeholderText="e.g. a medical consultation in Spanish")
+        self.ollama_timeout = QSpinBox(minimum=1, maximum=3600, value=int(settings.ollama_timeout), suffix=" s")
         form = QFormLayout()
         self.notes: dict[str, QLabel] = {}
         for label, name, widget in (
             ("Model", "model", self.model), ("Language", "language", self.language), ("Device", "device", self.device),
             ("Compute type", "compute_type", self.compute_type), ("Chunk workers", "parallel_chunks", self.workers),
             ("Chunk length", "chunk_sec", self.chunk_sec), ("Speakers", "speakers", speakers),
+            ("Roles", "roles_enabled", self.roles_enabled), ("Ollama host", "ollama_host", self.ollama_host),
+            ("Ollama model", "ollama_model", self.ollama_model), ("Context", "roles_context", self.roles_context),
+            ("Ollama timeout", "ollama_timeout", self.ollama_timeout),
         ):
             form.addRow(label, widget)
             if name in settings.from_env:
@@ -89,6 +99,11 @@ class PreferencesDialog(QDialog):
             "chunk_sec": float(self.chunk_sec.value()),
             "num_speakers": count if mode == 1 else None,
             "max_speakers": count if mode == 2 else None,
+            "roles_enabled": self.roles_enabled.isChecked(),
+            "ollama_host": self.ollama_host.text().strip() or "http://localhost:11434",
+            "ollama_model": self.ollama_model.text().strip() or "qwen2.5:7b",
+            "roles_context": self.roles_context.text().strip(),
+            "ollama_timeout": float(self.ollama_timeout.value()),
         }
         return {k: v for k, v in chosen.items() if k not in self.settings.from_env}
 

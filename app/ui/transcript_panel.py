@@ -26,6 +26,8 @@ def speaker_colour(speaker_id: str) -> QColor:
 
 class TranscriptPanel(QWidget):
     renameRequested = Signal(str, str)  # speaker id, new name
+    rolesRequested = Signal()  # ask the LLM (again)
+    acceptRolesRequested = Signal()  # use the suggested roles as names
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -36,14 +38,22 @@ class TranscriptPanel(QWidget):
         self.player = None
         self.title = QLabel("Select a finished job to read its transcript.")
         self.title.setWordWrap(True)
-        self.speakers = QTableWidget(0, 3)
-        self.speakers.setHorizontalHeaderLabels(["Speaker", "Talk time", "Share"])
+        self.speakers = QTableWidget(0, 4)
+        self.speakers.setHorizontalHeaderLabels(["Speaker", "Talk time", "Share", "Suggested role"])
         self.speakers.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.speakers.verticalHeader().hide()
         self.speakers.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
         self.speakers.setMaximumHeight(120)
         self.speakers.setToolTip("Double-click a speaker to rename them")
         self.speakers.cellDoubleClicked.connect(self._ask_rename)
+        self.suggest_button = QPushButton("Suggest roles")
+        self.suggest_button.setToolTip("Ask a local LLM (Ollama) what role each speaker has")
+        self.suggest_button.clicked.connect(self.rolesRequested)
+        self.accept_button = QPushButton("Use suggestions")
+        self.accept_button.setToolTip("Name each speaker by the suggested role (names you typed stay)")
+        self.accept_button.clicked.connect(self.acceptRolesRequested)
+        self.roles_note = QLabel("")
+        self.roles_note.setWordWrap(True)
         self.search = QLineEdit(placeholderText="Search the transcript (Enter: next match)")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._find)
@@ -74,6 +84,11 @@ class TranscriptPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.speakers)
+        roles_row = QHBoxLayout()
+        roles_row.addWidget(self.suggest_button)
+        roles_row.addWidget(self.accept_button)
+        roles_row.addWidget(self.roles_note, 1)
+        layout.addLayout(roles_row)
         layout.addLayout(search_row)
         layout.addWidget(self.segments, 1)
         layout.addLayout(controls)
@@ -85,8 +100,11 @@ class TranscriptPanel(QWidget):
         self.segments.setRowCount(0)
         self.speakers.setRowCount(0)
         self._starts = []
+        self.suggest_button.setEnabled(transcript is not None)
+        self.accept_button.setEnabled(False)
         if transcript is None:
             self.title.setText("Select a finished job to read its transcript.")
+            self.roles_note.setText("")
             self._set_source(None)
             return
         names = transcript.speaker_names()
@@ -112,6 +130,13 @@ class TranscriptPanel(QWidget):
         self._starts = [seg.start for seg in transcript.segments]
         self._find(self.search.text())
         self._set_source(audio_path or transcript.source.path)
+
+    def show_roles(self, suggestions: dict[str, str], note: str) -> None:
+        for row in range(self.speakers.rowCount()):
+            speaker_id = self.speakers.item(row, 0).data(Qt.UserRole)
+            self.speakers.setItem(row, 3, QTableWidgetItem(suggestions.get(speaker_id, "")))
+        self.accept_button.setEnabled(bool(suggestions))
+        self.roles_note.setText(note)
 
     def _ask_rename(self, row: int, _column: int) -> None:
         item = self.speakers.item(row, 0)
