@@ -229,7 +229,7 @@ class Engine:
                 self._worker = _Worker()
             worker = self._worker
         self.store.update(job_id, worker_pid=worker.pid)
-        worker.send(jobs.description(job.id, job.path, job.settings, job.cache_key, done))
+        worker.send(jobs.description(job.id, job.path, job.settings, job.cache_key, done, job.sha256))
         last_write = 0.0
         while True:
             message = worker.receive()

@@ -42,7 +42,8 @@ def cache_key(sha256: str, settings: Settings, device_label: str = "") -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def description(job_id: int, path: str, settings: dict, cache_key: str, done_chunks: dict[int, list]) -> dict:
+def description(job_id: int, path: str, settings: dict, cache_key: str, done_chunks: dict[int, list],
+                sha256: str = "") -> dict:
     """The message a worker receives."""
     return {
         "type": "job",
@@ -50,5 +51,6 @@ def description(job_id: int, path: str, settings: dict, cache_key: str, done_chu
         "path": path,
         "settings": settings,
         "cache_key": cache_key,
+        "sha256": sha256,
         "done_chunks": {str(k): v for k, v in done_chunks.items()},
     }

@@ -83,7 +83,10 @@ def whisper_options(settings: Settings, plan: devices.DevicePlan) -> WhisperOpti
     return WhisperOptions(workers=workers, threads_per_worker=max(1, settings.cpu_threads // workers))
 
 
-def run(path: Path, settings: Settings, hooks: Hooks = Hooks(), resources: Resources | None = None) -> Transcript:
+def run(
+    path: Path, settings: Settings, hooks: Hooks = Hooks(), resources: Resources | None = None, sha256: str = ""
+) -> Transcript:
+    """`sha256`: the file's content hash when the caller already has it (the engine does)."""
     from threadpoolctl import threadpool_limits
 
     resources = resources or Resources()
@@ -93,7 +96,7 @@ def run(path: Path, settings: Settings, hooks: Hooks = Hooks(), resources: Resou
     plan = devices.plan(settings.device, settings.compute_type)
     _log_once(f"Device: {plan.label}. {plan.note}".strip())
     hooks.progress(0.0, "decode")
-    sha256 = audio.file_sha256(path) if path.is_file() else ""
+    sha256 = sha256 or (audio.file_sha256(path) if path.is_file() else "")
     decoded = audio.decode(path)
     timer.stage("decode")
     source = Source(str(path), sha256, round(decoded.duration, 3))

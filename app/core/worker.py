@@ -56,7 +56,9 @@ def run_job(message: dict, send, resources) -> None:
         on_chunk=on_chunk,
     )
     try:
-        transcript = pipeline.run(message["path"], settings_from_dict(message["settings"]), hooks, resources)
+        transcript = pipeline.run(
+            message["path"], settings_from_dict(message["settings"]), hooks, resources, message.get("sha256", "")
+        )
     except UserError as exc:
         send({"type": "error", "job_id": job_id, "kind": "user", "message": str(exc)})
         return

@@ -133,7 +133,12 @@ class Store:
         return [_job(r) for r in rows.fetchall()]
 
     def jobs_with_key(self, cache_key: str, statuses: tuple[str, ...] = STATUSES) -> list[Job]:
-        return [j for j in self.jobs(statuses) if j.cache_key == cache_key]
+        marks = ", ".join("?" * len(statuses))
+        rows = self._run(
+            f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE cache_key = ? AND status IN ({marks}) ORDER BY id",
+            (cache_key, *statuses),
+        )
+        return [_job(r) for r in rows.fetchall()]
 
     def update(self, job_id: int, **changes) -> Job:
         unknown = set(changes) - set(_COLUMNS)
