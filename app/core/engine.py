@@ -181,7 +181,9 @@ class Engine:
         with self._lock:
             self._closed = True
             worker, self._worker = self._worker, None
-            busy = self._active is not None
+            # A job whose result is stored is not busy, though its supervisor may not have
+            # cleared _active yet: its worker gets to exit cleanly instead of being killed.
+            busy = self._active is not None and self.store.job(self._active).status == "in_progress"
         if worker:
             worker.stop(graceful=not busy)
 
