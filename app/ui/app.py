@@ -18,6 +18,7 @@ def run(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1] + list(argv or []))
     app.setApplicationName("Diarization Studio")
     app.setOrganizationName("Diarization Studio")
+    app.setWindowIcon(_icon())
     problem = ""
     try:
         settings = settings_mod.load()
@@ -36,6 +37,16 @@ def run(argv: list[str] | None = None) -> int:
     return app.exec()
 
 
+def _icon():
+    """The app icon, from the bundle or the source checkout (the .app also has its .icns)."""
+    from pathlib import Path
+
+    from PySide6.QtGui import QIcon
+
+    root = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
+    return QIcon(str(root / "resources" / "icon.png"))
+
+
 def open_store(settings):
     """The history; when it cannot be used, a session-only one and the reason, so work can go on."""
     from app.core.errors import UserError
@@ -51,7 +62,7 @@ def model_problem(settings) -> str:
     from app.core import models
     from app.core.errors import ModelError
 
-    if settings.model != models.EMBEDDED_SIZE:
+    if settings.model != models.EMBEDDED_SIZE or models.bundled_embedded():
         return ""
     try:
         models.embedded_parts()
