@@ -14,6 +14,8 @@ from app import __version__
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="Diarization Studio: who said what, and when.")
     parser.add_argument("--version", action="version", version=f"Diarization Studio {__version__}")
+    parser.add_argument("--self-test", nargs="?", const="", type=str, metavar="DIR",
+                        help="transcribe the build's two-voice recording and check the result (no window)")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("gui", help="open the window (the default with no command)")
     tr = commands.add_parser("transcribe", help="transcribe files and find who speaks when")
@@ -35,7 +37,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser().parse_args([a for a in argv if not a.startswith("-psn_")])  # old macOS Finder adds -psn_
+    if args.self_test is not None:
+        from app import selftest
+
+        return selftest.run(Path(args.self_test) if args.self_test else None)
     commands = {"transcribe": _transcribe, "jobs": _jobs, "show": _show, "gui": _gui, None: _gui}
     try:
         return commands[args.command](args)
