@@ -19,7 +19,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
-stamp=".venv/.installed-$(cat "$req" requirements.txt | sha256sum | cut -c1-16)"
+stamp=".venv/.installed-$(cat "$req" requirements*.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   # torch first and alone: pinned, so pip never swaps in a multi-GB CUDA build.
   .venv/bin/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds the one-folder Linux bundle from the same spec as macOS:
+#   dist/diarization-studio/diarization-studio   (run it; --self-test checks it)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh requirements-build.txt
+if ! command -v espeak-ng >/dev/null; then
+  echo "The self-test recording needs espeak-ng: sudo apt-get install espeak-ng" >&2
+  exit 1
+fi
+start=$(date +%s)
+.venv/bin/pyinstaller --noconfirm --log-level WARN \
+  --distpath dist --workpath build/pyinstaller packaging/diarization_studio.spec
+echo "Built dist/diarization-studio in $(( $(date +%s) - start )) s," \
+  "$(du -sh dist/diarization-studio | cut -f1) on disk."

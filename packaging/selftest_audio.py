@@ -1,0 +1,97 @@
+"""Makes the self-test recording at build time: two synthetic voices taking turns.
+
+macOS speaks it with `say`, Linux with `espeak-ng`. The recording is not committed; the
+build puts `selftest.wav` and `selftest.json` (turns and the words that must come back)
+into the bundle, where `--self-test` finds them.
+
+    python packaging/selftest_audio.py OUT_DIR
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import wave
+from pathlib import Path
+
+import numpy as np
+
+RATE = 16000
+GAP_S = 0.7
+TURNS = (
+    ("A", "Good morning. Thank you for coming in today. How have you been feeling this week?"),
+    ("B", "Good morning, doctor. I have had a headache every evening, and I sleep badly."),
+    ("A", "I see. Do you drink coffee in the afternoon, and how much water do you drink?"),
+    ("B", "Two cups of coffee after lunch, and not much water at all, to be honest."),
+    ("A", "Then let us try no coffee after noon, and two bottles of water every day."),
+    ("B", "All right. I will try that, and I will call you again next Monday."),
+)
+EXPECTED = ("morning", "feeling", "headache", "evening", "coffee", "water", "lunch", "bottles", "monday")
+ESPEAK = {"A": ["-v", "en-us", "-p", "30", "-s", "150"], "B": ["-v", "en-gb+f4", "-p", "75", "-s", "160"]}
+SAY_VOICES = (("Samantha", "Daniel"), ("Samantha", "Alex"), ("Karen", "Daniel"), ("Moira", "Fred"))
+
+
+def speak(text: str, who: str, out: Path) -> None:
+    if platform.system() == "Darwin":
+        voice = _say_voices()["AB".index(who)]
+        subprocess.run(["say", "-v", voice, "-o", str(out), "--file-format=WAVE", "--data-format=LEI16@16000", text],
+                       check=True)
+    else:
+        if shutil.which("espeak-ng") is None:
+            sys.exit("espeak-ng is needed to make the self-test recording: apt-get install espeak-ng")
+        subprocess.run(["espeak-ng", *ESPEAK[who], "-w", str(out), text], check=True)
+
+
+def _say_voices() -> tuple[str, str]:
+    listing = subprocess.run(["say", "-v", "?"], capture_output=True, text=True, check=True).stdout
+    installed = {line.split()[0] for line in listing.splitlines() if line.strip()}
+    for pair in SAY_VOICES:
+        if set(pair) <= installed:
+            return pair
+    sys.exit(f"no two English voices for `say` among {sorted(installed)[:20]}")
+
+
+def read_16k(path: Path) -> np.ndarray:
+    with wave.open(str(path)) as w:
+        rate, channels = w.getframerate(), w.getnchannels()
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768
+    samples = samples.reshape(-1, channels).mean(axis=1)
+    if rate != RATE:  # linear interpolation is plenty for synthetic speech
+        times = np.arange(int(len(samples) * RATE / rate)) / RATE
+        samples = np.interp(times, np.arange(len(samples)) / rate, samples)
+    return samples.astype(np.float32)
+
+
+def make(out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pieces, turns, clock = [], [], 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (who, text) in enumerate(TURNS):
+            part = Path(tmp) / f"{i}.wav"
+            speak(text, who, part)
+            audio = read_16k(part)
+            turns.append({"speaker": who, "start": round(clock, 2), "end": round(clock + len(audio) / RATE, 2),
+                          "text": text})
+            pieces += [audio, np.zeros(int(GAP_S * RATE), np.float32)]
+            clock += len(audio) / RATE + GAP_S
+    audio = np.concatenate(pieces)
+    audio = (np.clip(audio / max(1e-6, float(np.abs(audio).max())) * 0.8, -1, 1) * 32767).astype("<i2")
+    wav = out_dir / "selftest.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(audio.tobytes())
+    spec = {"language": "en", "speakers": 2, "expected_words": list(EXPECTED), "turns": turns}
+    (out_dir / "selftest.json").write_text(json.dumps(spec, indent=2), encoding="utf-8")
+    return wav
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    print(make(Path(sys.argv[1])))
