@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -47,12 +48,19 @@ def speak(text: str, who: str, out: Path) -> None:
 
 
 def _say_voices() -> tuple[str, str]:
+    """Two English voices: a known pair if installed, else the first two English ones listed."""
     listing = subprocess.run(["say", "-v", "?"], capture_output=True, text=True, check=True).stdout
-    installed = {line.split()[0] for line in listing.splitlines() if line.strip()}
+    english = []  # lines look like "Samantha            en_US    # Hello, my name is Samantha."
+    for line in listing.splitlines():
+        match = re.match(r"(.+?)\s+(en[_-]\w+)\s+#", line)
+        if match:
+            english.append(match.group(1).strip())
     for pair in SAY_VOICES:
-        if set(pair) <= installed:
+        if set(pair) <= set(english):
             return pair
-    sys.exit(f"no two English voices for `say` among {sorted(installed)[:20]}")
+    if len(english) >= 2:
+        return english[0], english[-1]
+    sys.exit(f"`say` needs two English voices (System Settings > Accessibility > Spoken Content); found {english}")
 
 
 def read_16k(path: Path) -> np.ndarray:
