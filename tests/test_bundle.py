@@ -99,3 +99,26 @@ def test_window_starts_offline_on_first_launch(bundle, tmp_path):
     out, err = app.communicate(timeout=30)
     assert store.exists() and alive, err[-4000:]
     assert "Traceback" not in err, err[-4000:]
+
+
+def test_history_outlives_the_app_being_moved_or_replaced(bundle, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = _first_launch_env(home)
+    wav = Path(shutil.copy(bundle / "_internal" / "selftest" / "selftest.wav", tmp_path / "consultation.wav"))
+    first = subprocess.run([*_offline(), str(EXE), "transcribe", str(wav), "--format", "txt"],
+                           env=env, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-4000:]
+    assert "Speaker 1" in first.stdout and "Speaker 2" in first.stdout
+    assert (home / ".local/share/Diarization Studio/history.db").exists()
+    moved = bundle.with_name("diarization-studio-moved")
+    bundle.rename(moved)
+    try:
+        again = subprocess.run([*_offline(), str(moved / EXE.name), "transcribe", str(wav), "--format", "txt"],
+                               env=env, capture_output=True, text=True, timeout=120)
+        jobs = subprocess.run([str(moved / EXE.name), "jobs"], env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        moved.rename(bundle)
+    assert again.returncode == 0 and "already transcribed" in again.stderr, again.stderr[-4000:]
+    assert again.stdout == first.stdout
+    assert jobs.stdout.count("completed") == 2, jobs.stdout
