@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from app import __version__
+from app.core.exports import FORMATS, clock  # plain Python: keeps --help instant
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,13 +27,13 @@ def _parser() -> argparse.ArgumentParser:
     count = tr.add_mutually_exclusive_group()
     count.add_argument("--speakers", type=int, metavar="N", help="exactly N speakers")
     count.add_argument("--max-speakers", type=int, metavar="N", help="at most N speakers")
-    tr.add_argument("--format", choices=("json", "srt", "vtt", "txt", "rttm"), default="json")
+    tr.add_argument("--format", choices=tuple(FORMATS), default="json")
     tr.add_argument("-o", "--output", type=Path, metavar="PATH", help="output file, or folder for several inputs")
     tr.add_argument("--no-cache", action="store_true", help="transcribe again even if a stored result exists")
     commands.add_parser("jobs", help="list the job history")
     show = commands.add_parser("show", help="print a stored result")
     show.add_argument("id", type=int)
-    show.add_argument("--format", choices=("json", "srt", "vtt", "txt", "rttm"), default="txt")
+    show.add_argument("--format", choices=tuple(FORMATS), default="txt")
     return parser
 
 
@@ -89,12 +90,10 @@ def _engine(settings):
     from app.core.engine import Engine
     from app.core.store import Store
 
-    return Engine(Store(settings.data_dir / "history.db"))
+    return Engine(Store(settings.history_file))
 
 
 def _run_files(engine, settings, args, target) -> int:
-    from app.core.exports import FORMATS
-
     bar = ProgressBar()
     engine.subscribe(lambda event: bar.update(event.job.name, event.job.progress, event.job.stage)
                      if event.kind == "progress" else None)
@@ -135,7 +134,7 @@ def _run_files(engine, settings, args, target) -> int:
 
 
 def _jobs(args) -> int:
-    settings, store = _open_store()
+    store = _open_store()
     if store is None:
         return 2
     rows = store.jobs()
@@ -145,16 +144,14 @@ def _jobs(args) -> int:
     print(f"{'id':>4}  {'status':<11}  {'duration':>8}  {'speakers':>8}  file")
     for job in rows:
         result = store.result(job.cache_key) if job.status == "completed" else None
-        duration = _clock(job.duration) if job.duration is not None else "-"
+        duration = clock(job.duration) or "-"
         speakers = str(len(result.speakers)) if result else "-"
         print(f"{job.id:>4}  {job.status:<11}  {duration:>8}  {speakers:>8}  {job.path}")
     return 0
 
 
 def _show(args) -> int:
-    from app.core.exports import FORMATS
-
-    settings, store = _open_store()
+    store = _open_store()
     if store is None:
         return 2
     job = store.job(args.id)
@@ -174,17 +171,10 @@ def _open_store():
     from app.core.store import Store
 
     try:
-        settings = settings_mod.load()
-        return settings, Store(settings.data_dir / "history.db")
+        return Store(settings_mod.load().history_file)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return None, None
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+        return None
 
 
 def _output_plan(output: Path | None, files: list[Path], fmt: str):

@@ -15,10 +15,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch, tmp_path_factory):
     """Every test gets its own settings: no developer preferences or env overrides leak in."""
-    for name in ("WHISPER_MODEL_SIZE", "WHISPER_DEVICE", "WHISPER_COMPUTE_TYPE", "DIARIZATION_PARALLEL_CHUNKS",
-                 "DIARIZATION_CHUNK_SEC"):
+    from app.core.settings import DATA_DIR_ENV, ENV_NAMES
+
+    for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DIARIZATION_STUDIO_DATA_DIR", str(tmp_path_factory.getbasetemp() / "data"))
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path_factory.getbasetemp() / "data"))
 
 
 @pytest.fixture(scope="session")

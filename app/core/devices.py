@@ -6,6 +6,7 @@ the CPU while the diarizer uses CoreML/MPS.
 
 from __future__ import annotations
 
+import functools
 import platform
 from dataclasses import dataclass
 
@@ -39,16 +40,18 @@ def mps_available() -> bool:
     return platform.system() == "Darwin" and platform.machine() == "arm64"
 
 
-def available() -> list[str]:
+@functools.cache
+def available() -> tuple[str, ...]:
+    """What this machine has, best first; asked once per process (CUDA probing loads ctranslate2)."""
     found = []
     if cuda_available():
         found.append("cuda")
     if mps_available():
         found.append("mps")
-    return found + ["cpu"]
+    return (*found, "cpu")
 
 
-def plan(device: str, compute_type: str = "auto", found: list[str] | None = None) -> DevicePlan:
+def plan(device: str, compute_type: str = "auto", found: tuple[str, ...] | list[str] | None = None) -> DevicePlan:
     """Resolve the user's choice ("auto", "cpu", "cuda", "mps") against what this machine has."""
     found = available() if found is None else found
     if device == "auto":

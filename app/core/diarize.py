@@ -217,11 +217,9 @@ class _Watched:
             piece = batch[start : start + EMBEDDING_SLICE]
             self._step(int(piece.shape[0]))
             outputs.append(self._model(piece, *args))
-        return outputs[0] if len(outputs) == 1 else self._cat(outputs)
-
-    @staticmethod
-    def _cat(outputs):
-        import torch
+        if len(outputs) == 1:
+            return outputs[0]
+        import torch  # loaded already: the model is a torch module
 
         return torch.cat(outputs, 0)
 

@@ -17,6 +17,15 @@ def to_json(t: Transcript) -> str:
     return json.dumps(t.to_dict(), ensure_ascii=False, indent=2) + "\n"
 
 
+def clock(seconds: float | None) -> str:
+    """A duration as people read it: 4:05, or 1:02:03 past an hour; "" when unknown."""
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def _clock(seconds: float, sep: str) -> str:
     ms = int(round(max(seconds, 0.0) * 1000))
     hours, ms = divmod(ms, 3_600_000)

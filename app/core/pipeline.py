@@ -95,6 +95,7 @@ def run(
     timer = _Timer(hooks)
     plan = devices.plan(settings.device, settings.compute_type)
     _log_once(f"Device: {plan.label}. {plan.note}".strip())
+    check_language(settings.language)
     hooks.progress(0.0, "decode")
     sha256 = sha256 or (audio.file_sha256(path) if path.is_file() else "")
     decoded = audio.decode(path)
@@ -102,7 +103,6 @@ def run(
     source = Source(str(path), sha256, round(decoded.duration, 3))
     warnings = list(decoded.warnings)
     samples = decoded.samples
-    check_language(settings.language)
     job = None
     try:
         with threadpool_limits(limits=settings.cpu_threads):
@@ -154,7 +154,7 @@ class _Job:
     """Whisper and the diarizer sharing one job's thread budget.
 
     With two or more chunk workers on the CPU, the diarizer runs beside transcription in
-    one worker's thread slot from the start (its model loads while the file decodes; its
+    one worker's thread slot from the start (its model loads while whisper loads; its
     VAD is single-threaded and its embeddings gain little from more threads), and that
     slot joins transcription once the diarizer is done. Otherwise they run one after the
     other, each with the whole budget.

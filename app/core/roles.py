@@ -19,8 +19,8 @@ MAX_ROLE_CHARS = 40
 
 @dataclass(frozen=True)
 class RoleOptions:
-    host: str = "http://localhost:11434"
-    model: str = "qwen2.5:7b"
+    host: str
+    model: str
     context: str = ""  # "a medical consultation in Spanish"
     timeout: float = 60.0
 

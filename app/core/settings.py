@@ -52,6 +52,10 @@ class Settings:
         return self.data_dir / "models"
 
     @property
+    def history_file(self) -> Path:
+        return self.data_dir / "history.db"
+
+    @property
     def preferences_file(self) -> Path:
         return self.data_dir / "preferences.json"
 

@@ -11,7 +11,6 @@ def run(argv: list[str] | None = None) -> int:
     from app.core import devices
     from app.core import settings as settings_mod
     from app.core.errors import UserError
-    from app.core.store import Store
     from app.ui.engine_bridge import EngineBridge
     from app.ui.main_window import MainWindow
 
@@ -53,7 +52,7 @@ def open_store(settings):
     from app.core.store import Store
 
     try:
-        return Store(settings.data_dir / "history.db"), ""
+        return Store(settings.history_file), ""
     except UserError as exc:
         return Store(":memory:"), f"{exc} Until then, new jobs run but are not kept after you quit."
 

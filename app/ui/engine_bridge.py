@@ -33,8 +33,12 @@ class EngineBridge(QObject):
     def __init__(self, store: Store, pool: QThreadPool | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.pool = pool or QThreadPool.globalInstance()
-        self.engine = Engine(store, spawn=lambda fn: self.pool.start(_Task(fn)))
+        self.engine = Engine(store, spawn=self.submit)
         self.engine.subscribe(self._relay)
+
+    def submit(self, fn) -> None:
+        """Runs `fn` on the pool, off the GUI thread."""
+        self.pool.start(_Task(fn))
 
     def _relay(self, event: Event) -> None:
         # Emitted from pool threads; Qt queues the call to receivers living in the GUI thread.

@@ -6,6 +6,7 @@ import time
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
+from app.core.exports import clock
 from app.core.store import Job, Store
 
 COLUMNS = ("File", "Duration", "Status", "Stage", "Progress", "Elapsed", "Remaining")
@@ -14,14 +15,6 @@ STATUS_TEXT = {
     "cancelled": "Cancelled", "interrupted": "Interrupted",
 }
 PROGRESS_COLUMN = COLUMNS.index("Progress")
-
-
-def clock(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class JobTableModel(QAbstractTableModel):

@@ -37,6 +37,7 @@ class MainWindow(QMainWindow):
     def __init__(self, bridge: EngineBridge, settings: Settings, device_label: str = "", problem: str = ""):
         super().__init__()
         self.bridge, self.engine, self.settings = bridge, bridge.engine, settings
+        self._shown_id = None  # the job whose transcript the panel shows
         self.setWindowTitle("Diarization Studio")
         self.prefs = QSettings("Diarization Studio", "Diarization Studio")
         self.model = JobTableModel(self.engine.store, self)
@@ -92,7 +93,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status_label)
         bridge.jobAdded.connect(self._job_changed)
         bridge.jobStatus.connect(lambda job_id, _status: self._job_changed(job_id))
-        bridge.jobProgress.connect(lambda job_id, *_: self._job_changed(job_id))
+        bridge.jobProgress.connect(lambda job_id, *_: self.model.refresh(job_id))
         bridge.jobRemoved.connect(self._job_changed)
         if problem:
             self.show_problem(problem)
@@ -223,13 +224,11 @@ class MainWindow(QMainWindow):
             self.panel.show_transcript(self.engine.result(job.id), job.path)
         if completed:
             self.panel.show_roles(self.engine.suggestions(job.id), job.note)
-        elif not completed:
+        else:
             self._shown_id = None
             self.panel.show_transcript(None)
             if job and job.status == "failed":
                 self.panel.title.setText(job.error)
-
-    _shown_id = None
 
     def rename_speaker(self, speaker_id: str, name: str) -> None:
         job = self.selected_job()
@@ -238,23 +237,22 @@ class MainWindow(QMainWindow):
             self.panel.show_transcript(self.engine.result(job.id), job.path)
 
     def suggest_roles(self) -> None:
-        from app.ui.engine_bridge import _Task
-
         job = self.selected_job()
         if job and job.status == "completed":
             settings = self.settings
-            self.bridge.pool.start(_Task(lambda: self.engine.name_roles(job.id, settings)))
+            self.bridge.submit(lambda: self.engine.name_roles(job.id, settings))
 
     def accept_roles(self) -> None:
         job = self.selected_job()
         if not job:
             return
         typed = self.engine.store.speaker_names(job.cache_key)
-        for speaker_id, role in self.engine.suggestions(job.id).items():
+        suggested = self.engine.suggestions(job.id)
+        for speaker_id, role in suggested.items():
             if speaker_id not in typed:
                 self.engine.rename_speaker(job.id, speaker_id, role)
         self.panel.show_transcript(self.engine.result(job.id), job.path)
-        self.panel.show_roles(self.engine.suggestions(job.id), self.engine.store.job(job.id).note)
+        self.panel.show_roles(suggested, job.note)
 
     # export
 

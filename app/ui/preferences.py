@@ -39,7 +39,7 @@ class PreferencesDialog(QDialog):
             self.language.addItem(settings.language, settings.language)
         self.language.setCurrentIndex(max(0, self.language.findData(settings.language)))
         self.device = QComboBox()
-        self.device.addItems(["auto"] + [d for d in devices.available()])
+        self.device.addItems(["auto", *devices.available()])
         self.device.setCurrentText(settings.device)
         self.compute_type = QComboBox()
         self.compute_type.addItems(settings_mod.COMPUTE_TYPES)
@@ -100,8 +100,8 @@ class PreferencesDialog(QDialog):
             "num_speakers": count if mode == 1 else None,
             "max_speakers": count if mode == 2 else None,
             "roles_enabled": self.roles_enabled.isChecked(),
-            "ollama_host": self.ollama_host.text().strip() or "http://localhost:11434",
-            "ollama_model": self.ollama_model.text().strip() or "qwen2.5:7b",
+            "ollama_host": self.ollama_host.text().strip() or Settings.ollama_host,
+            "ollama_model": self.ollama_model.text().strip() or Settings.ollama_model,
             "roles_context": self.roles_context.text().strip(),
             "ollama_timeout": float(self.ollama_timeout.value()),
         }

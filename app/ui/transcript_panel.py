@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.transcript import Transcript
-from app.ui.job_model import clock
+from app.core.exports import clock
 
 # Distinct in light and dark appearance alike; a speaker keeps its colour (by number).
 SPEAKER_COLOURS = ("#2E86DE", "#E67E22", "#27AE60", "#8E44AD", "#C0392B", "#16A085", "#D35400", "#7F8C8D")

@@ -62,7 +62,6 @@ class Store:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -84,10 +83,10 @@ class Store:
             "move the file aside to start a new history, or restore it from a backup."
         )
 
-    def _run(self, sql: str, args=(), many: bool = False) -> sqlite3.Cursor:
+    def _run(self, sql: str, args=()) -> sqlite3.Cursor:
         with self._lock:
             try:
-                return self._db.executemany(sql, args) if many else self._db.execute(sql, args)
+                return self._db.execute(sql, args)
             except sqlite3.DatabaseError as exc:
                 raise self._explain(exc) from exc
 
@@ -204,7 +203,7 @@ class Store:
     def checkpoint_rows(self, cache_key: str) -> list[tuple[int, float]]:
         rows = self._run("SELECT chunk_index, created_at FROM checkpoints WHERE cache_key = ? ORDER BY chunk_index",
                          (cache_key,))
-        return [tuple(r) for r in rows.fetchall()]
+        return rows.fetchall()
 
     def save_checkpoint(self, cache_key: str, chunk: dict, result: list) -> None:
         self._run(

@@ -28,17 +28,19 @@ def latest_version() -> int:
 
 def migrate(db: sqlite3.Connection, target: int | None = None) -> int:
     """Brings the database to `target` (the latest by default); returns the version reached."""
-    target = latest_version() if target is None else target
+    available = migrations()
+    latest = available[-1][0]
+    target = latest if target is None else target
     version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > latest_version():
+    if version > latest:
         raise sqlite3.DatabaseError(
-            f"it was written by a newer Diarization Studio (schema {version}, this one knows {latest_version()})"
+            f"it was written by a newer Diarization Studio (schema {version}, this one knows {latest})"
         )
     if version >= target:
         return version
-    fresh = version == 0 and target == latest_version() and not _has_tables(db)
+    fresh = version == 0 and target == latest and not _has_tables(db)
     steps = [(target, (resources.files(__package__) / "schema.sql").read_text(encoding="utf-8"))] if fresh else [
-        (number, sql) for number, sql in migrations() if version < number <= target
+        (number, sql) for number, sql in available if version < number <= target
     ]
     for number, sql in steps:
         try:
