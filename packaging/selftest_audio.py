@@ -21,7 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-RATE = 16000
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from app.core.audio import SAMPLE_RATE as RATE  # noqa: E402
+from app.core.audio import decode  # noqa: E402  (PyAV: any rate and channel count to 16 kHz mono)
+
 GAP_S = 0.7
 TURNS = (
     ("A", "Good morning. Thank you for coming in today. How have you been feeling this week?"),
@@ -63,17 +66,6 @@ def _say_voices() -> tuple[str, str]:
     sys.exit(f"`say` needs two English voices (System Settings > Accessibility > Spoken Content); found {english}")
 
 
-def read_16k(path: Path) -> np.ndarray:
-    with wave.open(str(path)) as w:
-        rate, channels = w.getframerate(), w.getnchannels()
-        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768
-    samples = samples.reshape(-1, channels).mean(axis=1)
-    if rate != RATE:  # linear interpolation is plenty for synthetic speech
-        times = np.arange(int(len(samples) * RATE / rate)) / RATE
-        samples = np.interp(times, np.arange(len(samples)) / rate, samples)
-    return samples.astype(np.float32)
-
-
 def make(out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     pieces, turns, clock = [], [], 0.0
@@ -81,7 +73,7 @@ def make(out_dir: Path) -> Path:
         for i, (who, text) in enumerate(TURNS):
             part = Path(tmp) / f"{i}.wav"
             speak(text, who, part)
-            audio = read_16k(part)
+            audio = decode(part).samples
             turns.append({"speaker": who, "start": round(clock, 2), "end": round(clock + len(audio) / RATE, 2),
                           "text": text})
             pieces += [audio, np.zeros(int(GAP_S * RATE), np.float32)]

@@ -3,6 +3,7 @@ a fresh home, no data folder, HF_HUB_OFFLINE=1 and no network at all."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -34,13 +35,14 @@ def bundle():
     return BUNDLE
 
 
-def _offline() -> list[str]:
+@functools.cache
+def _offline() -> tuple[str, ...]:
     """A command prefix that runs without any network, where the system lets us make one."""
     for prefix in (["unshare", "--net"], ["unshare", "--map-root-user", "--net"]):
         if shutil.which("unshare") and subprocess.run([*prefix, "true"], capture_output=True).returncode == 0:
-            return prefix
+            return tuple(prefix)
     warnings.warn("cannot make a network namespace here; the bundle runs offline only by HF_HUB_OFFLINE=1")
-    return []
+    return ()
 
 
 def _first_launch_env(home: Path) -> dict:
