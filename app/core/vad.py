@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import level
+
 SAMPLE_RATE = 16000
 
 
@@ -17,8 +19,9 @@ def speech_regions(audio: np.ndarray, *, max_region_sec: float) -> list[tuple[fl
     """Speech regions for transcription, none longer than `max_region_sec`."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    options = VadOptions(max_speech_duration_s=max_region_sec, min_silence_duration_ms=160)
-    return _seconds(get_speech_timestamps(audio, options))
+    # Regions may grow by the padding on each side: keep them within the limit.
+    options = VadOptions(max_speech_duration_s=max(1.0, max_region_sec - 1.0), min_silence_duration_ms=160)
+    return _seconds(get_speech_timestamps(level.even(audio), options))
 
 
 def _seconds(stamps: list[dict]) -> list[tuple[float, float]]:
