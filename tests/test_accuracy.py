@@ -16,7 +16,9 @@ def _baseline(model_dir, clips):
     batched = BatchedInferencePipeline(WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=2))
     texts = []
     for clip in clips:
-        segments, _ = batched.transcribe(audio.decode(clip.audio).samples, batch_size=8, word_timestamps=True)
+        segments, _ = batched.transcribe(
+            audio.decode(clip.audio).samples, batch_size=8, word_timestamps=True, without_timestamps=False
+        )
         texts.append(" ".join(s.text for s in segments))
     return texts
 

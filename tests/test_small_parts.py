@@ -27,3 +27,39 @@ def test_chunks_join_speech_up_to_the_length_and_cut_in_silence():
     assert [(c.start, c.end) for c in planned] == [(0.0, 25.0), (26.0, 45.0), (70.0, 99.0)]
     assert [c.index for c in planned] == [0, 1, 2]
     assert chunks.plan([], 30.0) == []
+
+
+def test_a_region_longer_than_a_chunk_is_split_not_cut_short():
+    from app.core.chunks import plan
+
+    chunks = plan([(0.0, 2.0), (10.0, 41.0)], chunk_sec=30)
+    covered = sum(c.end - c.start for c in chunks)
+    assert covered >= 2.0 + 31.0 - 1e-6
+    assert all(c.end - c.start <= 30 for c in chunks)
+    assert chunks[-1].end == 41.0
+
+
+def test_speech_that_no_word_reaches_is_found_and_padded():
+    from app.core import coverage
+
+    speech = [(0.0, 4.0), (6.0, 6.3), (10.0, 12.0)]
+    words = [(0.2, 0.5), (0.6, 1.0), (11.0, 11.4)]
+    gaps = coverage.uncovered(speech, words)
+    # 1.3-4.0 has no word; 6.0-6.3 is too short to matter; 10-12 is reached by its word
+    # except 10.0-10.7 and 11.7-12.0 (under half a second: let go)
+    assert gaps == [(1.05, 4.25), (9.75, 10.95)]
+
+
+def test_level_evening_lifts_a_quiet_party_and_leaves_silence_quiet():
+    import numpy as np
+
+    from app.core import level
+
+    rng = np.random.default_rng(0)
+    loud = 0.3 * rng.standard_normal(16000 * 3).astype(np.float32)
+    quiet = 0.003 * rng.standard_normal(16000 * 3).astype(np.float32)
+    silence = np.zeros(16000 * 3, np.float32)
+    evened = level.even(np.concatenate([loud, silence, quiet]))
+    rms = [float(np.sqrt(np.mean(evened[i * 48000 : (i + 1) * 48000][16000:32000] ** 2))) for i in range(3)]
+    assert rms[2] > 0.02 and rms[1] == 0.0
+    assert 0.3 < rms[0] / rms[2] < 3

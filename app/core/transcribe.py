@@ -25,6 +25,7 @@ SAMPLE_RATE = 16000
 # A chunk whose words stop this far before its end is decoded again from there.
 REST_SEC = 1.0
 MAX_PASSES = 4
+WITHOUT_TIMESTAMPS = False  # see _words
 ChunkResult = list  # [{"start", "end", "text", "words": [{"start", "end", "word", "probability"}]}]
 
 
@@ -157,7 +158,7 @@ class Transcriber:
             word_timestamps=True,
             # Timestamp tokens let whisper go on past a pause; without them (the batched
             # pipeline's default) it often stops after the first sentence of a window.
-            without_timestamps=False,
+            without_timestamps=WITHOUT_TIMESTAMPS,
             vad_filter=False,
         )
         words = [
