@@ -49,3 +49,29 @@ def test_ids_by_first_appearance_and_talk_time_from_voices():
         ("SPEAKER_00", "Speaker 1", 1.0),
         ("SPEAKER_01", "Speaker 2", 3.0),
     ]
+
+
+def test_a_late_speaker_change_moves_back_to_the_sentence_end():
+    # The voices change 0.6 s late (1.5 s windows): "Chicago also." is still the first
+    # speaker's; the pause and the full stop say where the turn really ends.
+    spoken = [(0.0, 0.3, "I'm"), (0.35, 0.7, "from"), (0.75, 1.2, "Chicago"), (1.25, 1.6, "also."),
+              (2.2, 2.5, "Well,"), (2.55, 2.9, "there"), (2.95, 3.3, "isn't")]
+    turns = [Turn(0.0, 0.9, "A"), Turn(0.9, 3.5, "B")]
+    segs = align([words(*spoken)], turns)
+    assert [(s.speaker, s.text) for s in segs] == [("A", "I'm from Chicago also."), ("B", "Well, there isn't")]
+
+
+def test_an_early_speaker_change_moves_forward_to_the_pause():
+    # "So what can I say?" | "Oh, I don't hear that": the voices change two words early.
+    spoken = [(0.0, 0.2, "So"), (0.25, 0.5, "what"), (0.55, 0.7, "can"), (0.75, 0.85, "I"), (0.9, 1.2, "say?"),
+              (1.8, 2.0, "Oh,"), (2.05, 2.2, "I"), (2.25, 2.5, "don't"), (2.55, 2.8, "hear")]
+    turns = [Turn(0.0, 0.6, "A"), Turn(0.6, 3.0, "B")]
+    segs = align([words(*spoken)], turns)
+    assert [(s.speaker, s.text) for s in segs] == [("A", "So what can I say?"), ("B", "Oh, I don't hear")]
+
+
+def test_a_change_at_the_right_place_stays():
+    spoken = [(0.0, 0.3, "yes"), (0.35, 0.6, "and"), (1.4, 1.7, "no"), (2.5, 2.8, "then.")]
+    turns = [Turn(0.0, 1.0, "A"), Turn(1.0, 3.0, "B")]
+    segs = align([words(*spoken)], turns)
+    assert [(s.speaker, s.text) for s in segs] == [("A", "yes and"), ("B", "no then.")]

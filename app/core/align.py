@@ -12,6 +12,9 @@ from .transcript import Segment, Speaker, Word
 NEAREST_TURN_SEC = 1.0
 # A pause this long starts a new segment even when the speaker stays the same.
 PAUSE_SEC = 1.5
+# A change of speaker may move this many words to a pause or a sentence end.
+SNAP_WORDS = 3
+SENTENCE_BONUS = 0.3
 
 
 def speaker_of(word: Word, turns: list[Turn], starts: list[float]) -> str | None:
@@ -44,18 +47,60 @@ def align(whisper_segments: list[dict], turns: list[Turn]) -> list[Segment]:
             text = "".join(w.word for w in current).strip()
             segments.append(Segment(current[0].start, current[-1].end, current_speaker, text, tuple(current)))
 
+    words, speakers, firsts = [], [], []
     for seg in whisper_segments:
         for i, raw in enumerate(seg["words"]):
             word = Word(raw["start"], raw["end"], raw["word"], raw["probability"])
             speaker = speaker_of(word, turns, starts) or previous
-            pause = bool(current) and word.start - current[-1].end >= PAUSE_SEC
-            if speaker != current_speaker or pause or (i == 0 and current):
-                close()
-                current, current_speaker = [], speaker
-            current.append(word)
+            words.append(word)
+            speakers.append(speaker)
+            firsts.append(i == 0)
             previous = speaker
+    speakers = snap_changes(words, speakers)
+    for word, speaker, first in zip(words, speakers, firsts):
+        pause = bool(current) and word.start - current[-1].end >= PAUSE_SEC
+        if speaker != current_speaker or pause or (first and current):
+            close()
+            current, current_speaker = [], speaker
+        current.append(word)
     close()
     return segments
+
+
+def snap_changes(words: list[Word], speakers: list[str]) -> list[str]:
+    """Moves each change of speaker to the likeliest place between two words nearby.
+
+    The diarizer's turns come from 1.5 s windows, so a change can land a word or three
+    off. People take turns at pauses and at the ends of sentences: within SNAP_WORDS words
+    of the change (and never past another change), the cut goes where the pause before the
+    next word is longest, a sentence end counting as SENTENCE_BONUS seconds of pause.
+    """
+    speakers = list(speakers)
+    for i in range(1, len(words)):
+        if speakers[i] == speakers[i - 1]:
+            continue
+        before, after = speakers[i - 1], speakers[i]
+        lo = i
+        while lo - 1 > 0 and i - lo < SNAP_WORDS and speakers[lo - 1] == before and speakers[lo - 2] == before:
+            lo -= 1
+        hi = i
+        while hi + 1 < len(words) and hi - i < SNAP_WORDS and speakers[hi] == after and speakers[hi + 1] == after:
+            hi += 1
+        best, best_score = i, _cut_score(words, i) + 0.05  # a move has to be clearly better
+        for j in range(lo, hi + 1):
+            score = _cut_score(words, j)
+            if score > best_score:
+                best, best_score = j, score
+        for k in range(min(best, i), max(best, i)):
+            speakers[k] = before if best > i else after
+    return speakers
+
+
+def _cut_score(words: list[Word], j: int) -> float:
+    """How likely a change of speaker falls between words j-1 and j."""
+    pause = max(0.0, words[j].start - words[j - 1].end)
+    ends_sentence = words[j - 1].word.strip().endswith((".", "?", "!"))
+    return pause + (SENTENCE_BONUS if ends_sentence else 0.0)
 
 
 def name_speakers(segments: list[Segment], turns: list[Turn]) -> tuple[list[Segment], list[Speaker]]:
