@@ -35,7 +35,13 @@ def read_stm_text(path: Path) -> str:
 
 
 def der(reference, hypothesis, collar: float = 0.25) -> float:
-    """Frame-based diarization error rate with the best speaker mapping.
+    """Frame-based diarization error rate with the best speaker mapping."""
+    return der_parts(reference, hypothesis, collar)["der"]
+
+
+def der_parts(reference, hypothesis, collar: float = 0.25) -> dict[str, float]:
+    """Diarization error rate and its parts (missed speech, false alarm, confusion), each
+    a share of the scored reference speech; frame-based, with the best speaker mapping.
 
     Frames within `collar` of a reference boundary are not scored, as md-eval does.
     Overlapped reference speech counts each speaker, so missed overlap is an error.
@@ -61,9 +67,18 @@ def der(reference, hypothesis, collar: float = 0.25) -> float:
     matched = overlap[rows, cols].sum() if len(rows) else 0.0
     n_ref = ref.sum(axis=0)
     n_hyp = hyp.sum(axis=0)
-    total = n_ref.sum()
-    error = np.maximum(n_ref, n_hyp).sum() - matched
-    return float(error / total) if total else 0.0
+    total = float(n_ref.sum())
+    if not total:
+        return {"der": 0.0, "miss": 0.0, "false_alarm": 0.0, "confusion": 0.0}
+    miss = np.maximum(n_ref - n_hyp, 0).sum()
+    false_alarm = np.maximum(n_hyp - n_ref, 0).sum()
+    confusion = np.minimum(n_ref, n_hyp).sum() - matched
+    return {
+        "der": float((miss + false_alarm + confusion) / total),
+        "miss": float(miss / total),
+        "false_alarm": float(false_alarm / total),
+        "confusion": float(confusion / total),
+    }
 
 
 def normalise(text: str) -> str:

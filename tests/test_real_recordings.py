@@ -1,0 +1,46 @@
+"""The promises on recordings people have: no utterance of a phone call lost, the right
+number of speakers in a long recording. Built from real speech (bench/devset.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.core import pipeline
+from tests import fixtures
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import devset  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("name", ["call-es-1", "call-en-1"])
+def test_every_utterance_of_a_phone_call_with_a_quiet_party_is_transcribed(name, settings, resources, tmp_path):
+    try:
+        item = devset.call_item(name, *devset.CALLS[name])
+    except fixtures.Missing as exc:
+        pytest.skip(str(exc))
+    transcript = pipeline.run(item.write(tmp_path), settings, resources=resources)
+    words = [w for seg in transcript.segments for w in seg.words]
+    for start, end, party in item.utterances:
+        said = [w for w in words if start - 0.3 <= (w.start + w.end) / 2 <= end + 0.3]
+        assert len(said) >= 0.8 * (end - start), f"{party}'s utterance at {start:.1f}-{end:.1f} s lost: {len(said)} words"
+    assert len(transcript.speakers) == 2
+    # each party's words go to one speaker
+    for party in "AB":
+        spans = [(s, e) for s, e, p in item.utterances if p == party]
+        owners = {seg.speaker for seg in transcript.segments for w in seg.words
+                  if any(s - 0.3 <= (w.start + w.end) / 2 <= e + 0.3 for s, e in spans)}
+        assert len(owners) == 1, f"party {party} split over {owners}"
+
+
+def test_two_people_over_25_minutes_are_two_speakers(sample, settings, resources, tmp_path):
+    """Past 20 minutes senko's own clustering found 25 speakers in an hour of these two."""
+    base = devset.sample_item()
+    item = devset._rounds([(base.samples, base.turns)], 25, seed=25, shuffle=False)
+    item.name = "long-2spk-25"
+    transcript = pipeline.run(item.write(tmp_path), settings, resources=resources)
+    assert len(transcript.speakers) == 2
