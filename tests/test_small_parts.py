@@ -46,8 +46,8 @@ def test_speech_that_no_word_reaches_is_found_and_padded():
     words = [(0.2, 0.5), (0.6, 1.0), (11.0, 11.4)]
     gaps = coverage.uncovered(speech, words)
     # 1.3-4.0 has no word; 6.0-6.3 is too short to matter; 10-12 is reached by its word
-    # except 10.0-10.7 and 11.7-12.0 (under half a second: let go)
-    assert gaps == [(1.05, 4.25), (9.75, 10.95)]
+    # except 10.0-10.7 and 11.7-12.0 (too short: let go)
+    assert gaps == [(1.05, 4.25)]
 
 
 def test_level_evening_lifts_a_quiet_party_and_leaves_silence_quiet():

@@ -7,7 +7,7 @@ vanish from the transcript without a word.
 
 from __future__ import annotations
 
-MIN_GAP_SEC = 0.5  # speech shorter than this without words is let go (a breath, a click)
+MIN_GAP_SEC = 0.8  # speech shorter than this without words is let go (a breath, a click)
 REPORT_SEC = 1.0  # speech this long that still gives no words is named in a warning
 PAD_SEC = 0.25  # of context on each side when a gap is transcribed on its own
 WORD_REACH_SEC = 0.3  # a word covers this much around itself

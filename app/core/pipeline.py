@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from . import align, audio, chunks, coverage, devices, level, models, vad
+from . import align, audio, chunks, coverage, devices, models, vad
 from .diarize import Diarizer, SpeakerHint
 from .errors import Cancelled, UserError
 from .settings import Settings
@@ -115,7 +115,7 @@ def run(
             # Models load only once the file is known to hold speech.
             job = _Job(samples, settings, plan, whisper_options(settings, plan), hooks, resources, timer)
             results, language, turns = job.transcribe_and_diarize(planned, regions)
-            extra, missed = job.fill_gaps(results, turns, language)
+            extra, missed = job.fill_gaps(results, language)
             results[len(planned)] = extra
             warnings.extend(f"{path.name}: {_clock(s)}-{_clock(e)}: speech was heard but no words recognised." for s, e in missed)
             timer.stage("gaps")
@@ -177,6 +177,7 @@ class _Job:
         self.overlap = options.workers > 1 and plan.whisper_device == "cpu" and plan.diarizer_device == "cpu"
         self._stop = threading.Event()
         self._shares = {"transcribe": 0.0, "diarize": 0.0}
+        self.speech: list[tuple[float, float]] = []  # the diarizer's voice detector's regions
         self._lock = threading.Lock()
         self.background = _Background(self._diarize) if self.overlap else None
 
@@ -204,31 +205,34 @@ class _Job:
         timings = self.timer.timings
         timings["diarize_load"] = round(time.perf_counter() - started, 3)
         turns = diarizer.run(
-            level.even(self.samples), self.hint, progress=lambda f: self.report("diarize", f), cancel=self.cancelled
+            self.samples, self.hint, progress=lambda f: self.report("diarize", f), cancel=self.cancelled
         )
+        self.speech = diarizer.last_speech
         timings["diarize"] = round(time.perf_counter() - started, 3)
         for key, value in diarizer.last_timings.items():
             if key != "total_time":
                 timings[f"diarize_{key.removesuffix('_time')}"] = round(value, 3)
         return turns
 
-    def fill_gaps(self, results, turns, language):
-        """Stretches the diarizer heard as speech but no chunk gave words for (a quiet
-        party under the whisper detector's threshold, a window whisper ended early) are
-        transcribed on their own; what still gives no words is returned to be reported."""
+    def fill_gaps(self, results, language):
+        """Stretches the diarizer's voice detector heard as speech but no chunk gave words
+        for (a quiet party under the other detector's threshold) are transcribed on their
+        own; what still gives no words is returned to be reported."""
         words = sorted((w["start"], w["end"]) for index in results for seg in results[index] for w in seg["words"])
-        gaps = coverage.uncovered([(t.start, t.end) for t in turns], words)
+        gaps = coverage.uncovered(self.speech, words)
         if not gaps:
             return [], []
         transcriber = self.resources.transcriber(
             models.resolve(self.settings.model, self.settings.models_dir), self.plan, self.options
         )
         found, missed = [], []
-        for (start, end), result in zip(gaps, transcriber.spans(self.samples, gaps, language)):
-            kept = [seg for seg in result if coverage.confident(seg["words"])]
-            found.extend(kept)
-            if not kept and end - start >= coverage.REPORT_SEC:
-                missed.append((start, end))
+        for (start, end), words in zip(gaps, transcriber.spans(self.samples, gaps, language)):
+            kept = words if coverage.confident(words) else []
+            if kept:
+                text = "".join(w["word"] for w in kept).strip()
+                found.append({"start": kept[0]["start"], "end": kept[-1]["end"], "text": text, "words": kept})
+            elif end - start >= coverage.REPORT_SEC + 2 * coverage.PAD_SEC:
+                missed.append((start + coverage.PAD_SEC, end - coverage.PAD_SEC))
         return found, missed
 
     def transcribe_and_diarize(self, planned, regions=None):

@@ -25,6 +25,9 @@ SAMPLE_RATE = 16000
 # A chunk whose words stop this far before its end is decoded again from there.
 REST_SEC = 1.0
 MAX_PASSES = 4
+# Short stretches transcribed on their own go into windows of this length, this far apart.
+PACKED_SEC = 25.0
+PACK_SILENCE_SEC = 0.5
 WITHOUT_TIMESTAMPS = False  # see _words
 ChunkResult = list  # [{"start", "end", "text", "words": [{"start", "end", "word", "probability"}]}]
 
@@ -78,7 +81,7 @@ class Transcriber:
         `allowed_workers` says how many workers may run right now (a thread slot may still
         be busy elsewhere); by default all of them.
         """
-        self.regions = regions if regions is not None else [(c.start, c.end) for c in chunks]
+        regions = regions if regions is not None else [(c.start, c.end) for c in chunks]
         results = dict(done or {})
         todo: queue.Queue[Chunk] = queue.Queue()
         for chunk in chunks:
@@ -105,7 +108,7 @@ class Transcriber:
                 except queue.Empty:
                     return
                 try:
-                    result = self._one(pipe, audio, chunk, language)
+                    result = self._one(pipe, audio, chunk, language, regions)
                     with lock:
                         results[chunk.index] = result
                         on_chunk(chunk, result)
@@ -122,15 +125,40 @@ class Transcriber:
             raise failures[0]
         return results
 
-    def spans(self, audio: np.ndarray, spans: list[tuple[float, float]], language: str) -> list[ChunkResult]:
-        """Words of short stretches the chunks left without any (one worker, in order)."""
+    def spans(self, audio: np.ndarray, spans: list[tuple[float, float]], language: str) -> list[list[dict]]:
+        """The words of each of many short stretches (those no chunk gave words for).
+
+        The stretches are packed, a short silence apart, into windows of up to
+        PACKED_SEC, so a hundred of them cost a few whisper windows, not a hundred;
+        each word goes back to the stretch it was said in.
+        """
         from faster_whisper import BatchedInferencePipeline
 
         pipe = BatchedInferencePipeline(self.model)
-        self.regions = list(spans)
-        return [self._one(pipe, audio, Chunk(-1, start, end), language) for start, end in spans]
+        found: list[list[dict]] = [[] for _ in spans]
+        for window in _pack(spans):
+            pieces, offsets, position = [], [], 0.0
+            for index in window:
+                start, end = spans[index]
+                piece = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+                offsets.append((index, position, position + len(piece) / SAMPLE_RATE))
+                pieces += [piece, np.zeros(int(PACK_SILENCE_SEC * SAMPLE_RATE), np.float32)]
+                position += len(piece) / SAMPLE_RATE + PACK_SILENCE_SEC
+            packed = np.concatenate(pieces)
+            whole = Chunk(-1, 0.0, len(packed) / SAMPLE_RATE)
+            for seg in self._one(pipe, packed, whole, language, [(a, b) for _, a, b in offsets]):
+                for word in seg["words"]:
+                    middle = (word["start"] + word["end"]) / 2
+                    for index, a, b in offsets:
+                        if a - 0.05 <= middle <= b + 0.05:
+                            shift = spans[index][0] - a
+                            found[index].append(
+                                dict(word, start=round(word["start"] + shift, 3), end=round(word["end"] + shift, 3))
+                            )
+                            break
+        return found
 
-    def _one(self, pipe, audio: np.ndarray, chunk: Chunk, language: str) -> ChunkResult:
+    def _one(self, pipe, audio: np.ndarray, chunk: Chunk, language: str, regions) -> ChunkResult:
         """The chunk's words. Whisper may end a window early (an end-of-text token after
         the first sentences): the rest of the chunk is then decoded again from where the
         words stopped, so no speech inside a chunk is left out."""
@@ -142,7 +170,7 @@ class Transcriber:
                 text = "".join(w["word"] for w in words).strip()
                 out.append({"start": words[0]["start"], "end": words[-1]["end"], "text": text, "words": words})
             stop = words[-1]["end"] if words else chunk.end
-            if not words or _speech_within(self.regions, stop + 0.1, chunk.end) < REST_SEC:
+            if not words or _speech_within(regions, stop + 0.1, chunk.end) < REST_SEC:
                 break
             start = stop
         return out
@@ -168,6 +196,19 @@ class Transcriber:
             if w.end > start - 0.01
         ]
         return loops.collapse(words)
+
+
+def _pack(spans: list[tuple[float, float]]) -> list[list[int]]:
+    windows: list[list[int]] = []
+    length = PACKED_SEC
+    for index, (start, end) in enumerate(spans):
+        size = end - start + PACK_SILENCE_SEC
+        if length + size > PACKED_SEC:
+            windows.append([])
+            length = 0.0
+        windows[-1].append(index)
+        length += size
+    return windows
 
 
 def _speech_within(regions: list[tuple[float, float]], start: float, end: float) -> float:
