@@ -219,22 +219,19 @@ def _rounds(pieces: list[tuple[np.ndarray, list]], minutes: float, seed: int, sh
 
 
 def long_items(which: set[str]) -> list[Item]:
+    """`long-2spk-M` and `long-10spk-M`: M minutes (30 and 60 in the dev set)."""
     items = []
-    sample = sample_item()
-    for minutes in (30, 60):
-        name = f"long-2spk-{minutes}"
-        if name in which:
-            item = _rounds([(sample.samples, sample.turns)], minutes, seed=minutes, shuffle=False)
-            item.name, item.language = name, "en"
-            items.append(item)
+    sample = sample_item() if any(n.startswith("long-2spk") for n in which) else None
     ami = {i.name: i for i in ami_items()} if any(n.startswith("long-10spk") for n in which) else {}
-    for minutes in (30, 60):
-        name = f"long-10spk-{minutes}"
-        if name in which:
+    for name in sorted(which):
+        kind, minutes = name.split("-")[1], int(name.split("-")[2])
+        if kind == "2spk":
+            item = _rounds([(sample.samples, sample.turns)], minutes, seed=minutes, shuffle=False)
+        else:
             pieces = [(ami[f"ami-{k}"].samples, ami[f"ami-{k}"].turns) for k in LONG_AMI]
             item = _rounds(pieces, minutes, seed=100 + minutes, shuffle=True)
-            item.name, item.language = name, "en"
-            items.append(item)
+        item.name, item.language = name, "en"
+        items.append(item)
     return items
 
 

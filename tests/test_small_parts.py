@@ -63,3 +63,25 @@ def test_level_evening_lifts_a_quiet_party_and_leaves_silence_quiet():
     rms = [float(np.sqrt(np.mean(evened[i * 48000 : (i + 1) * 48000][16000:32000] ** 2))) for i in range(3)]
     assert rms[2] > 0.02 and rms[1] == 0.0
     assert 0.3 < rms[0] / rms[2] < 3
+
+
+def test_a_word_stretched_over_skipped_speech_does_not_hide_it():
+    from app.core import coverage
+
+    # whisper skipped 10-14.6 s and stretched "foreigners" from 10.2 s to 16.7 s
+    words = [(9.0, 9.4), (10.2, 16.7), (16.8, 17.2)]
+    assert coverage.uncovered([(9.0, 17.2)], words) == [(10.95, 15.95)]
+
+
+def test_words_found_in_a_gap_take_their_place_in_time():
+    from app.core import coverage
+
+    def seg(*words):
+        return {"words": [{"start": s, "end": e, "word": " " + w, "probability": 0.9} for s, e, w in words]}
+
+    merged = coverage.merge([seg((9.0, 9.4, "to"), (10.2, 16.7, "foreigners"), (16.8, 17.2, "after"))],
+                            [seg((11.0, 11.5, "styles"), (11.6, 12.0, "lag"))])
+    words = [(w["word"].strip(), w["start"], w["end"]) for s in merged for w in s["words"]]
+    assert words == [("to", 9.0, 9.4), ("foreigners", 10.2, 11.0), ("styles", 11.0, 11.5), ("lag", 11.6, 12.0),
+                     ("after", 16.8, 17.2)]
+    assert [s["text"] for s in merged] == ["to foreigners", "styles lag", "after"]

@@ -116,14 +116,13 @@ def run(
             job = _Job(samples, settings, plan, whisper_options(settings, plan), hooks, resources, timer)
             results, language, turns = job.transcribe_and_diarize(planned, regions)
             extra, missed = job.fill_gaps(results, language)
-            results[len(planned)] = extra
             warnings.extend(f"{path.name}: {_clock(s)}-{_clock(e)}: speech was heard but no words recognised." for s, e in missed)
             timer.stage("gaps")
     except BaseException:
         if job:
             job.stop()
         raise
-    whisper_segments = [seg for index in sorted(results) for seg in results[index]]
+    whisper_segments = coverage.merge([seg for index in sorted(results) for seg in results[index]], extra)
     segments, speakers = align.name_speakers(align.align(whisper_segments, turns), turns)
     timer.stage("align")
     if not segments:

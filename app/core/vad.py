@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import level
-
 SAMPLE_RATE = 16000
 
 
@@ -21,7 +19,7 @@ def speech_regions(audio: np.ndarray, *, max_region_sec: float) -> list[tuple[fl
 
     # Regions may grow by the padding on each side: keep them within the limit.
     options = VadOptions(max_speech_duration_s=max(1.0, max_region_sec - 1.0), min_silence_duration_ms=160)
-    return _seconds(get_speech_timestamps(level.even(audio), options))
+    return _seconds(get_speech_timestamps(audio, options))
 
 
 def _seconds(stamps: list[dict]) -> list[tuple[float, float]]:
