@@ -179,7 +179,7 @@ def call_item(name: str, a: str, b: str, seed: int) -> Item:
         pieces = [p / (np.abs(p).max() + 1e-9) * level for p in _utterances(_decode(clip.audio))]
         parties[label] = (pieces, clip.reference, clip.language)
     # interleaved evenly: each party's pieces spread over the whole call
-    spread = [((i + 0.5) / len(pieces), label, p) for label in "AB" for i, p in enumerate(parties[label][0])]
+    spread = [((i + 0.5) / len(parties[label][0]), label, p) for label in "AB" for i, p in enumerate(parties[label][0])]
     order = [(label, p) for _, label, p in sorted(spread, key=lambda t: (t[0], t[1]))]
     out = [np.zeros(int(0.5 * SR), np.float32)]
     position = 0.5

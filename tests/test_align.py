@@ -51,9 +51,9 @@ def test_ids_by_first_appearance_and_talk_time_from_voices():
     ]
 
 
-def test_a_late_speaker_change_moves_back_to_the_sentence_end():
-    # The voices change 0.6 s late (1.5 s windows): "Chicago also." is still the first
-    # speaker's; the pause and the full stop say where the turn really ends.
+def test_an_early_speaker_change_moves_forward_to_the_sentence_end():
+    # The voices change two words early (1.5 s windows): "Chicago also." is still the
+    # first speaker's; the pause and the full stop say where the turn really ends.
     spoken = [(0.0, 0.3, "I'm"), (0.35, 0.7, "from"), (0.75, 1.2, "Chicago"), (1.25, 1.6, "also."),
               (2.2, 2.5, "Well,"), (2.55, 2.9, "there"), (2.95, 3.3, "isn't")]
     turns = [Turn(0.0, 0.9, "A"), Turn(0.9, 3.5, "B")]
@@ -61,7 +61,7 @@ def test_a_late_speaker_change_moves_back_to_the_sentence_end():
     assert [(s.speaker, s.text) for s in segs] == [("A", "I'm from Chicago also."), ("B", "Well, there isn't")]
 
 
-def test_an_early_speaker_change_moves_forward_to_the_pause():
+def test_an_early_speaker_change_moves_forward_to_the_question_mark():
     # "So what can I say?" | "Oh, I don't hear that": the voices change two words early.
     spoken = [(0.0, 0.2, "So"), (0.25, 0.5, "what"), (0.55, 0.7, "can"), (0.75, 0.85, "I"), (0.9, 1.2, "say?"),
               (1.8, 2.0, "Oh,"), (2.05, 2.2, "I"), (2.25, 2.5, "don't"), (2.55, 2.8, "hear")]
@@ -75,3 +75,23 @@ def test_a_change_at_the_right_place_stays():
     turns = [Turn(0.0, 1.0, "A"), Turn(1.0, 3.0, "B")]
     segs = align([words(*spoken)], turns)
     assert [(s.speaker, s.text) for s in segs] == [("A", "yes and"), ("B", "no then.")]
+
+
+def test_a_late_speaker_change_moves_back_to_the_pause():
+    # "...originally from Chicago also." | "Well, there isn't": the voices change one word late.
+    spoken = [(0.75, 1.2, "Chicago"), (1.25, 1.6, "also."), (2.2, 2.5, "Well,"), (2.55, 2.9, "there"),
+              (2.95, 3.3, "isn't")]
+    turns = [Turn(0.0, 2.6, "A"), Turn(2.6, 3.5, "B")]
+    segs = align([words(*spoken)], turns)
+    assert [(s.speaker, s.text) for s in segs] == [("A", "Chicago also."), ("B", "Well, there isn't")]
+
+
+def test_a_change_moves_at_most_three_words():
+    # short sentences one after the other must not walk the change along
+    spoken, t = [], 0.0
+    for i, w in enumerate(["a", "b", "Yes.", "Okay.", "Right.", "Sure.", "Fine.", "Good.", "Well."]):
+        spoken.append((round(t, 2), round(t + 0.3, 2), w))
+        t += 0.3 + 0.2 + 0.1 * i  # each pause a little longer than the last
+    turns = [Turn(0.0, 0.75, "A"), Turn(0.75, 30.0, "B")]
+    segs = align([words(*spoken)], turns)
+    assert segs[0].speaker == "A" and len(segs[0].words) <= 2 + 3

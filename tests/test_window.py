@@ -145,8 +145,9 @@ def test_export_through_the_save_dialog(window, qtbot, sample, tmp_path, monkeyp
 
     window.add_files([sample.wav])
     qtbot.waitUntil(lambda: window.model.jobs and window.model.jobs[0].status == "completed", timeout=300_000)
-    window.table.selectRow(0)
     for fmt in ("json", "srt", "vtt", "txt", "rttm"):
+        window.table.selectRow(0)  # a late status event may refresh the table and its current row
+        qtbot.waitUntil(lambda: window.selected_job() is not None, timeout=5_000)
         target = tmp_path / f"chosen name.{fmt}"
         monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, t=target, **k: (str(t), ""))
         window.export_actions[[f for _, f in __import__("app.ui.main_window", fromlist=["EXPORTS"]).EXPORTS].index(fmt)].trigger()

@@ -75,16 +75,17 @@ def snap_changes(words: list[Word], speakers: list[str]) -> list[str]:
     of the change (and never past another change), the cut goes where the pause before the
     next word is longest, a sentence end counting as SENTENCE_BONUS seconds of pause.
     """
+    original = list(speakers)
     speakers = list(speakers)
     for i in range(1, len(words)):
-        if speakers[i] == speakers[i - 1]:
+        if original[i] == original[i - 1]:
             continue
-        before, after = speakers[i - 1], speakers[i]
-        lo = i
-        while lo - 1 > 0 and i - lo < SNAP_WORDS and speakers[lo - 1] == before and speakers[lo - 2] == before:
+        before, after = original[i - 1], original[i]
+        lo = i  # the cut may go back over the run of `before`, never past another change
+        while lo - 1 > 0 and i - lo < SNAP_WORDS and original[lo - 2] == before:
             lo -= 1
         hi = i
-        while hi + 1 < len(words) and hi - i < SNAP_WORDS and speakers[hi] == after and speakers[hi + 1] == after:
+        while hi + 1 < len(words) and hi - i < SNAP_WORDS and original[hi] == after and original[hi + 1] == after:
             hi += 1
         best, best_score = i, _cut_score(words, i) + 0.05  # a move has to be clearly better
         for j in range(lo, hi + 1):

@@ -13,8 +13,8 @@ goes the same way, in three steps measured on the dev set (`bench/devset.py`):
    averages many embeddings, so it is a much steadier voice print than one 1.5 s window;
    the centre of a small group is noisier, so the bar is lower for it (`small_slack`).
 
-Past `MAX_POINTS` pairs, an even sample of them is clustered; every embedding then goes
-to the nearest centre. So an
+Past `MAX_POINTS` pairs (about 30 minutes of speech), an even sample of them is clustered
+and every embedding then goes to the nearest centre. So an
 hour costs what `MAX_POINTS` embeddings cost. An exact count (`exact`) merges centres
 until that many remain.
 """
@@ -146,7 +146,17 @@ def cluster(embeddings: np.ndarray, options: Options = Options()) -> np.ndarray:
         labels = merge_closest(
             points, labels, above=options.centre_merge, limit=options.max_speakers, slack=options.small_slack
         )
-    if len(points) != n:  # every embedding to the nearest centre found on the sample
-        ids, c = centres(points, labels)
-        labels = ids[np.argmax(x @ c.T, axis=1)]
-    return np.unique(labels, return_inverse=True)[1]
+    if len(points) == n:
+        return np.unique(labels, return_inverse=True)[1]
+    ids, c = centres(points, labels)
+    if len(points) == n // 2:  # pairs: each window keeps its pair's speaker
+        window_labels = np.repeat(labels, 2)
+        if n % 2:
+            window_labels = np.append(window_labels, ids[np.argmax(x[-1] @ c.T)])
+    else:  # an even sample of pairs: every window to the nearest centre
+        similarity = x @ c.T
+        window_labels = ids[np.argmax(similarity, axis=1)]
+        for column, speaker in enumerate(ids):  # a speaker found keeps at least its closest window
+            if not np.any(window_labels == speaker):
+                window_labels[np.argmax(similarity[:, column])] = speaker
+    return np.unique(window_labels, return_inverse=True)[1]

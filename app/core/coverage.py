@@ -1,8 +1,8 @@
 """Speech that no word covers: found after transcription and diarization, given a second try.
 
 The diarizer's voice detector and whisper's chunks come from different detectors; a
-stretch one hears and the other misses (or a window whisper ended early) would otherwise
-vanish from the transcript without a word.
+stretch one hears and the other misses (a quiet party under whisper's detector's
+threshold, a sentence whisper skipped) would otherwise vanish without a word.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 MIN_GAP_SEC = 0.8  # speech shorter than this without words is let go (a breath, a click)
 REPORT_SEC = 1.0  # speech this long that still gives no words is named in a warning
 PAD_SEC = 0.25  # of context on each side when a gap is transcribed on its own
+MAX_GAP_SEC = 24.0  # a longer gap is transcribed in pieces (whisper hears 30 s at a time)
 WORD_REACH_SEC = 0.3  # a word covers this much around itself
 # Whisper stretches the word next to a stretch it skipped over the whole stretch (a
 # constructed call: "foreigners" over 6 s); a word covers no more than this at each end.
@@ -17,9 +18,10 @@ WORD_COVER_SEC = 1.0
 MIN_PROBABILITY = 0.4  # mean word probability under which a gap's words are taken as noise
 
 
-def uncovered(speech: list[tuple[float, float]], words: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Stretches of `speech` at least MIN_GAP_SEC long that no word reaches, padded."""
-    spans = _union(speech)
+def uncovered(speech: list[tuple[float, float]], words: list[tuple[float, float]], *, pad: float = PAD_SEC,
+              shortest: float = MIN_GAP_SEC) -> list[tuple[float, float]]:
+    """Stretches of `speech` at least `shortest` long that no word reaches, padded by `pad`
+    (padded stretches that meet are one), none longer than MAX_GAP_SEC."""
     reach = []
     for s, e in words:
         if e - s <= 2 * WORD_COVER_SEC:
@@ -27,30 +29,52 @@ def uncovered(speech: list[tuple[float, float]], words: list[tuple[float, float]
         else:
             reach += [(s - WORD_REACH_SEC, s + WORD_COVER_SEC), (e - WORD_COVER_SEC, e + WORD_REACH_SEC)]
     covered = _union(reach)
-    gaps = []
-    for start, end in spans:
-        pieces = [(start, end)]
-        for cs, ce in covered:
-            if ce <= start or cs >= end:
-                continue
-            pieces = [p for s, e in pieces for p in ((s, min(e, cs)), (max(s, ce), e)) if p[1] - p[0] > 0]
-        gaps.extend(p for p in pieces if p[1] - p[0] >= MIN_GAP_SEC)
-    return [(round(max(0.0, s - PAD_SEC), 3), round(e + PAD_SEC, 3)) for s, e in gaps]
+    gaps, k = [], 0
+    for start, end in _union(speech):  # both sorted: one walk over each
+        while k < len(covered) and covered[k][1] <= start:
+            k += 1
+        position, j = start, k
+        while j < len(covered) and covered[j][0] < end:
+            if covered[j][0] - position >= shortest:
+                gaps.append((position, covered[j][0]))
+            position = max(position, covered[j][1])
+            j += 1
+        if end - position >= shortest:
+            gaps.append((position, end))
+    padded = _union([(max(0.0, s - pad), e + pad) for s, e in gaps])
+    return [piece for s, e in padded for piece in _split(s, e, MAX_GAP_SEC)]
 
 
 def merge(segments: list[dict], extra: list[dict]) -> list[dict]:
     """Whisper's segments with the words found in gaps put in their places in time.
 
-    A word stretched over a stretch whose words came later ends where they begin."""
-    flat = [(w, i == 0, source) for source, group in enumerate((segments, extra)) for seg in group
-            for i, w in enumerate(seg["words"])]
-    flat.sort(key=lambda item: item[0]["start"])
-    for (word, *_), (after, *_) in zip(flat, flat[1:]):
-        if word["end"] > after["start"]:
-            word["end"] = round(max(word["start"] + 0.02, after["start"]), 3)
+    A word whisper stretched over speech it skipped is put back at the end of the stretch
+    that touches its neighbour (whisper said it next to that neighbour), its last (or
+    first) WORD_COVER_SEC, clear of the words found in between.
+    """
+    main = [dict(w, _first=i == 0, _source=0) for seg in segments for i, w in enumerate(seg["words"])]
+    found = [dict(w, _first=i == 0, _source=1) for seg in extra for i, w in enumerate(seg["words"])]
+    if found:
+        for index, word in enumerate(main):
+            if word["end"] - word["start"] <= 2 * WORD_COVER_SEC:
+                continue
+            inside = [w for w in found if word["start"] < w["start"] < word["end"]]
+            if not inside:
+                continue
+            before = word["start"] - main[index - 1]["end"] if index else float("inf")
+            after = main[index + 1]["start"] - word["end"] if index + 1 < len(main) else float("inf")
+            if after <= before:  # said just before the next word: after the found ones
+                word["start"] = round(max(word["end"] - WORD_COVER_SEC, max(w["end"] for w in inside)), 3)
+            else:
+                word["end"] = round(min(word["start"] + WORD_COVER_SEC, min(w["start"] for w in inside)), 3)
+    flat = sorted(main + found, key=lambda w: w["start"])
+    for word, following in zip(flat, flat[1:]):
+        if word["end"] > following["start"]:
+            word["end"] = round(max(word["start"] + 0.02, following["start"]), 3)
     out: list[dict] = []
     previous = None
-    for word, first, source in flat:
+    for word in flat:
+        first, source = word.pop("_first"), word.pop("_source")
         if first or not out or source != previous:
             out.append({"words": []})
         out[-1]["words"].append(word)
@@ -63,6 +87,26 @@ def merge(segments: list[dict], extra: list[dict]) -> list[dict]:
 
 def confident(words: list[dict]) -> bool:
     return bool(words) and sum(w["probability"] for w in words) / len(words) >= MIN_PROBABILITY
+
+
+def ranges_text(ranges: list[tuple[float, float]], most: int = 5) -> str:
+    """'0:36.5-0:37.7, 1:02:03.0-1:02:05.5 and 3 more'"""
+    shown = ", ".join(f"{clock(s)}-{clock(e)}" for s, e in ranges[:most])
+    return shown + (f" and {len(ranges) - most} more" if len(ranges) > most else "")
+
+
+def clock(seconds: float) -> str:
+    tenths = int(round(seconds * 10))
+    hours, rest = divmod(tenths, 36000)
+    minutes, rest = divmod(rest, 600)
+    text = f"{minutes}:{rest // 10:02d}.{rest % 10}"
+    return f"{hours}:{minutes:02d}:{rest // 10:02d}.{rest % 10}" if hours else text
+
+
+def _split(start: float, end: float, longest: float) -> list[tuple[float, float]]:
+    parts = max(1, int(-(-(end - start) // longest)))
+    step = (end - start) / parts
+    return [(round(start + i * step, 3), round(start + (i + 1) * step, 3)) for i in range(parts)]
 
 
 def _union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:

@@ -1,6 +1,7 @@
 """One file in, one speaker-attributed transcript out.
 
-decode -> voice activity -> chunks -> language -> transcription -> diarization -> alignment
+decode -> voice activity -> chunks -> language -> transcription and diarization -> gaps ->
+alignment
 
 The compute-thread budget (`Settings.cpu_threads`) is explicit: whisper's chunk workers
 share it, then the diarizer uses it, one stage at a time, so a job never has more busy
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from . import align, audio, chunks, coverage, devices, models, vad
+from . import align, audio, chunks, coverage, devices, level, models, vad
 from .diarize import Diarizer, SpeakerHint
 from .errors import Cancelled, UserError
 from .settings import Settings
@@ -107,6 +108,8 @@ def run(
     try:
         with threadpool_limits(limits=settings.cpu_threads):
             regions = vad.speech_regions(samples, max_region_sec=settings.chunk_sec)
+            if not regions:  # all of it quiet: heard again with its level evened out
+                regions = vad.speech_regions(level.even(samples), max_region_sec=settings.chunk_sec)
             planned = chunks.plan(regions, settings.chunk_sec)
             timer.stage("vad")
             if not planned:
@@ -116,7 +119,8 @@ def run(
             job = _Job(samples, settings, plan, whisper_options(settings, plan), hooks, resources, timer)
             results, language, turns = job.transcribe_and_diarize(planned, regions)
             extra, missed = job.fill_gaps(results, language)
-            warnings.extend(f"{path.name}: {_clock(s)}-{_clock(e)}: speech was heard but no words recognised." for s, e in missed)
+            if missed:
+                warnings.append(f"{path.name}: speech was heard but no words recognised at {coverage.ranges_text(missed)}.")
             timer.stage("gaps")
     except BaseException:
         if job:
@@ -130,10 +134,6 @@ def run(
     return Transcript(
         source, language, settings.model, plan.label, tuple(speakers), tuple(segments), timer.done(), tuple(warnings)
     )
-
-
-def _clock(seconds: float) -> str:
-    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
 
 
 def _monotonic(progress: Progress) -> Progress:
@@ -215,23 +215,23 @@ class _Job:
 
     def fill_gaps(self, results, language):
         """Stretches the diarizer's voice detector heard as speech but no chunk gave words
-        for (a quiet party under the other detector's threshold) are transcribed on their
-        own; what still gives no words is returned to be reported."""
-        words = sorted((w["start"], w["end"]) for index in results for seg in results[index] for w in seg["words"])
+        for (a quiet party under the other detector's threshold, a sentence whisper
+        skipped) are transcribed on their own; the stretches that still have no word are
+        returned, to be named in a warning."""
+        words = [(w["start"], w["end"]) for index in results for seg in results[index] for w in seg["words"]]
         gaps = coverage.uncovered(self.speech, words)
         if not gaps:
             return [], []
         transcriber = self.resources.transcriber(
             models.resolve(self.settings.model, self.settings.models_dir), self.plan, self.options
         )
-        found, missed = [], []
-        for (start, end), words in zip(gaps, transcriber.spans(self.samples, gaps, language)):
-            kept = words if coverage.confident(words) else []
-            if kept:
+        found = []
+        for kept in transcriber.spans(self.samples, gaps, language, cancel=self.cancelled):
+            if coverage.confident(kept):
                 text = "".join(w["word"] for w in kept).strip()
                 found.append({"start": kept[0]["start"], "end": kept[-1]["end"], "text": text, "words": kept})
-            elif end - start >= coverage.REPORT_SEC + 2 * coverage.PAD_SEC:
-                missed.append((start + coverage.PAD_SEC, end - coverage.PAD_SEC))
+        words += [(w["start"], w["end"]) for seg in found for w in seg["words"]]
+        missed = coverage.uncovered(self.speech, words, pad=0.0, shortest=coverage.REPORT_SEC)
         return found, missed
 
     def transcribe_and_diarize(self, planned, regions=None):

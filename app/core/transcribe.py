@@ -28,7 +28,7 @@ MAX_PASSES = 4
 # Short stretches transcribed on their own go into windows of this length, this far apart.
 PACKED_SEC = 25.0
 PACK_SILENCE_SEC = 0.5
-WITHOUT_TIMESTAMPS = False  # see _words
+WITHOUT_TIMESTAMPS = False  # see _segments
 ChunkResult = list  # [{"start", "end", "text", "words": [{"start", "end", "word", "probability"}]}]
 
 
@@ -125,18 +125,22 @@ class Transcriber:
             raise failures[0]
         return results
 
-    def spans(self, audio: np.ndarray, spans: list[tuple[float, float]], language: str) -> list[list[dict]]:
+    def spans(
+        self, audio: np.ndarray, spans: list[tuple[float, float]], language: str, cancel: Callable[[], bool] = lambda: False
+    ) -> list[list[dict]]:
         """The words of each of many short stretches (those no chunk gave words for).
 
-        The stretches are packed, a short silence apart, into windows of up to
-        PACKED_SEC, so a hundred of them cost a few whisper windows, not a hundred;
-        each word goes back to the stretch it was said in.
+        The stretches (none over PACKED_SEC) are packed, a short silence apart, into
+        windows of up to PACKED_SEC, so a hundred of them cost a few whisper windows, not
+        a hundred; each word goes back to the stretch it was said in.
         """
         from faster_whisper import BatchedInferencePipeline
 
         pipe = BatchedInferencePipeline(self.model)
         found: list[list[dict]] = [[] for _ in spans]
         for window in _pack(spans):
+            if cancel():
+                raise Cancelled()
             pieces, offsets, position = [], [], 0.0
             for index in window:
                 start, end = spans[index]
@@ -149,33 +153,34 @@ class Transcriber:
             for seg in self._one(pipe, packed, whole, language, [(a, b) for _, a, b in offsets]):
                 for word in seg["words"]:
                     middle = (word["start"] + word["end"]) / 2
-                    for index, a, b in offsets:
-                        if a - 0.05 <= middle <= b + 0.05:
-                            shift = spans[index][0] - a
-                            found[index].append(
-                                dict(word, start=round(word["start"] + shift, 3), end=round(word["end"] + shift, 3))
-                            )
-                            break
+                    # the stretch it was said in (or the nearest, for a word in the silence)
+                    index, a, _ = min(offsets, key=lambda o: max(o[1] - middle, middle - o[2], 0.0))
+                    shift = spans[index][0] - a
+                    found[index].append(dict(word, start=round(word["start"] + shift, 3), end=round(word["end"] + shift, 3)))
         return found
 
     def _one(self, pipe, audio: np.ndarray, chunk: Chunk, language: str, regions) -> ChunkResult:
-        """The chunk's words. Whisper may end a window early (an end-of-text token after
-        the first sentences): the rest of the chunk is then decoded again from where the
-        words stopped, so no speech inside a chunk is left out."""
+        """The chunk's words, one entry per whisper segment. Whisper may end a window
+        early (an end-of-text token after the first sentences): the rest of the chunk is
+        then decoded again from where the words stopped, so no speech in it is left out."""
         out: list[dict] = []
         start = chunk.start
         for _ in range(MAX_PASSES):
-            words = self._words(pipe, audio, start, chunk.end, language)
-            if words:
+            segments = self._segments(pipe, audio, start, chunk.end, language)
+            for words in segments:
                 text = "".join(w["word"] for w in words).strip()
                 out.append({"start": words[0]["start"], "end": words[-1]["end"], "text": text, "words": words})
-            stop = words[-1]["end"] if words else chunk.end
-            if not words or _speech_within(regions, stop + 0.1, chunk.end) < REST_SEC:
+            if not segments:
+                break
+            stop = segments[-1][-1]["end"]
+            if stop <= start + 0.1 or _speech_within(regions, stop + 0.1, chunk.end) < REST_SEC:
                 break
             start = stop
         return out
 
-    def _words(self, pipe, audio: np.ndarray, start: float, end: float, language: str) -> list[dict]:
+    def _segments(self, pipe, audio: np.ndarray, start: float, end: float, language: str) -> list[list[dict]]:
+        """Whisper's segments between `start` and `end`, each a list of words (repetition
+        loops cut across the whole window)."""
         pipe.last_speech_timestamp = start  # no state carried from the worker's last chunk
         segments, _ = pipe.transcribe(
             audio,
@@ -185,17 +190,19 @@ class Transcriber:
             beam_size=self.options.beam_size,
             word_timestamps=True,
             # Timestamp tokens let whisper go on past a pause; without them (the batched
-            # pipeline's default) it often stops after the first sentence of a window.
+            # pipeline's default) it skipped whole sentences of a quiet party mid-window.
             without_timestamps=WITHOUT_TIMESTAMPS,
             vad_filter=False,
         )
-        words = [
-            {"start": round(w.start, 3), "end": round(w.end, 3), "word": w.word, "probability": round(w.probability, 4)}
+        grouped = [
+            [
+                {"start": round(w.start, 3), "end": round(w.end, 3), "word": w.word, "probability": round(w.probability, 4)}
+                for w in seg.words or ()
+            ]
             for seg in segments
-            for w in seg.words or ()
-            if w.end > start - 0.01
         ]
-        return loops.collapse(words)
+        kept = {id(w) for w in loops.collapse([w for words in grouped for w in words])}
+        return [words for words in ([w for w in group if id(w) in kept] for group in grouped) if words]
 
 
 def _pack(spans: list[tuple[float, float]]) -> list[list[int]]:
