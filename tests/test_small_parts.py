@@ -90,6 +90,17 @@ def test_words_found_in_a_gap_take_their_place_in_time():
     assert segments[0]["words"][1]["start"] == 10.2, "the chunk's own words are left as they were"
 
 
+def test_two_stretched_words_go_back_together():
+    from app.core import coverage
+
+    # "to" and "foreigners" were both stretched over the skipped 10-14.6 s
+    segments = [_seg((9.0, 9.37, "famous,"), (10.19, 13.07, "to"), (13.07, 16.75, "foreigners"), (16.75, 17.1, "after"))]
+    merged = coverage.merge(segments, [_seg((10.94, 11.5, "in"), (11.6, 12.78, "west"))])
+    words = [(w["word"].strip(), w["start"], w["end"]) for s in merged for w in s["words"]]
+    assert words == [("famous,", 9.0, 9.37), ("in", 10.94, 11.5), ("west", 11.6, 12.78), ("to", 14.75, 15.75),
+                     ("foreigners", 15.75, 16.75), ("after", 16.75, 17.1)]
+
+
 def test_a_stretched_word_said_first_keeps_its_start():
     from app.core import coverage
 

@@ -48,25 +48,13 @@ def uncovered(speech: list[tuple[float, float]], words: list[tuple[float, float]
 def merge(segments: list[dict], extra: list[dict]) -> list[dict]:
     """Whisper's segments with the words found in gaps put in their places in time.
 
-    A word whisper stretched over speech it skipped is put back at the end of the stretch
-    that touches its neighbour (whisper said it next to that neighbour), its last (or
-    first) WORD_COVER_SEC, clear of the words found in between.
+    Words whisper stretched over speech it skipped are put back next to the neighbour
+    they touch, clear of the words found in between (`_unstretch`).
     """
     main = [dict(w, _first=i == 0, _source=0) for seg in segments for i, w in enumerate(seg["words"])]
     found = [dict(w, _first=i == 0, _source=1) for seg in extra for i, w in enumerate(seg["words"])]
     if found:
-        for index, word in enumerate(main):
-            if word["end"] - word["start"] <= 2 * WORD_COVER_SEC:
-                continue
-            inside = [w for w in found if word["start"] < w["start"] < word["end"]]
-            if not inside:
-                continue
-            before = word["start"] - main[index - 1]["end"] if index else float("inf")
-            after = main[index + 1]["start"] - word["end"] if index + 1 < len(main) else float("inf")
-            if after <= before:  # said just before the next word: after the found ones
-                word["start"] = round(max(word["end"] - WORD_COVER_SEC, max(w["end"] for w in inside)), 3)
-            else:
-                word["end"] = round(min(word["start"] + WORD_COVER_SEC, min(w["start"] for w in inside)), 3)
+        _unstretch(main, found)
     flat = sorted(main + found, key=lambda w: w["start"])
     for word, following in zip(flat, flat[1:]):
         if word["end"] > following["start"]:
@@ -83,6 +71,39 @@ def merge(segments: list[dict], extra: list[dict]) -> list[dict]:
         seg.update(start=seg["words"][0]["start"], end=seg["words"][-1]["end"],
                    text="".join(w["word"] for w in seg["words"]).strip())
     return out
+
+
+def _unstretch(main: list[dict], found: list[dict]) -> None:
+    """A run of stretched words (each over 2 x WORD_COVER_SEC, one after the other) with
+    found words inside goes to the side of the run that touches its whisper neighbour,
+    WORD_COVER_SEC a word at most, in order."""
+    def stretched(word: dict) -> bool:
+        return word["end"] - word["start"] > 2 * WORD_COVER_SEC
+
+    i = 0
+    while i < len(main):
+        if not stretched(main[i]):
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(main) and stretched(main[j + 1]) and main[j + 1]["start"] - main[j]["end"] < 0.05:
+            j += 1
+        run, lo, hi = main[i : j + 1], main[i]["start"], main[j]["end"]
+        inside = [w for w in found if lo < w["start"] < hi]
+        if inside:
+            before = lo - main[i - 1]["end"] if i else float("inf")
+            after = main[j + 1]["start"] - hi if j + 1 < len(main) else float("inf")
+            if after <= before:  # said just before the next word: after the found ones
+                floor, t = max(w["end"] for w in inside), hi
+                for word in reversed(run):
+                    word["end"], word["start"] = round(t, 3), round(max(t - WORD_COVER_SEC, floor), 3)
+                    t = word["start"]
+            else:
+                ceiling, t = min(w["start"] for w in inside), lo
+                for word in run:
+                    word["start"], word["end"] = round(t, 3), round(min(t + WORD_COVER_SEC, ceiling), 3)
+                    t = word["end"]
+        i = j + 1
 
 
 def confident(words: list[dict]) -> bool:
