@@ -23,8 +23,8 @@ from .errors import Cancelled, ModelError
 
 SAMPLE_RATE = 16000
 # A chunk whose words stop this far before its end is decoded again from there.
-REST_SEC = 1.0
-MAX_PASSES = 4
+REST_SEC = 2.0
+MAX_PASSES = 2
 # Short stretches transcribed on their own go into windows of this length, this far apart.
 PACKED_SEC = 25.0
 PACK_SILENCE_SEC = 0.5
