@@ -70,7 +70,7 @@ def test_a_word_stretched_over_skipped_speech_does_not_hide_it():
 
     # whisper skipped 10-14.6 s and stretched "foreigners" from 10.2 s to 16.7 s
     words = [(9.0, 9.4), (10.2, 16.7), (16.8, 17.2)]
-    assert coverage.uncovered([(9.0, 17.2)], words) == [(10.95, 15.95)]
+    assert coverage.uncovered([(9.0, 17.2)], words) == [(9.45, 15.95)]  # said at its end, beside "after"
 
 
 def _seg(*words):
@@ -127,3 +127,12 @@ def test_times_in_warnings_read_as_clocks():
     assert coverage.ranges_text([(i, i + 1.0) for i in range(7)]) == (
         "0:00.0-0:01.0, 0:01.0-0:02.0, 0:02.0-0:03.0, 0:03.0-0:04.0, 0:04.0-0:05.0 and 2 more"
     )
+
+
+def test_a_run_of_stretched_words_covers_only_the_side_it_touches():
+    from app.core import coverage
+
+    # "made famous," | "to" and "foreigners" stretched over a quiet 10.3-14.6 s | "after"
+    words = [(8.8, 9.37), (10.19, 13.07), (13.07, 16.75), (16.75, 17.1)]
+    gaps = coverage.uncovered([(10.3, 14.6)], words)
+    assert gaps == [(10.05, 14.85)]

@@ -22,12 +22,7 @@ def uncovered(speech: list[tuple[float, float]], words: list[tuple[float, float]
               shortest: float = MIN_GAP_SEC) -> list[tuple[float, float]]:
     """Stretches of `speech` at least `shortest` long that no word reaches, padded by `pad`
     (padded stretches that meet are one), none longer than MAX_GAP_SEC."""
-    reach = []
-    for s, e in words:
-        if e - s <= 2 * WORD_COVER_SEC:
-            reach.append((s - WORD_REACH_SEC, e + WORD_REACH_SEC))
-        else:
-            reach += [(s - WORD_REACH_SEC, s + WORD_COVER_SEC), (e - WORD_COVER_SEC, e + WORD_REACH_SEC)]
+    reach = _reach(sorted(words))
     covered = _union(reach)
     gaps, k = [], 0
     for start, end in _union(speech):  # both sorted: one walk over each
@@ -43,6 +38,37 @@ def uncovered(speech: list[tuple[float, float]], words: list[tuple[float, float]
             gaps.append((position, end))
     padded = _union([(max(0.0, s - pad), e + pad) for s, e in gaps])
     return [piece for s, e in padded for piece in _split(s, e, MAX_GAP_SEC)]
+
+
+def _reach(words: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """What each word covers: itself and WORD_REACH_SEC around it; but a run of words
+    whisper stretched (each over 2 x WORD_COVER_SEC, one after the other) covers only
+    WORD_COVER_SEC a word at the side where it touches its neighbour."""
+    reach, i = [], 0
+    while i < len(words):
+        s, e = words[i]
+        if e - s <= 2 * WORD_COVER_SEC:
+            reach.append((s - WORD_REACH_SEC, e + WORD_REACH_SEC))
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(words) and _long(words[j + 1]) and words[j + 1][0] - words[j][1] < 0.05:
+            j += 1
+        lo, hi, size = words[i][0], words[j][1], (j - i + 1) * WORD_COVER_SEC
+        before = lo - words[i - 1][1] if i else float("inf")
+        after = words[j + 1][0] - hi if j + 1 < len(words) else float("inf")
+        if after < before:
+            reach.append((hi - size, hi + WORD_REACH_SEC))
+        elif before < after:
+            reach.append((lo - WORD_REACH_SEC, lo + size))
+        else:
+            reach += [(lo - WORD_REACH_SEC, lo + WORD_COVER_SEC), (hi - WORD_COVER_SEC, hi + WORD_REACH_SEC)]
+        i = j + 1
+    return reach
+
+
+def _long(word: tuple[float, float]) -> bool:
+    return word[1] - word[0] > 2 * WORD_COVER_SEC
 
 
 def merge(segments: list[dict], extra: list[dict]) -> list[dict]:
