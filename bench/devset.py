@@ -45,6 +45,9 @@ CALLS = {  # name: (party A clip, party B clip, seed)
     "call-en-2": ("fleurs-en-001", "fleurs-en-003", 4),
 }
 LONG_AMI = ("dev00", "tst00", "trn08")
+# References that mark only part of the speech heard (tst01: 6 s of 30; trn01, trn02:
+# under 2 s of any speaker): shown, but left out of the means.
+PARTIAL_REFERENCE = {"ami-tst01", "ami-trn01", "ami-trn02"}
 
 
 @dataclass
