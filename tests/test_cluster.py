@@ -8,8 +8,10 @@ from app.core import cluster
 
 
 def voices(n_speakers: int, per_speaker: list[int] | int, noise: float = 0.9, seed: int = 0, turn: int = 6):
-    """Embeddings as real CAM++ ones behave: each window about 0.7 alike to its speaker's
-    centre and 0.5 to another's; speakers take turns of `turn` windows."""
+    """Synthetic embeddings: each speaker a centre sharing a common part with the others,
+    each window its centre plus noise (`noise` sets how far apart the voices are; real
+    CAM++ voices are closer, see bench/tune_clustering.py); speakers take turns of `turn`
+    windows."""
     rng = np.random.default_rng(seed)
     base = rng.normal(size=192)
     centres = [base * 0.7 + rng.normal(size=192) for _ in range(n_speakers)]
