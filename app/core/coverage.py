@@ -137,17 +137,11 @@ def confident(words: list[dict]) -> bool:
 
 
 def ranges_text(ranges: list[tuple[float, float]], most: int = 5) -> str:
-    """'0:36.5-0:37.7, 1:02:03.0-1:02:05.5 and 3 more'"""
+    """'0:36-0:38, 1:02:03-1:02:06 and 3 more'"""
+    from .exports import clock
+
     shown = ", ".join(f"{clock(s)}-{clock(e)}" for s, e in ranges[:most])
     return shown + (f" and {len(ranges) - most} more" if len(ranges) > most else "")
-
-
-def clock(seconds: float) -> str:
-    tenths = int(round(seconds * 10))
-    hours, rest = divmod(tenths, 36000)
-    minutes, rest = divmod(rest, 600)
-    text = f"{minutes}:{rest // 10:02d}.{rest % 10}"
-    return f"{hours}:{minutes:02d}:{rest // 10:02d}.{rest % 10}" if hours else text
 
 
 def _split(start: float, end: float, longest: float) -> list[tuple[float, float]]:
