@@ -40,23 +40,38 @@ def uncovered(speech: list[tuple[float, float]], words: list[tuple[float, float]
     return [piece for s, e in padded for piece in _split(s, e, MAX_GAP_SEC)]
 
 
-def _reach(words: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """What each word covers: itself and WORD_REACH_SEC around it; but a run of words
-    whisper stretched (each over 2 x WORD_COVER_SEC, one after the other) covers only
-    WORD_COVER_SEC a word at the side where it touches its neighbour."""
-    reach, i = [], 0
-    while i < len(words):
-        s, e = words[i]
-        if e - s <= 2 * WORD_COVER_SEC:
-            reach.append((s - WORD_REACH_SEC, e + WORD_REACH_SEC))
+def _stretched_runs(spans: list[tuple[float, float]]):
+    """(i, j, before, after) for each run spans[i..j] of words whisper stretched (each
+    over 2 x WORD_COVER_SEC, one right after the other), with the pause to the word before
+    the run and to the word after it."""
+    i = 0
+    while i < len(spans):
+        if spans[i][1] - spans[i][0] <= 2 * WORD_COVER_SEC:
             i += 1
             continue
         j = i
-        while j + 1 < len(words) and _long(words[j + 1]) and words[j + 1][0] - words[j][1] < 0.05:
+        while j + 1 < len(spans) and spans[j + 1][1] - spans[j + 1][0] > 2 * WORD_COVER_SEC \
+                and spans[j + 1][0] - spans[j][1] < 0.05:
             j += 1
+        before = spans[i][0] - spans[i - 1][1] if i else float("inf")
+        after = spans[j + 1][0] - spans[j][1] if j + 1 < len(spans) else float("inf")
+        yield i, j, before, after
+        i = j + 1
+
+
+def _reach(words: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """What each word covers: itself and WORD_REACH_SEC around it; but a run of words
+    whisper stretched covers only WORD_COVER_SEC a word at the side where it touches its
+    neighbour (both ends when it touches neither more)."""
+    runs = {i: (j, before, after) for i, j, before, after in _stretched_runs(words)}
+    reach, i = [], 0
+    while i < len(words):
+        if i not in runs:
+            reach.append((words[i][0] - WORD_REACH_SEC, words[i][1] + WORD_REACH_SEC))
+            i += 1
+            continue
+        j, before, after = runs[i]
         lo, hi, size = words[i][0], words[j][1], (j - i + 1) * WORD_COVER_SEC
-        before = lo - words[i - 1][1] if i else float("inf")
-        after = words[j + 1][0] - hi if j + 1 < len(words) else float("inf")
         if after < before:
             reach.append((hi - size, hi + WORD_REACH_SEC))
         elif before < after:
@@ -65,10 +80,6 @@ def _reach(words: list[tuple[float, float]]) -> list[tuple[float, float]]:
             reach += [(lo - WORD_REACH_SEC, lo + WORD_COVER_SEC), (hi - WORD_COVER_SEC, hi + WORD_REACH_SEC)]
         i = j + 1
     return reach
-
-
-def _long(word: tuple[float, float]) -> bool:
-    return word[1] - word[0] > 2 * WORD_COVER_SEC
 
 
 def merge(segments: list[dict], extra: list[dict]) -> list[dict]:
@@ -100,36 +111,23 @@ def merge(segments: list[dict], extra: list[dict]) -> list[dict]:
 
 
 def _unstretch(main: list[dict], found: list[dict]) -> None:
-    """A run of stretched words (each over 2 x WORD_COVER_SEC, one after the other) with
-    found words inside goes to the side of the run that touches its whisper neighbour,
-    WORD_COVER_SEC a word at most, in order."""
-    def stretched(word: dict) -> bool:
-        return word["end"] - word["start"] > 2 * WORD_COVER_SEC
-
-    i = 0
-    while i < len(main):
-        if not stretched(main[i]):
-            i += 1
-            continue
-        j = i
-        while j + 1 < len(main) and stretched(main[j + 1]) and main[j + 1]["start"] - main[j]["end"] < 0.05:
-            j += 1
+    """A run of stretched words with found words inside goes to the side of the run that
+    touches its whisper neighbour, WORD_COVER_SEC a word at most, in order."""
+    for i, j, before, after in list(_stretched_runs([(w["start"], w["end"]) for w in main])):
         run, lo, hi = main[i : j + 1], main[i]["start"], main[j]["end"]
         inside = [w for w in found if lo < w["start"] < hi]
-        if inside:
-            before = lo - main[i - 1]["end"] if i else float("inf")
-            after = main[j + 1]["start"] - hi if j + 1 < len(main) else float("inf")
-            if after <= before:  # said just before the next word: after the found ones
-                floor, t = max(w["end"] for w in inside), hi
-                for word in reversed(run):
-                    word["end"], word["start"] = round(t, 3), round(max(t - WORD_COVER_SEC, floor), 3)
-                    t = word["start"]
-            else:
-                ceiling, t = min(w["start"] for w in inside), lo
-                for word in run:
-                    word["start"], word["end"] = round(t, 3), round(min(t + WORD_COVER_SEC, ceiling), 3)
-                    t = word["end"]
-        i = j + 1
+        if not inside:
+            continue
+        if after <= before:  # said just before the next word: after the found ones
+            floor, t = max(w["end"] for w in inside), hi
+            for word in reversed(run):
+                word["end"], word["start"] = round(t, 3), round(max(t - WORD_COVER_SEC, floor), 3)
+                t = word["start"]
+        else:
+            ceiling, t = min(w["start"] for w in inside), lo
+            for word in run:
+                word["start"], word["end"] = round(t, 3), round(min(t + WORD_COVER_SEC, ceiling), 3)
+                t = word["end"]
 
 
 def confident(words: list[dict]) -> bool:

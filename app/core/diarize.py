@@ -75,10 +75,6 @@ class SpeakerHint:
     exact: int | None = None
     maximum: int | None = None
 
-    @property
-    def limit(self) -> int | None:
-        return self.exact or self.maximum
-
 
 class Diarizer:
     """One loaded diarizer; `run` may be called for many files, each independent of the last."""

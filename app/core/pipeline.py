@@ -222,14 +222,11 @@ class _Job:
         gaps = coverage.uncovered(self.speech, words)
         if not gaps:
             return [], []
-        transcriber = self.resources.transcriber(
-            models.resolve(self.settings.model, self.settings.models_dir), self.plan, self.options
-        )
-        found = []
-        for kept in transcriber.spans(self.samples, gaps, language, cancel=self.cancelled):
-            if coverage.confident(kept):
-                text = "".join(w["word"] for w in kept).strip()
-                found.append({"start": kept[0]["start"], "end": kept[-1]["end"], "text": text, "words": kept})
+        found = [  # merge() gives them their times and text
+            {"words": kept}
+            for kept in self.transcriber.spans(self.samples, gaps, language, cancel=self.cancelled)
+            if coverage.confident(kept)
+        ]
         words += [(w["start"], w["end"]) for seg in found for w in seg["words"]]
         missed = coverage.uncovered(self.speech, words, pad=0.0, shortest=coverage.REPORT_SEC)
         return found, missed
@@ -238,7 +235,7 @@ class _Job:
         samples = self.samples
         settings, timer = self.settings, self.timer
         model_dir = models.resolve(settings.model, settings.models_dir)
-        transcriber = self.resources.transcriber(model_dir, self.plan, self.options)
+        transcriber = self.transcriber = self.resources.transcriber(model_dir, self.plan, self.options)
         timer.stage("load")
         language = settings.language or transcriber.detect_language(samples, planned)[0]
         timer.stage("language")
