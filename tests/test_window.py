@@ -177,3 +177,23 @@ def test_suggested_roles_are_shown_and_can_be_used(window, qtbot, sample):
         assert names == ["Doctor", "Sheila"], "a typed name is never overwritten"
     finally:
         server.close()
+
+
+def test_a_job_seen_completed_through_a_progress_event_can_be_exported(window, qtbot, tmp_path):
+    # The table reads each job from the store, so a progress event can show a job completed
+    # before its status event arrives; the menus and the panel must follow what the row shows.
+    from app.core.transcript import Segment, Source, Speaker, Transcript, Word
+
+    store = window.engine.store
+    job = store.add_job(str(tmp_path / "a.wav"), "ab" * 32, "key", {}, status="failed")
+    window.bridge.jobAdded.emit(job.id)
+    qtbot.waitUntil(lambda: window.selected_job() is not None)
+    assert not window.export_actions[0].isEnabled()
+    transcript = Transcript(Source(str(tmp_path / "a.wav"), "ab" * 32, 2.0), "en", "base", "cpu", (Speaker("SPEAKER_00", "Speaker 1", 1.0),),
+                            (Segment(0.0, 1.0, "SPEAKER_00", "Hello.", (Word(0.0, 1.0, " Hello.", 0.9),)),))
+    store.complete(job.id, "key", transcript)
+    window.bridge.jobProgress.emit(job.id, 1.0, "done")
+    qtbot.waitUntil(lambda: window.export_actions[0].isEnabled(), timeout=2_000)
+    assert window.panel.segments.rowCount() == 1
+    window.export_to("srt", tmp_path / "out.srt")
+    assert "Hello." in (tmp_path / "out.srt").read_text(encoding="utf-8")

@@ -93,7 +93,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status_label)
         bridge.jobAdded.connect(self._job_changed)
         bridge.jobStatus.connect(lambda job_id, _status: self._job_changed(job_id))
-        bridge.jobProgress.connect(lambda job_id, *_: self.model.refresh(job_id))
+        # the table reads each job from the store, so any event may show a new status
+        bridge.jobProgress.connect(lambda job_id, *_: self._job_changed(job_id))
         bridge.jobRemoved.connect(self._job_changed)
         if problem:
             self.show_problem(problem)
@@ -226,9 +227,9 @@ class MainWindow(QMainWindow):
             self.panel.show_roles(self.engine.suggestions(job.id), job.note)
         else:
             self._shown_id = None
-            self.panel.show_transcript(None)
-            if job and job.status == "failed":
-                self.panel.title.setText(job.error)
+            if self.panel.transcript is not None:  # progress events come often: clear once
+                self.panel.show_transcript(None)
+            self.panel.title.setText(job.error if job and job.status == "failed" else self.panel.EMPTY_TITLE)
 
     def rename_speaker(self, speaker_id: str, name: str) -> None:
         job = self.selected_job()

@@ -28,6 +28,7 @@ class TranscriptPanel(QWidget):
     renameRequested = Signal(str, str)  # speaker id, new name
     rolesRequested = Signal()  # ask the LLM (again)
     acceptRolesRequested = Signal()  # use the suggested roles as names
+    EMPTY_TITLE = "Select a finished job to read its transcript."
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -103,7 +104,7 @@ class TranscriptPanel(QWidget):
         self.suggest_button.setEnabled(transcript is not None)
         self.accept_button.setEnabled(False)
         if transcript is None:
-            self.title.setText("Select a finished job to read its transcript.")
+            self.title.setText(self.EMPTY_TITLE)
             self.roles_note.setText("")
             self._set_source(None)
             return
