@@ -20,7 +20,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("gui", help="open the window (the default with no command)")
     tr = commands.add_parser("transcribe", help="transcribe files and find who speaks when")
-    tr.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    tr.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                    help="recordings, or folders (the recordings inside them, as the window takes them)")
     tr.add_argument("--language", help="language code such as es or en (default: detect)")
     tr.add_argument("--model", help="tiny, base, small, medium, large-v3, or a model folder (default: base)")
     tr.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where to run (default: auto)")
@@ -59,7 +60,7 @@ def _gui(args) -> int:
 
 
 def _transcribe(args) -> int:
-    from app.core import devices, pipeline
+    from app.core import devices, media, pipeline
     from app.core import settings as settings_mod
     from app.core.errors import UserError
 
@@ -71,9 +72,14 @@ def _transcribe(args) -> int:
             num_speakers=args.speakers,
             max_speakers=args.max_speakers,
         )
-        target = _output_plan(args.output, args.files, args.format)
         pipeline.check_language(settings.language)
         devices.plan(settings.device, settings.compute_type)
+        files, refused = media.collect(args.files)
+        for path in refused:
+            print(f"warning: {path}: not an audio or video file (or a folder without any); skipped.", file=sys.stderr)
+        if not files:
+            raise UserError("none of the given paths is a recording.")
+        target = _output_plan(args.output, files, args.format)
         engine = _engine(settings)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -81,32 +87,39 @@ def _transcribe(args) -> int:
     logging.basicConfig(format="%(message)s")
     logging.getLogger("app").setLevel(logging.INFO)
     try:
-        return _run_files(engine, settings, args, target)
+        return _run_files(engine, settings, args, files, target)
     finally:
         engine.close()
 
 
 def _engine(settings):
-    from app.core.engine import Engine
-    from app.core.store import Store
+    from app.core.engine import Engine, open_history
 
-    return Engine(Store(settings.history_file))
+    store, problem = open_history(settings)
+    if problem:
+        print(f"warning: {problem}", file=sys.stderr)
+    # As the queue's owner, the command line runs only its own jobs (and those a dead
+    # owner left unfinished); while the app owns it, the app runs them and this waits.
+    return Engine(store, only_own=True)
 
 
-def _run_files(engine, settings, args, target) -> int:
+def _run_files(engine, settings, args, files, target) -> int:
     bar = ProgressBar()
     engine.subscribe(lambda event: bar.update(event.job.name, event.job.progress, event.job.stage)
                      if event.kind == "progress" else None)
     resumed = engine.start()
+    if not engine.owner:
+        print("Diarization Studio is open on this history: your files run there, one at a time; "
+              "this waits for their results.", file=sys.stderr)
     if resumed:
         print(f"Resuming {len(resumed)} interrupted job(s) first.", file=sys.stderr)
     for job in resumed:
         done = engine.wait(job.id)
         bar.clear()
         print(f"{done.name}: resumed job {done.id} {done.status}. {done.error}".strip(), file=sys.stderr)
-    queued = [engine.add(path, settings, no_cache=args.no_cache) for path in args.files]
+    queued = [engine.add(path, settings, no_cache=args.no_cache) for path in files]
     failed = 0
-    for path, job in zip(args.files, queued):
+    for path, job in zip(files, queued):
         cached = job.status == "completed"
         job = engine.wait(job.id)
         bar.clear()
@@ -129,21 +142,21 @@ def _run_files(engine, settings, args, target) -> int:
             _write(destination, text)
             print(f"{path.name} -> {destination}", file=sys.stderr)
     if failed:
-        print(f"{failed} of {len(args.files)} file(s) failed.", file=sys.stderr)
+        print(f"{failed} of {len(files)} file(s) failed.", file=sys.stderr)
     return 1 if failed else 0
 
 
 def _jobs(args) -> int:
-    store = _open_store()
-    if store is None:
+    engine = _open_store()
+    if engine is None:
         return 2
-    rows = store.jobs()
+    rows = engine.jobs()
     if not rows:
         print("No jobs yet.")
         return 0
     print(f"{'id':>4}  {'status':<11}  {'duration':>8}  {'speakers':>8}  file")
     for job in rows:
-        result = store.result(job.cache_key) if job.status == "completed" else None
+        result = engine.result(job.id)
         duration = clock(job.duration) or "-"
         speakers = str(len(result.speakers)) if result else "-"
         print(f"{job.id:>4}  {job.status:<11}  {duration:>8}  {speakers:>8}  {job.path}")
@@ -151,27 +164,30 @@ def _jobs(args) -> int:
 
 
 def _show(args) -> int:
-    store = _open_store()
-    if store is None:
+    engine = _open_store()
+    if engine is None:
         return 2
-    job = store.job(args.id)
+    job = engine.job(args.id)
     if job is None:
         print(f"error: there is no job {args.id} (see: python -m app jobs).", file=sys.stderr)
         return 1
     if job.status != "completed":
         print(f"error: job {job.id} ({job.name}) is {job.status}; it has no result. {job.error}".strip(), file=sys.stderr)
         return 1
-    sys.stdout.write(FORMATS[args.format](store.result(job.cache_key)))
+    sys.stdout.write(FORMATS[args.format](engine.result(job.id)))
     return 0
 
 
 def _open_store():
+    """The history for reading (jobs, show): a damaged one is reported, not replaced. The
+    engine is not started: reading never takes the queue."""
     from app.core import settings as settings_mod
+    from app.core.engine import Engine
     from app.core.errors import UserError
     from app.core.store import Store
 
     try:
-        return Store(settings_mod.load().history_file)
+        return Engine(Store(settings_mod.load().history_file))
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None

@@ -99,7 +99,7 @@ def test_jobs_statuses_and_order(tmp_path):
     store.update(ids[1], status="in_progress", worker_pid=999999999)
     with pytest.raises(ValueError):
         store.update(ids[0], status="exploded")
-    assert store.mark_interrupted(alive=lambda pid: False) == [ids[1]]
+    assert store.mark_interrupted() == [ids[1]]
     assert store.job(ids[1]).status == "interrupted"
 
 
@@ -107,9 +107,10 @@ def test_completing_stores_the_result_and_drops_checkpoints(tmp_path):
     store = Store(tmp_path / "h.db")
     job = store.add_job("/a.wav", "ab", "key", {})
     store.save_checkpoint("key", {"index": 0, "start": 0.0, "end": 30.0}, [{"text": "hola"}])
-    assert store.checkpoints("key") == {0: [{"text": "hola"}]}
+    assert store.checkpoints("key") == {0: [{"index": 0, "start": 0.0, "end": 30.0}, [{"text": "hola"}]]}
+    store.save_diarization("key", {"turns": [[0.0, 1.0, "SPEAKER_00"]], "speech": [[0.0, 1.0]]})
     store.complete(job.id, "key", transcript(), duration=4.0)
-    assert store.checkpoints("key") == {}
+    assert store.checkpoints("key") == {} and store.diarization("key") is None
     assert store.job(job.id).status == "completed"
     assert store.result("key") == transcript()
 

@@ -49,13 +49,14 @@ def test_dropping_files_and_a_folder_adds_the_right_jobs(window, qtbot, tmp_path
     b = media.encode(folder / "day 2" / "b.mp3", speech[::-1].copy())
     (folder / "notes.txt").write_text("agenda")
     single = media.encode(tmp_path / "single.m4a", speech[: 16000 * 3])
-    drop(window.drop, [single, folder])
+    drop(window.drop, [single, folder])  # scanned and hashed off the window's thread
+    qtbot.waitUntil(lambda: len(window.model.jobs) == 3, timeout=10_000)
     names = [job.name for job in window.model.jobs]
     assert names == ["single.m4a", "a.wav", "b.mp3"]
     text = tmp_path / "minutes.txt"
     text.write_text("not audio")
     drop(window.drop, [text])
-    assert "Not added: minutes.txt" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: "Not added: minutes.txt" in window.statusBar().currentMessage(), timeout=10_000)
     assert len(window.model.jobs) == 3
 
 
@@ -128,13 +129,13 @@ def test_export_menu_is_disabled_without_a_result(window):
 
 def test_an_unreadable_history_gives_a_banner_and_a_working_window(tmp_path, monkeypatch):
     from app.core import settings as settings_mod
-    from app.ui.app import open_store
+    from app.core.engine import open_history
 
     data = tmp_path / "data"
     data.mkdir()
     (data / "history.db").write_bytes(b"not a database" * 100)
     monkeypatch.setenv(settings_mod.DATA_DIR_ENV, str(data))
-    store, problem = open_store(settings_mod.load())
+    store, problem = open_history(settings_mod.load())
     assert "damaged" in problem and "not kept after you quit" in problem
     assert store.add_job("/a.wav", "", "k", {}).id == 1
     assert (data / "history.db").read_bytes() == b"not a database" * 100

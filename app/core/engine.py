@@ -1,32 +1,42 @@
-"""The job queue: exactly one job runs at a time, in order; nothing is ever lost.
+"""The job queue and the only door into the core: exactly one job runs at a time, in order;
+nothing is ever lost, and no job is ever given another's result.
 
 Each job runs in a worker process (`worker.py`) watched from a background thread: the
 caller chooses how that thread is started (a plain thread for the CLI, Qt's QThreadPool
 for the window). Every change is written to the store before it is announced.
+
+One process owns a history's queue (`owner.QueueLock`): it alone starts and stops
+workers. Another process on the same history (a second window, the command line while
+the window is open) hands its jobs to the owner through the store and sees them run
+there; when the owner quits or dies, it takes the lock over and resumes what was left.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import audio, devices, jobs
+from . import audio, devices, jobs, media
 from .errors import UserError
+from .messages import ChunkDone, DiarizationDone, Failure, Progress, Result, Stop
+from .owner import QueueLock
 from .settings import Settings
+from .status import EventKind, JobStatus
 from .store import Job, Store
 from .transcript import Transcript
 
 PROGRESS_INTERVAL_SEC = 0.25  # progress is written and announced at most this often
+WATCH_INTERVAL_SEC = 1.0  # how often the store is read for other processes' changes
+log = logging.getLogger("app")
 
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # "added", "progress", "status", "removed"
+    kind: EventKind
     job: Job
     extra: dict = field(default_factory=dict)
 
@@ -36,23 +46,61 @@ def _thread(fn: Callable[[], None]) -> None:
 
 
 class Engine:
-    def __init__(self, store: Store, spawn: Callable[[Callable[[], None]], None] = _thread):
+    """`worker_factory()` gives a new worker (see `_Worker` for what one must do); tests
+    give a scripted one. `only_own`: as owner, run only the jobs this engine added or
+    resumed (the command line), leaving the others to the app that added them."""
+
+    def __init__(self, store: Store, spawn: Callable[[Callable[[], None]], None] = _thread,
+                 worker_factory: Callable[[], "_Worker"] | None = None, only_own: bool = False,
+                 watch_interval: float = WATCH_INTERVAL_SEC):
         self.store = store
         self._spawn = spawn
+        self._new_worker = worker_factory or _Worker
+        self._only_own = only_own
+        self._own: set[int] = set()
+        self._queue_lock = QueueLock(store.path)
         self._listeners: list[Callable[[Event], None]] = []
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
-        self._active: int | None = None
+        self._active: int | None = None  # the job being supervised
+        self._running: int | None = None  # the job the worker has been given
         self._cancel_requested: set[int] = set()
-        self._worker: _Worker | None = None
+        self._worker = None
         self._closed = False
+        self._started = False
+        self._seen: dict[int, tuple] = {}
+        self._watch_interval = watch_interval
+        self.ignored_messages = 0  # worker messages naming another job (never stored)
+
+    # reading
+
+    @property
+    def owner(self) -> bool:
+        """Whether this process runs the history's queue (else another one does)."""
+        return self._queue_lock.held
+
+    def jobs(self) -> list[Job]:
+        return self.store.jobs()
+
+    def job(self, job_id: int) -> Job | None:
+        return self.store.job(job_id)
+
+    def result(self, job_id: int) -> Transcript | None:
+        job = self.store.job(job_id)
+        return self.store.result(job.cache_key) if job and job.status == JobStatus.COMPLETED else None
+
+    def suggestions(self, job_id: int) -> dict[str, str]:
+        job = self.store.job(job_id)
+        return self.store.suggestions(job.cache_key) if job else {}
 
     # events
 
     def subscribe(self, listener: Callable[[Event], None]) -> None:
         self._listeners.append(listener)
 
-    def _emit(self, kind: str, job: Job, **extra) -> None:
+    def _emit(self, kind: EventKind, job: Job, **extra) -> None:
+        with self._lock:
+            self._seen[job.id] = _fingerprint(job) if kind != EventKind.REMOVED else None
         for listener in list(self._listeners):
             listener(Event(kind, job, extra))
         with self._changed:
@@ -61,16 +109,26 @@ class Engine:
     # commands
 
     def start(self) -> list[Job]:
-        """Jobs a dead process left in progress become interrupted, then resume from checkpoints."""
-        resumed = []
-        for job_id in self.store.mark_interrupted(_alive):
-            job = self.store.job(job_id)
-            self._emit("status", job)
-            resumed.append(self._requeue(job))
+        """Takes the queue if no other process holds it (jobs a dead owner left in progress
+        are resumed from their checkpoints); watches the store for other processes' jobs."""
+        with self._lock:
+            if self._started:
+                return []
+            self._started = True
+            self._seen = {j.id: _fingerprint(j) for j in self.store.jobs()}
+        resumed = self._take_queue()
+        threading.Thread(target=self._watch, daemon=True, name="job-watch").start()
         self._kick()
         return resumed
 
+    def add_paths(self, paths, settings: Settings, no_cache: bool = False) -> tuple[list[Job], list[Path]]:
+        """Files and folders (the recordings inside, sorted): (jobs added, paths refused)."""
+        accepted, refused = media.collect(paths)
+        return [self.add(path, settings, no_cache) for path in accepted], refused
+
     def add(self, path, settings: Settings, no_cache: bool = False) -> Job:
+        """A job for one file (hashed here: the window calls this off its own thread)."""
+        self.start()
         path = Path(path).absolute()
         settings_data = jobs.settings_to_dict(settings)
         try:
@@ -78,72 +136,84 @@ class Engine:
             sha256 = audio.file_sha256(path)
             label = devices.plan(settings.device, settings.compute_type).label
         except (UserError, OSError) as exc:
-            job = self.store.add_job(str(path), "", "", settings_data, status="failed")
+            job = self.store.add_job(str(path), "", "", settings_data, status=JobStatus.FAILED)
             job = self.store.update(job.id, error=str(exc) if isinstance(exc, UserError) else f"{path}: {exc}")
-            self._emit("added", job)
+            self._emit(EventKind.ADDED, job)
             return job
         key = jobs.cache_key(sha256, settings, label)
         with self._lock:
-            if not no_cache:
+            if no_cache:
+                # a fresh start once, at adding: a resumed run keeps what it had done
+                self.store.clear_checkpoints(key)
+            else:
                 if self.store.has_result(key):
-                    done = self.store.jobs_with_key(key, ("completed",))
+                    done = self.store.jobs_with_key(key, (JobStatus.COMPLETED,))
                     duration = done[-1].duration if done else None
-                    job = self.store.add_job(str(path), sha256, key, settings_data, "completed", duration=duration)
-                    self._emit("added", job, cached=True)
+                    job = self.store.add_job(str(path), sha256, key, settings_data, JobStatus.COMPLETED,
+                                             duration=duration)
+                    self._emit(EventKind.ADDED, job, cached=True)
                     return job
-                waiting = self.store.jobs_with_key(key, ("pending", "in_progress"))
+                waiting = self.store.jobs_with_key(key, (JobStatus.PENDING, JobStatus.IN_PROGRESS))
                 if waiting:
                     return waiting[0]
             job = self.store.add_job(str(path), sha256, key, settings_data, no_cache=no_cache)
-            self._emit("added", job)
+            self._own.add(job.id)
+            self._emit(EventKind.ADDED, job)
         self._kick()
         return job
 
     def cancel(self, job_id: int) -> None:
         with self._lock:
+            cancelled = self.store.cancel_waiting(job_id)
+            if cancelled:
+                self._emit(EventKind.STATUS, cancelled)
+                return
             job = self.store.job(job_id)
-            if job is None or job.status in ("completed", "failed", "cancelled"):
-                return
-            if job.status in ("pending", "interrupted"):
-                self._emit("status", self.store.update(job_id, status="cancelled", finished_at=time.time()))
-                return
+            if job is None or job.status != JobStatus.IN_PROGRESS or self._active != job_id:
+                return  # finished, or run by another process (which alone can stop it)
             self._cancel_requested.add(job_id)
-            worker = self._worker
+            worker = self._worker if self._running == job_id else None
         if worker:
             worker.kill()  # the supervisor sees it die and records the cancel
 
     def retry(self, job_id: int) -> Job | None:
         job = self.store.job(job_id)
-        if job is None or job.status not in ("failed", "cancelled", "interrupted"):
+        if job is None or not job.status.can_retry:
             return job
         if not job.cache_key:  # it failed before it could be read: look at the file again
             self.store.remove(job_id)
+            self._emit(EventKind.REMOVED, job)
             return self.add(job.path, jobs.settings_from_dict(job.settings), job.no_cache)
         job = self._requeue(job)
         self._kick()
         return job
 
     def remove(self, job_id: int) -> None:
+        """Cancels the job if it runs and forgets it. May wait for its worker to stop: the
+        window calls it off its own thread."""
         self.cancel(job_id)
-        self.wait(job_id, statuses=("cancelled", "completed", "failed", "interrupted"), timeout=30)
-        job = self.store.job(job_id)
-        if job:
+        job = self.wait(job_id, statuses=tuple(s for s in JobStatus if s.settled), timeout=30)
+        if job and job.status.settled:
             self.store.remove(job_id)
-            self._emit("removed", job)
-
-    def result(self, job_id: int) -> Transcript | None:
-        job = self.store.job(job_id)
-        return self.store.result(job.cache_key) if job and job.status == "completed" else None
+            self._emit(EventKind.REMOVED, job)
 
     def rename_speaker(self, job_id: int, speaker_id: str, name: str) -> None:
         job = self.store.job(job_id)
         if job:
             self.store.rename_speaker(job.cache_key, speaker_id, name)
-            self._emit("status", job, renamed=speaker_id)
+            self._emit(EventKind.STATUS, job, renamed=speaker_id)
 
-    def suggestions(self, job_id: int) -> dict[str, str]:
+    def accept_roles(self, job_id: int) -> None:
+        """The suggested roles become the speakers' names, except where a person typed one:
+        a typed name is never overwritten."""
         job = self.store.job(job_id)
-        return self.store.suggestions(job.cache_key) if job else {}
+        if job is None:
+            return
+        typed = self.store.speaker_names(job.cache_key)
+        for speaker_id, role in self.store.suggestions(job.cache_key).items():
+            if speaker_id not in typed:
+                self.store.rename_speaker(job.cache_key, speaker_id, role)
+        self._emit(EventKind.STATUS, job, renamed="*")
 
     def name_roles(self, job_id: int, settings: Settings | None = None) -> Job | None:
         """Asks the LLM for each speaker's role; stores the suggestions and one note. Never fails the job."""
@@ -156,15 +226,15 @@ class Engine:
         chosen = settings or jobs.settings_from_dict(job.settings)
         options = roles.RoleOptions(chosen.ollama_host, chosen.ollama_model, chosen.roles_context, chosen.ollama_timeout)
         job = self.store.update(job_id, note="Asking Ollama for the speakers' roles…")
-        self._emit("status", job, roles="asking")
+        self._emit(EventKind.STATUS, job, roles="asking")
         result = roles.suggest(transcript, options)
         if result.roles:
             self.store.save_suggestions(job.cache_key, result.roles)
         job = self.store.update(job_id, note=result.note)
-        self._emit("status", job, roles="done")
+        self._emit(EventKind.STATUS, job, roles="done")
         return job
 
-    def wait(self, job_id: int, statuses=("completed", "failed", "cancelled"), timeout: float | None = None) -> Job:
+    def wait(self, job_id: int, statuses=tuple(s for s in JobStatus if s.finished), timeout: float | None = None) -> Job:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._changed:
             while True:
@@ -177,135 +247,210 @@ class Engine:
                 self._changed.wait(timeout=0.5 if left is None else min(left, 0.5))
 
     def close(self) -> None:
-        """Stops the worker; a job still running is left in progress, to resume next start."""
+        """Stops the worker and gives the queue up; a job still running is left in
+        progress, to resume wherever the queue is next owned."""
         with self._lock:
             self._closed = True
             worker, self._worker = self._worker, None
             # A job whose result is stored is not busy, though its supervisor may not have
             # cleared _active yet: its worker gets to exit cleanly instead of being killed.
-            busy = self._active is not None and self.store.job(self._active).status == "in_progress"
+            active = self.store.job(self._active) if self._active is not None else None
+            busy = active is not None and active.status == JobStatus.IN_PROGRESS
         if worker:
             worker.stop(graceful=not busy)
+        self._queue_lock.release()
+        with self._changed:
+            self._changed.notify_all()
+
+    # owning the queue
+
+    def _take_queue(self) -> list[Job]:
+        with self._lock:
+            if self._closed or not self._queue_lock.try_acquire():
+                return []
+            resumed = []
+            for job_id in self.store.mark_interrupted():  # their owner died: the lock was free
+                self._emit(EventKind.STATUS, self.store.job(job_id))
+                resumed.append(self._requeue(self.store.job(job_id)))
+                self._own.add(job_id)
+            return resumed
+
+    def _watch(self) -> None:
+        """Other processes' changes, announced as events; the queue taken over when its
+        owner has gone."""
+        while not self._closed:
+            time.sleep(self._watch_interval)
+            try:
+                if not self.owner and self._take_queue():
+                    log.info("This process now runs the queue (its owner has quit).")
+                self._announce_changes()
+                self._kick()
+            except UserError as exc:  # the history busy for a moment: try again next time
+                log.warning("%s", exc)
+
+    def _announce_changes(self) -> None:
+        current = {j.id: j for j in self.store.jobs()}
+        with self._lock:
+            seen = dict(self._seen)
+        for job_id, job in current.items():
+            if job_id not in seen:
+                self._emit(EventKind.ADDED, job)
+            elif seen[job_id] != _fingerprint(job):
+                kind = EventKind.PROGRESS if seen[job_id] and seen[job_id][0] == job.status else EventKind.STATUS
+                self._emit(kind, job)
+        for job_id in seen.keys() - current.keys():
+            if seen[job_id] is not None:
+                self._emit(EventKind.REMOVED, _gone(job_id))
 
     # running
 
     def _requeue(self, job: Job) -> Job:
-        job = self.store.update(job.id, status="pending", error="", progress=0.0, stage="", finished_at=None)
-        self._emit("status", job)
+        job = self.store.update(job.id, status=JobStatus.PENDING, error="", progress=0.0, stage="", finished_at=None)
+        self._emit(EventKind.STATUS, job)
         return job
 
     def _kick(self) -> None:
         with self._lock:
-            if self._active is not None or self._closed:
+            if self._active is not None or self._closed or not self.owner:
                 return
-            pending = self.store.jobs(("pending",))
-            if not pending:
+            for candidate in self.store.jobs((JobStatus.PENDING,)):
+                if self._only_own and candidate.id not in self._own:
+                    continue
+                job = self.store.claim(candidate.id)
+                if job is not None:
+                    break
+            else:
                 return
-            job = self.store.update(pending[0].id, status="in_progress", started_at=time.time(), progress=0.0, stage="")
             self._active = job.id
-            self._emit("status", job)
+            self._emit(EventKind.STATUS, job)
         self._spawn(lambda: self._supervise(job.id))
 
     def _supervise(self, job_id: int) -> None:
         try:
             self._run(job_id)
         except Exception as exc:  # the engine must keep going whatever happens
-            self._finish(job_id, "failed", f"Internal error while running this job ({type(exc).__name__}: {exc}).")
+            # The worker may still be busy with this job: it is replaced, never reused, so
+            # nothing it says later can reach another job.
+            self._drop_worker()
+            try:
+                self._finish(job_id, JobStatus.FAILED,
+                             f"Internal error while running this job ({type(exc).__name__}: {exc}).")
+            except Exception:
+                log.exception("job %s: could not record its failure", job_id)
         finally:
             with self._lock:
-                self._active = None
+                self._active = self._running = None
                 self._cancel_requested.discard(job_id)
             self._kick()
             with self._changed:
                 self._changed.notify_all()
 
+    def _drop_worker(self) -> None:
+        with self._lock:
+            worker, self._worker = self._worker, None
+        if worker:
+            worker.kill()
+
     def _run(self, job_id: int) -> None:
         job = self.store.job(job_id)
-        if job.no_cache:
-            self.store.clear_checkpoints(job.cache_key)
         done = self.store.checkpoints(job.cache_key)
+        diarization = self.store.diarization(job.cache_key)
         with self._lock:
             if self._closed:
                 return
+            if job_id in self._cancel_requested:  # cancelled before its worker had it
+                return self._finish(job_id, JobStatus.CANCELLED, "")
             if self._worker is None or not self._worker.alive():
-                self._worker = _Worker()
+                self._worker = self._new_worker()
             worker = self._worker
+            self._running = job_id
         self.store.update(job_id, worker_pid=worker.pid)
-        worker.send(jobs.description(job.id, job.path, job.settings, job.cache_key, done, job.sha256))
+        worker.send(jobs.description(job, done, diarization))
         last_write = 0.0
         while True:
             message = worker.receive()
             if message is None:
                 return self._worker_died(job_id, worker)
-            kind = message["type"]
-            if kind == "progress":
+            if getattr(message, "job_id", None) != job_id:
+                self.ignored_messages += 1
+                log.warning("job %s: ignored a worker message for job %s", job_id, getattr(message, "job_id", None))
+                continue
+            if isinstance(message, Progress):
                 now = time.monotonic()
-                if now - last_write >= PROGRESS_INTERVAL_SEC or message["stage"] != job.stage:
-                    job = self.store.update(job_id, progress=message["fraction"], stage=message["stage"])
-                    self._emit("progress", job)
+                if now - last_write >= PROGRESS_INTERVAL_SEC or message.stage != job.stage:
+                    job = self.store.update(job_id, progress=message.fraction, stage=message.stage)
+                    self._emit(EventKind.PROGRESS, job)
                     last_write = now
-            elif kind == "chunk":
-                self.store.save_checkpoint(job.cache_key, message["chunk"], message["result"])
-            elif kind == "result":
-                transcript = Transcript.from_dict(message["transcript"])
-                resumed, computed = message["chunks_resumed"], message["chunks_computed"]
+            elif isinstance(message, ChunkDone):
+                self.store.save_checkpoint(job.cache_key, message.chunk, message.result)
+            elif isinstance(message, DiarizationDone):
+                self.store.save_diarization(job.cache_key, message.data)
+            elif isinstance(message, Result):
+                transcript = Transcript.from_dict(message.transcript)
+                resumed, computed = message.chunks_resumed, message.chunks_computed
                 job = self.store.complete(
                     job_id, job.cache_key, transcript, duration=transcript.source.duration,
                     chunks_resumed=resumed, chunks_computed=computed, chunks_total=resumed + computed, worker_pid=None,
                 )
-                self._emit("status", job)
+                self._emit(EventKind.STATUS, job)
                 if job.settings.get("roles_enabled"):
-                    threading.Thread(target=self.name_roles, args=(job_id,), daemon=True, name="roles").start()
+                    self._spawn(lambda: self.name_roles(job_id))
                 return
-            elif kind == "error":
-                return self._finish(job_id, "failed", message["message"])
+            elif isinstance(message, Failure):
+                return self._finish(job_id, JobStatus.FAILED, message.message)
 
-    def _worker_died(self, job_id: int, worker: "_Worker") -> None:
+    def _worker_died(self, job_id: int, worker) -> None:
         with self._lock:
             if self._worker is worker:
                 self._worker = None
             cancelled = job_id in self._cancel_requested
             closed = self._closed
         if cancelled:
-            self._finish(job_id, "cancelled", "")
+            self._finish(job_id, JobStatus.CANCELLED, "")
         elif not closed:
             job = self.store.job(job_id)
             self._finish(
-                job_id, "failed",
+                job_id, JobStatus.FAILED,
                 f"{job.path}: the transcription process stopped unexpectedly ({worker.exit_reason()}). "
                 "The file may be damaged; the other jobs go on.",
             )
 
-    def _finish(self, job_id: int, status: str, error: str) -> None:
+    def _finish(self, job_id: int, status: JobStatus, error: str) -> None:
         job = self.store.update(job_id, status=status, error=error, finished_at=time.time(), worker_pid=None)
-        self._emit("status", job)
+        self._emit(EventKind.STATUS, job)
 
 
-def _alive(pid: int | None) -> bool:
-    """Whether a job's worker process still runs (so another app instance owns the job)."""
-    if not pid:
-        return False
+def _fingerprint(job: Job) -> tuple:
+    return (job.status, job.progress, job.stage, job.note, job.error)
+
+
+def _gone(job_id: int) -> Job:
+    """A stand-in for a job another process removed (only its id is read)."""
+    return Job(job_id, "", "", "", {}, JobStatus.CANCELLED, 0.0, "", "", None, False, 0, 0, 0, None, 0.0, None, None)
+
+
+def open_history(settings: Settings) -> tuple[Store, str]:
+    """The history, for the window and the command line alike. When it cannot be used, a
+    history for this session only (kept in a temporary folder) and the reason to show, so
+    that work goes on and the damaged file is left untouched."""
+    import tempfile
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    proc = Path(f"/proc/{pid}")
-    if proc.is_dir():  # Linux: a zombie left by a killed app, or a reused pid, is not our worker
-        try:
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            command = (proc / "cmdline").read_bytes()
-        except OSError:
-            return False
-        return state != "Z" and b"multiprocessing" in command
-    return True
+        return Store(settings.history_file), ""
+    except UserError as exc:
+        folder = Path(tempfile.mkdtemp(prefix="diarization-session-"))
+        return Store(folder / "history.db"), f"{exc} Until then, new jobs run but are not kept after you quit."
 
 
 class _Worker:
-    """One worker process and its end of the pipe."""
+    """One worker process and its end of the pipe. A scripted worker for tests offers the
+    same: pid, alive(), send(message), receive() (None once it has died), kill(),
+    stop(graceful), exit_reason()."""
 
     def __init__(self):
+        import multiprocessing
+        import os
+
         from . import worker
 
         context = multiprocessing.get_context("spawn")
@@ -318,10 +463,10 @@ class _Worker:
     def alive(self) -> bool:
         return self._process.is_alive()
 
-    def send(self, message: dict) -> None:
+    def send(self, message) -> None:
         self._conn.send(message)
 
-    def receive(self) -> dict | None:
+    def receive(self):
         try:
             return self._conn.recv()
         except (EOFError, OSError):
@@ -336,7 +481,7 @@ class _Worker:
     def stop(self, graceful: bool) -> None:
         if graceful:
             try:
-                self._conn.send({"type": "stop"})
+                self._conn.send(Stop())
                 self._process.join(timeout=3)
             except (OSError, ValueError):
                 pass

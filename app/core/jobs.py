@@ -42,15 +42,8 @@ def cache_key(sha256: str, settings: Settings, device_label: str = "") -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def description(job_id: int, path: str, settings: dict, cache_key: str, done_chunks: dict[int, list],
-                sha256: str = "") -> dict:
-    """The message a worker receives."""
-    return {
-        "type": "job",
-        "job_id": job_id,
-        "path": path,
-        "settings": settings,
-        "cache_key": cache_key,
-        "sha256": sha256,
-        "done_chunks": {str(k): v for k, v in done_chunks.items()},
-    }
+def description(job, done_chunks: dict[int, list], diarization: dict | None = None):
+    """The message a worker receives for a stored job (`messages.RunJob`, plain data inside)."""
+    from .messages import RunJob
+
+    return RunJob(job.id, job.path, job.settings, job.cache_key, job.sha256, dict(done_chunks), diarization)

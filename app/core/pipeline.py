@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import align, audio, chunks, coverage, devices, level, models, vad
-from .diarize import Diarizer, SpeakerHint
+from .diarize import Diarizer, SpeakerHint, Turn
 from .errors import Cancelled, UserError
 from .settings import Settings
 from .transcribe import ChunkResult, Transcriber, WhisperOptions
@@ -36,8 +36,11 @@ _TRANSCRIBE_WEIGHT = 0.6  # of the rest, by typical CPU time
 class Hooks:
     progress: Progress = lambda fraction, stage: None
     cancel: Callable[[], bool] = lambda: False
-    done_chunks: dict[int, ChunkResult] = field(default_factory=dict)  # from checkpoints
+    # from checkpoints: {index: [chunk dict, result]}, used where the chunk matches the plan
+    done_chunks: dict[int, list] = field(default_factory=dict)
     on_chunk: Callable[[chunks.Chunk, ChunkResult], None] = lambda chunk, result: None
+    diarization: dict | None = None  # a checkpointed diarization (see _Job.diarized)
+    on_diarization: Callable[[dict], None] = lambda data: None
 
 
 log = logging.getLogger("app")
@@ -196,6 +199,17 @@ class _Job:
             self.hooks.progress(min(overall, 0.99), "transcribe" if self._shares["transcribe"] < 1 else "diarize")
 
     def _diarize(self) -> list:
+        saved = self.hooks.diarization
+        if saved:  # from an earlier run of this job, killed after diarizing
+            self.speech = [tuple(r) for r in saved["speech"]]
+            self.report("diarize", 1.0)
+            return [Turn(*t) for t in saved["turns"]]
+        turns = self._diarize_now()
+        self.hooks.on_diarization({"turns": [[t.start, t.end, t.speaker] for t in turns],
+                                   "speech": [list(r) for r in self.speech]})
+        return turns
+
+    def _diarize_now(self) -> list:
         started = time.perf_counter()
         threads = self.options.threads_per_worker if self.overlap else self.settings.cpu_threads
         diarizer = self.resources.diarizer(self.plan.diarizer_device, threads)
@@ -239,7 +253,8 @@ class _Job:
         timer.stage("load")
         language = settings.language or transcriber.detect_language(samples, planned)[0]
         timer.stage("language")
-        finished = [len(self.hooks.done_chunks)]
+        done = resumable(self.hooks.done_chunks, planned)
+        finished = [len(done)]
 
         def on_chunk(chunk, result):
             self.hooks.on_chunk(chunk, result)
@@ -252,7 +267,7 @@ class _Job:
             samples,
             planned,
             language,
-            done=self.hooks.done_chunks,
+            done=done,
             on_chunk=on_chunk,
             cancel=self.cancelled,
             allowed_workers=(lambda: self.options.workers - (0 if background.finished else 1)) if background else None,
@@ -262,6 +277,18 @@ class _Job:
         turns = background.result() if background else self._diarize()
         timer.stage("wait_diarize" if background else "diarize")
         return results, language, turns
+
+
+def resumable(saved: dict[int, list], planned: list[chunks.Chunk]) -> dict[int, ChunkResult]:
+    """The checkpointed chunks whose times match this run's plan (a changed plan would
+    otherwise put one stretch's words in another's place)."""
+    by_index = {c.index: c for c in planned}
+    kept = {}
+    for index, (chunk, result) in saved.items():
+        mine = by_index.get(index)
+        if mine and abs(mine.start - chunk["start"]) < 1e-3 and abs(mine.end - chunk["end"]) < 1e-3:
+            kept[index] = result
+    return kept
 
 
 class _Background(threading.Thread):

@@ -1,7 +1,7 @@
 """The worker process: runs jobs it is sent, one at a time, and reports back in plain data.
 
-Messages in: {"type": "job", ...} (see jobs.description) or {"type": "stop"}.
-Messages out: {"type": "progress"|"chunk"|"result"|"error", "job_id": ..., ...}.
+Messages in: `messages.RunJob` or `messages.Stop`. Messages out: `messages.Progress`,
+`ChunkDone`, `DiarizationDone`, `Result` or `Failure`, each naming its job.
 A job in its own process cannot freeze the window, a native crash takes only the worker
 down, and cancelling is killing it. Models stay loaded between jobs.
 """
@@ -22,6 +22,7 @@ def serve(conn, parent_pid: int) -> None:
     logging.basicConfig(format="%(message)s")
     logging.getLogger("app").setLevel(logging.INFO)
     _exit_with_parent(parent_pid)
+    from .messages import RunJob
     from .pipeline import Resources
 
     resources = Resources()
@@ -30,49 +31,44 @@ def serve(conn, parent_pid: int) -> None:
             message = conn.recv()
         except (EOFError, OSError):
             return
-        if message.get("type") == "job":
+        if isinstance(message, RunJob):
             run_job(message, _Sender(conn), resources)
-        elif message.get("type") == "stop":
+        else:  # Stop, or anything unknown
             return
 
 
-def run_job(message: dict, send, resources) -> None:
-    """Runs one job description; every outcome becomes a message."""
+def run_job(job, send, resources) -> None:
+    """Runs one job (a `messages.RunJob`); every outcome becomes a message."""
     from . import pipeline
     from .errors import UserError
     from .jobs import settings_from_dict
+    from .messages import ChunkDone, DiarizationDone, Failure, Progress, Result
 
-    job_id = message["job_id"]
-    done = {int(k): v for k, v in message.get("done_chunks", {}).items()}
+    job_id = job.job_id
+    done = {int(k): v for k, v in job.done_chunks.items()}
     computed = [0]
 
     def on_chunk(chunk, result):
         computed[0] += 1
-        send({"type": "chunk", "job_id": job_id, "chunk": chunk.to_dict(), "result": result})
+        send(ChunkDone(job_id, chunk.to_dict(), result))
 
     hooks = pipeline.Hooks(
-        progress=lambda fraction, stage: send({"type": "progress", "job_id": job_id, "fraction": fraction, "stage": stage}),
+        progress=lambda fraction, stage: send(Progress(job_id, fraction, stage)),
         done_chunks=done,
         on_chunk=on_chunk,
+        diarization=job.diarization,
+        on_diarization=lambda data: send(DiarizationDone(job_id, data)),
     )
     try:
-        transcript = pipeline.run(
-            message["path"], settings_from_dict(message["settings"]), hooks, resources, message.get("sha256", "")
-        )
+        transcript = pipeline.run(job.path, settings_from_dict(job.settings), hooks, resources, job.sha256)
     except UserError as exc:
-        send({"type": "error", "job_id": job_id, "kind": "user", "message": str(exc)})
+        send(Failure(job_id, str(exc)))
         return
     except Exception as exc:  # reported to the engine, which keeps going
-        send({
-            "type": "error", "job_id": job_id, "kind": "internal",
-            "message": f"{message['path']}: unexpected failure ({type(exc).__name__}: {exc}).",
-            "traceback": traceback.format_exc(),
-        })
+        send(Failure(job_id, f"{job.path}: unexpected failure ({type(exc).__name__}: {exc}).", internal=True,
+                     traceback=traceback.format_exc()))
         return
-    send({
-        "type": "result", "job_id": job_id, "transcript": transcript.to_dict(),
-        "chunks_resumed": len(done), "chunks_computed": computed[0],
-    })
+    send(Result(job_id, transcript.to_dict(), len(done), computed[0]))
 
 
 class _Sender:

@@ -10,6 +10,7 @@ def run(argv: list[str] | None = None) -> int:
 
     from app.core import devices
     from app.core import settings as settings_mod
+    from app.core.engine import open_history
     from app.core.errors import UserError
     from app.ui.engine_bridge import EngineBridge
     from app.ui.main_window import MainWindow
@@ -23,7 +24,7 @@ def run(argv: list[str] | None = None) -> int:
         settings = settings_mod.load()
     except UserError as exc:
         settings, problem = settings_mod.Settings(), f"{exc} The defaults are used until this is fixed."
-    store, store_problem = open_store(settings)
+    store, store_problem = open_history(settings)
     problem = " ".join(p for p in (problem, store_problem, model_problem(settings)) if p)
     try:
         label = devices.plan(settings.device, settings.compute_type).label
@@ -44,17 +45,6 @@ def _icon():
 
     root = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
     return QIcon(str(root / "resources" / "icon.png"))
-
-
-def open_store(settings):
-    """The history; when it cannot be used, a session-only one and the reason, so work can go on."""
-    from app.core.errors import UserError
-    from app.core.store import Store
-
-    try:
-        return Store(settings.history_file), ""
-    except UserError as exc:
-        return Store(":memory:"), f"{exc} Until then, new jobs run but are not kept after you quit."
 
 
 def model_problem(settings) -> str:

@@ -1,4 +1,5 @@
-"""Where files and folders are dropped. Anything that is not a recording gets a note, never a crash."""
+"""Where files and folders are dropped. The paths go on as they are: the engine, off the
+window's thread, scans folders and says which paths are not recordings."""
 
 from __future__ import annotations
 
@@ -7,12 +8,9 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel
 
-from app.core import media
-
 
 class DropZone(QLabel):
-    filesAccepted = Signal(list)  # [Path]
-    filesRefused = Signal(list)  # [Path]
+    pathsDropped = Signal(list)  # [Path]
 
     def __init__(self, parent=None):
         super().__init__("Drop recordings or folders here\n(or File ▸ Open…)", parent)
@@ -29,11 +27,5 @@ class DropZone(QLabel):
     def dropEvent(self, event) -> None:
         paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
         event.acceptProposedAction()
-        self.take(paths)
-
-    def take(self, paths: list[Path]) -> None:
-        accepted, refused = media.collect(paths)
-        if accepted:
-            self.filesAccepted.emit(accepted)
-        if refused:
-            self.filesRefused.emit(refused)
+        if paths:
+            self.pathsDropped.emit(paths)

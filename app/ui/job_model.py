@@ -7,7 +7,6 @@ import time
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
 from app.core.exports import clock
-from app.core.store import Job, Store
 
 COLUMNS = ("File", "Duration", "Status", "Stage", "Progress", "Elapsed", "Remaining")
 STATUS_TEXT = {
@@ -18,10 +17,10 @@ PROGRESS_COLUMN = COLUMNS.index("Progress")
 
 
 class JobTableModel(QAbstractTableModel):
-    def __init__(self, store: Store, parent=None):
+    def __init__(self, engine, parent=None):
         super().__init__(parent)
-        self.store = store
-        self.jobs: list[Job] = store.jobs()
+        self.engine = engine
+        self.jobs = engine.jobs()
 
     def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.jobs)
@@ -34,7 +33,7 @@ class JobTableModel(QAbstractTableModel):
             return COLUMNS[section]
         return None
 
-    def job_at(self, row: int) -> Job | None:
+    def job_at(self, row: int):
         return self.jobs[row] if 0 <= row < len(self.jobs) else None
 
     def row_of(self, job_id: int) -> int:
@@ -76,7 +75,7 @@ class JobTableModel(QAbstractTableModel):
     # kept in step with the engine
 
     def refresh(self, job_id: int) -> None:
-        job = self.store.job(job_id)
+        job = self.engine.job(job_id)
         row = self.row_of(job_id)
         if job is None:
             if row >= 0:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import exports, media
+from app.core.status import JobStatus
 from app.core.settings import Settings
 from app.ui.drop_zone import DropZone
 from app.ui.engine_bridge import EngineBridge
@@ -40,10 +41,10 @@ class MainWindow(QMainWindow):
         self._shown_id = None  # the job whose transcript the panel shows
         self.setWindowTitle("Diarization Studio")
         self.prefs = QSettings("Diarization Studio", "Diarization Studio")
-        self.model = JobTableModel(self.engine.store, self)
+        self.model = JobTableModel(self.engine, self)
         self.drop = DropZone()
-        self.drop.filesAccepted.connect(self.add_files)
-        self.drop.filesRefused.connect(self._refused)
+        self.drop.pathsDropped.connect(self.add_files)
+        bridge.pathsRefused.connect(self._refused)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -93,7 +94,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status_label)
         bridge.jobAdded.connect(self._job_changed)
         bridge.jobStatus.connect(lambda job_id, _status: self._job_changed(job_id))
-        # the table reads each job from the store, so any event may show a new status
+        # the table reads each job afresh, so any event may show a new status
         bridge.jobProgress.connect(lambda job_id, *_: self._job_changed(job_id))
         bridge.jobRemoved.connect(self._job_changed)
         if problem:
@@ -142,8 +143,9 @@ class MainWindow(QMainWindow):
     # jobs
 
     def add_files(self, paths: list[Path]) -> None:
-        for path in paths:
-            self.engine.add(path, self.settings)
+        """Files and folders; hashed and scanned off this thread (a folder's refusals come
+        back through the bridge)."""
+        self.bridge.add_paths(list(paths), self.settings)
         if paths:
             self.prefs.setValue("last_folder", str(Path(paths[-1]).parent))
 
@@ -151,7 +153,7 @@ class MainWindow(QMainWindow):
         patterns = " ".join(f"*{ext}" for ext in sorted(media.EXTENSIONS))
         files, _ = QFileDialog.getOpenFileNames(self, "Add recordings", self.prefs.value("last_folder", ""),
                                                 f"Recordings ({patterns})")
-        self.drop.take([Path(f) for f in files])
+        self.add_files([Path(f) for f in files])
 
     def _refused(self, paths: list[Path]) -> None:
         names = ", ".join(p.name or str(p) for p in paths[:3]) + (" …" if len(paths) > 3 else "")
@@ -164,17 +166,17 @@ class MainWindow(QMainWindow):
     def cancel_selected(self) -> None:
         job = self.selected_job()
         if job:
-            self.engine.cancel(job.id)
+            self.bridge.cancel(job.id)
 
     def retry_selected(self) -> None:
         job = self.selected_job()
         if job:
-            self.engine.retry(job.id)
+            self.bridge.retry(job.id)
 
     def remove_selected(self) -> None:
         job = self.selected_job()
         if job:
-            self.engine.remove(job.id)
+            self.bridge.remove(job.id)
 
     def reveal_selected(self) -> None:
         import subprocess
@@ -211,11 +213,11 @@ class MainWindow(QMainWindow):
     def _selection_changed(self) -> None:
         job = self.selected_job()
         status = job.status if job else None
-        self.buttons["Cancel"].setEnabled(status in ("pending", "in_progress", "interrupted"))
-        self.buttons["Retry"].setEnabled(status in ("failed", "cancelled", "interrupted"))
+        self.buttons["Cancel"].setEnabled(bool(status and status.can_cancel))
+        self.buttons["Retry"].setEnabled(bool(status and status.can_retry))
         self.buttons["Remove"].setEnabled(job is not None)
         self.buttons["Reveal"].setEnabled(job is not None)
-        completed = status == "completed"
+        completed = status == JobStatus.COMPLETED
         self.export_menu.setEnabled(completed)
         for action in self.export_actions:
             action.setEnabled(completed)
@@ -229,7 +231,7 @@ class MainWindow(QMainWindow):
             self._shown_id = None
             if self.panel.transcript is not None:  # progress events come often: clear once
                 self.panel.show_transcript(None)
-            self.panel.title.setText(job.error if job and job.status == "failed" else self.panel.EMPTY_TITLE)
+            self.panel.title.setText(job.error if job and job.status == JobStatus.FAILED else self.panel.EMPTY_TITLE)
 
     def rename_speaker(self, speaker_id: str, name: str) -> None:
         job = self.selected_job()
@@ -239,21 +241,16 @@ class MainWindow(QMainWindow):
 
     def suggest_roles(self) -> None:
         job = self.selected_job()
-        if job and job.status == "completed":
-            settings = self.settings
-            self.bridge.submit(lambda: self.engine.name_roles(job.id, settings))
+        if job and job.status == JobStatus.COMPLETED:
+            self.bridge.name_roles(job.id, self.settings)
 
     def accept_roles(self) -> None:
         job = self.selected_job()
         if not job:
             return
-        typed = self.engine.store.speaker_names(job.cache_key)
-        suggested = self.engine.suggestions(job.id)
-        for speaker_id, role in suggested.items():
-            if speaker_id not in typed:
-                self.engine.rename_speaker(job.id, speaker_id, role)
+        self.engine.accept_roles(job.id)
         self.panel.show_transcript(self.engine.result(job.id), job.path)
-        self.panel.show_roles(suggested, job.note)
+        self.panel.show_roles(self.engine.suggestions(job.id), job.note)
 
     # export
 

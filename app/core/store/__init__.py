@@ -13,11 +13,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ..errors import UserError
+from ..status import FINISHED, JobStatus
 from ..transcript import Transcript, compact
 from .schema import migrate
 
-STATUSES = ("pending", "in_progress", "completed", "failed", "cancelled", "interrupted")
-FINISHED = ("completed", "failed", "cancelled")
+STATUSES = tuple(JobStatus)
 BUSY_TIMEOUT_SEC = 5.0
 
 
@@ -32,7 +32,7 @@ class Job:
     sha256: str
     cache_key: str
     settings: dict
-    status: str
+    status: JobStatus
     progress: float
     stage: str
     error: str
@@ -62,7 +62,7 @@ class Store:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._wal(busy_timeout)
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             migrate(self._db)
@@ -70,6 +70,19 @@ class Store:
             raise self._explain(exc) from exc
         except OSError as exc:
             raise StoreError(f"The job history at {self.path} cannot be opened: {exc.strerror or exc}.") from exc
+
+    def _wal(self, busy_timeout: float) -> None:
+        """WAL mode; switching a new file to it needs the file to itself, and SQLite answers
+        "locked" at once, without waiting, when another process opens it at that moment."""
+        deadline = time.monotonic() + busy_timeout
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _explain(self, exc: sqlite3.Error) -> StoreError:
         text = str(exc)
@@ -150,14 +163,28 @@ class Store:
         self._run(f"UPDATE jobs SET {sets} WHERE id = ?", (*values, job_id))
         return self.job(job_id)
 
-    def mark_interrupted(self, alive=lambda pid: False) -> list[int]:
-        """Jobs left in progress by a process that died become interrupted.
+    def claim(self, job_id: int) -> Job | None:
+        """Pending to in progress, atomically: None when another process (or a cancel) got
+        there first."""
+        cursor = self._run(
+            "UPDATE jobs SET status = 'in_progress', started_at = ?, progress = 0, stage = '' "
+            "WHERE id = ? AND status = 'pending'", (time.time(), job_id))
+        return self.job(job_id) if cursor.rowcount == 1 else None
 
-        A job whose worker process still runs belongs to another live app instance.
-        """
-        ids = [j.id for j in self.jobs(("in_progress",)) if not alive(j.worker_pid)]
-        for job_id in ids:
-            self._run("UPDATE jobs SET status = 'interrupted', worker_pid = NULL WHERE id = ?", (job_id,))
+    def cancel_waiting(self, job_id: int) -> Job | None:
+        """A job nobody runs (pending or interrupted) becomes cancelled, atomically; None
+        when it is running (or finished) by then."""
+        cursor = self._run(
+            "UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ? AND status IN ('pending', 'interrupted')",
+            (time.time(), job_id))
+        return self.job(job_id) if cursor.rowcount == 1 else None
+
+    def mark_interrupted(self) -> list[int]:
+        """Jobs left in progress become interrupted. Only the queue's owner calls this, just
+        after taking the owner's lock: whoever ran them has died."""
+        with self._lock:
+            ids = [j.id for j in self.jobs((JobStatus.IN_PROGRESS,))]
+            self._run("UPDATE jobs SET status = 'interrupted', worker_pid = NULL WHERE status = 'in_progress'")
         return ids
 
     def remove(self, job_id: int) -> None:
@@ -167,7 +194,8 @@ class Store:
         steps = [("DELETE FROM jobs WHERE id = ?", (job_id,))]
         if not [j for j in self.jobs_with_key(job.cache_key) if j.id != job_id]:
             steps += [(f"DELETE FROM {table} WHERE cache_key = ?", (job.cache_key,))
-                      for table in ("results", "checkpoints", "speaker_names", "speaker_suggestions")]
+                      for table in ("results", "checkpoints", "diarization_checkpoints", "speaker_names",
+                                    "speaker_suggestions")]
         self._transaction(steps)
 
     # results and checkpoints
@@ -192,13 +220,18 @@ class Store:
              (cache_key, json.dumps(compact(transcript.to_dict()), ensure_ascii=False, separators=(",", ":")),
               time.time())),
             ("DELETE FROM checkpoints WHERE cache_key = ?", (cache_key,)),
+            ("DELETE FROM diarization_checkpoints WHERE cache_key = ?", (cache_key,)),
             (f"UPDATE jobs SET {sets} WHERE id = ?", (*changes.values(), job_id)),
         ])
         return self.job(job_id)
 
     def checkpoints(self, cache_key: str) -> dict[int, list]:
-        rows = self._run("SELECT chunk_index, result FROM checkpoints WHERE cache_key = ?", (cache_key,))
-        return {index: json.loads(result) for index, result in rows.fetchall()}
+        """{chunk index: [chunk dict, whisper segments]}: the caller keeps only those whose
+        start and end match its own plan."""
+        rows = self._run("SELECT chunk_index, chunk_start, chunk_end, result FROM checkpoints WHERE cache_key = ?",
+                         (cache_key,))
+        return {index: [{"index": index, "start": start, "end": end}, json.loads(result)]
+                for index, start, end, result in rows.fetchall()}
 
     def checkpoint_rows(self, cache_key: str) -> list[tuple[int, float]]:
         rows = self._run("SELECT chunk_index, created_at FROM checkpoints WHERE cache_key = ? ORDER BY chunk_index",
@@ -213,7 +246,16 @@ class Store:
         )
 
     def clear_checkpoints(self, cache_key: str) -> None:
-        self._run("DELETE FROM checkpoints WHERE cache_key = ?", (cache_key,))
+        self._transaction([(f"DELETE FROM {table} WHERE cache_key = ?", (cache_key,))
+                           for table in ("checkpoints", "diarization_checkpoints")])
+
+    def diarization(self, cache_key: str):
+        row = self._run("SELECT result FROM diarization_checkpoints WHERE cache_key = ?", (cache_key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def save_diarization(self, cache_key: str, result) -> None:
+        self._run("INSERT OR REPLACE INTO diarization_checkpoints (cache_key, result, created_at) VALUES (?, ?, ?)",
+                  (cache_key, json.dumps(result), time.time()))
 
     # speaker names chosen by the user
 
@@ -250,4 +292,5 @@ def _job(row) -> Job:
     data = dict(zip(_COLUMNS, row))
     data["settings"] = json.loads(data["settings"])
     data["no_cache"] = bool(data["no_cache"])
+    data["status"] = JobStatus(data["status"])
     return Job(**data)

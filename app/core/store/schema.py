@@ -31,25 +31,45 @@ def migrate(db: sqlite3.Connection, target: int | None = None) -> int:
     available = migrations()
     latest = available[-1][0]
     target = latest if target is None else target
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > latest:
-        raise sqlite3.DatabaseError(
-            f"it was written by a newer Diarization Studio (schema {version}, this one knows {latest})"
-        )
-    if version >= target:
-        return version
-    fresh = version == 0 and target == latest and not _has_tables(db)
-    steps = [(target, (resources.files(__package__) / "schema.sql").read_text(encoding="utf-8"))] if fresh else [
-        (number, sql) for number, sql in available if version < number <= target
-    ]
-    for number, sql in steps:
-        try:
-            db.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
-        except sqlite3.Error:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-    return target
+    # The version is read under the write lock: two processes opening a new history at the
+    # same moment must not both create its tables (the second saw "table jobs already exists").
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > latest:
+            raise sqlite3.DatabaseError(
+                f"it was written by a newer Diarization Studio (schema {version}, this one knows {latest})"
+            )
+        if version < target:
+            fresh = version == 0 and target == latest and not _has_tables(db)
+            steps = [(target, (resources.files(__package__) / "schema.sql").read_text(encoding="utf-8"))] if fresh else [
+                (number, sql) for number, sql in available if version < number <= target
+            ]
+            for number, sql in steps:
+                for statement in _statements(sql):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+            version = target
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return version
+
+
+def _statements(sql: str) -> list[str]:
+    """A script's statements, one by one (executescript would commit the open transaction)."""
+    found, buffer = [], ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                found.append(buffer.strip())
+            buffer = ""
+    if buffer.strip() and not all(part.strip().startswith("--") for part in buffer.strip().splitlines()):
+        found.append(buffer.strip())
+    return found
 
 
 def _has_tables(db: sqlite3.Connection) -> bool:

@@ -54,3 +54,9 @@ CREATE TABLE speaker_suggestions (
     role TEXT NOT NULL,                  -- suggested by the LLM; never overwrites speaker_names
     PRIMARY KEY (cache_key, speaker_id)
 );
+
+CREATE TABLE diarization_checkpoints (
+    cache_key TEXT PRIMARY KEY,
+    result TEXT NOT NULL,                -- JSON, the diarizer's turns and speech regions
+    created_at REAL NOT NULL
+);

@@ -1,0 +1,299 @@
+"""The queue's state machine, fast, with a scripted worker; the same paths run with the real
+worker process in test_engine.py and test_crash.py."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.core.engine import Engine
+from app.core.messages import ChunkDone, DiarizationDone, Progress, Result, RunJob
+from app.core.status import JobStatus
+from app.core.store import Store
+from app.core.transcript import Segment, Source, Speaker, Transcript, Word
+from tests import media
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def transcript_saying(text: str, path: str) -> dict:
+    return Transcript(Source(path, "ab" * 32, 1.0), "en", "base", "cpu", (Speaker("SPEAKER_00", "Speaker 1", 1.0),),
+                      (Segment(0.0, 1.0, "SPEAKER_00", text, (Word(0.0, 1.0, f" {text}", 0.9),)),)).to_dict()
+
+
+class ScriptedWorker:
+    """Answers each job with `script(job)`'s messages; more may be queued from outside
+    (as a real worker's would still be in its pipe). kill() makes receive() end."""
+
+    made: list["ScriptedWorker"] = []
+
+    def __init__(self, script):
+        self.script = script
+        self.pid = 4242
+        self.inbox: queue.Queue = queue.Queue()
+        self.jobs: list[RunJob] = []
+        self.dead = False
+        ScriptedWorker.made.append(self)
+
+    def alive(self) -> bool:
+        return not self.dead
+
+    def send(self, message) -> None:
+        if isinstance(message, RunJob):
+            self.jobs.append(message)
+            for answer in self.script(message):
+                self.inbox.put(answer)
+
+    def receive(self):
+        while not self.dead:
+            try:
+                return self.inbox.get(timeout=0.05)
+            except queue.Empty:
+                continue
+        return None
+
+    def kill(self) -> None:
+        self.dead = True
+
+    def stop(self, graceful: bool) -> None:
+        self.dead = True
+
+    def exit_reason(self) -> str:
+        return "signal 9"
+
+
+def finishes(job: RunJob):
+    """A worker that transcribes any file as the file's own name."""
+    yield Progress(job.job_id, 0.5, "transcribe")
+    yield Result(job.job_id, transcript_saying(Path(job.path).stem, job.path), 0, 1)
+
+
+def never_finishes(job: RunJob):
+    yield Progress(job.job_id, 0.5, "transcribe")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_workers():
+    ScriptedWorker.made = []
+
+
+@pytest.fixture
+def wavs(tmp_path):
+    rng = np.random.default_rng(0)
+    return [media.write_wav(tmp_path / f"{name}.wav", (rng.standard_normal(16000) * 0.1).astype(np.float32))
+            for name in ("alpha", "bravo", "charlie")]
+
+
+def make_engine(path: Path, script=finishes, **kwargs) -> Engine:
+    ScriptedWorker.made = []
+    return Engine(Store(path), worker_factory=lambda: ScriptedWorker(script), watch_interval=0.1, **kwargs)
+
+
+def said(engine: Engine, job_id: int) -> str:
+    return engine.result(job_id).segments[0].text
+
+
+def test_a_supervision_error_kills_the_worker_and_the_next_job_gets_its_own_words(tmp_path, settings, wavs, monkeypatch):
+    # A checkpoint write fails (disk full) while alpha runs; the worker still has alpha's
+    # result in its pipe. Reusing it gave bravo alpha's words, stored under bravo's key.
+    def script(job: RunJob):
+        yield ChunkDone(job.job_id, {"index": 0, "start": 0.0, "end": 1.0}, [])
+        yield from finishes(job)
+
+    engine = make_engine(tmp_path / "h.db", script)
+    real_save = engine.store.save_checkpoint
+    calls = []
+
+    def failing_once(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device")
+        return real_save(*args)
+
+    monkeypatch.setattr(engine.store, "save_checkpoint", failing_once)
+    try:
+        a = engine.add(wavs[0], settings)
+        assert engine.wait(a.id, timeout=10).status == JobStatus.FAILED
+        assert "No space left" in engine.job(a.id).error
+        b = engine.add(wavs[1], settings)
+        assert engine.wait(b.id, timeout=10).status == JobStatus.COMPLETED
+        assert said(engine, b.id) == "bravo"
+        assert ScriptedWorker.made[0].dead and len(ScriptedWorker.made) == 2
+    finally:
+        engine.close()
+
+
+def test_messages_naming_another_job_are_never_stored(tmp_path, settings, wavs):
+    def script(job: RunJob):
+        yield Result(job.job_id + 100, transcript_saying("someone else", "/x.wav"), 0, 1)
+        yield ChunkDone(job.job_id + 100, {"index": 0, "start": 0.0, "end": 1.0}, [{"text": "x"}])
+        yield from finishes(job)
+
+    engine = make_engine(tmp_path / "h.db", script)
+    try:
+        job = engine.add(wavs[0], settings)
+        assert engine.wait(job.id, timeout=10).status == JobStatus.COMPLETED
+        assert said(engine, job.id) == "alpha"
+        assert engine.ignored_messages == 2
+    finally:
+        engine.close()
+
+
+def test_a_second_engine_on_the_history_hands_its_jobs_to_the_owner(tmp_path, settings, wavs):
+    owner = make_engine(tmp_path / "h.db")
+    guest = Engine(Store(tmp_path / "h.db"), worker_factory=lambda: pytest.fail("the guest started a worker"),
+                   watch_interval=0.1)
+    try:
+        owner.start()
+        guest.start()
+        assert owner.owner and not guest.owner
+        seen = []
+        owner.subscribe(lambda event: seen.append((event.kind, event.job.id)))
+        job = guest.add(wavs[0], settings)
+        assert guest.wait(job.id, timeout=10).status == JobStatus.COMPLETED
+        assert said(guest, job.id) == "alpha"
+        assert ("added", job.id) in seen  # the owner's window hears of the guest's job
+    finally:
+        guest.close()
+        owner.close()
+
+
+def test_a_guest_closing_never_stops_the_owners_job(tmp_path, settings, wavs):
+    owner = make_engine(tmp_path / "h.db", never_finishes)
+    guest = Engine(Store(tmp_path / "h.db"), worker_factory=lambda: pytest.fail("the guest started a worker"))
+    try:
+        job = owner.add(wavs[0], settings)
+        assert owner.wait(job.id, statuses=("in_progress",), timeout=5).status == JobStatus.IN_PROGRESS
+        guest.start()
+        guest.cancel(job.id)  # not the guest's to stop
+        guest.close()
+        time.sleep(0.3)
+        assert owner.job(job.id).status == JobStatus.IN_PROGRESS and not ScriptedWorker.made[0].dead
+    finally:
+        owner.close()
+
+
+def test_the_command_line_as_owner_runs_only_its_own_jobs(tmp_path, settings, wavs):
+    window_side = Engine(Store(tmp_path / "h.db"), worker_factory=lambda: pytest.fail("not the owner"))
+    theirs = window_side.store.add_job(str(wavs[0]), "", "k-theirs", {}, status="pending")
+    cli = make_engine(tmp_path / "h.db", only_own=True)
+    try:
+        mine = cli.add(wavs[1], settings)
+        assert cli.wait(mine.id, timeout=10).status == JobStatus.COMPLETED
+        assert cli.job(theirs.id).status == JobStatus.PENDING
+        assert [j.path for w in ScriptedWorker.made for j in w.jobs] == [str(wavs[1])]
+    finally:
+        cli.close()
+        window_side.close()
+
+
+def test_when_the_owner_dies_a_guest_takes_the_queue_and_resumes_its_job(tmp_path, settings, wavs):
+    owner = make_engine(tmp_path / "h.db", never_finishes)
+    job = owner.add(wavs[0], settings)
+    assert owner.wait(job.id, statuses=("in_progress",), timeout=5).status == JobStatus.IN_PROGRESS
+    guest = Engine(Store(tmp_path / "h.db"), worker_factory=lambda: ScriptedWorker(finishes), watch_interval=0.1)
+    guest.start()
+    assert not guest.owner
+    owner._closed = True  # the owner's process dies: nothing of it runs on,
+    owner._queue_lock.release()  # and the operating system drops its lock
+    try:
+        assert guest.wait(job.id, timeout=10).status == JobStatus.COMPLETED
+        assert guest.owner
+    finally:
+        guest.close()
+
+
+def test_a_job_left_in_progress_with_a_live_pid_is_resumed_when_nobody_holds_the_queue(tmp_path, settings, wavs):
+    # After a reboot the stored worker pid may belong to any live process (macOS has no
+    # /proc to tell): the free lock says its owner is gone.
+    store = Store(tmp_path / "h.db")
+    job = store.add_job(str(wavs[0]), "", "k", {}, status="pending")
+    store.update(job.id, status="in_progress", worker_pid=1)
+    engine = Engine(store, worker_factory=lambda: ScriptedWorker(finishes))
+    try:
+        resumed = engine.start()
+        assert [j.id for j in resumed] == [job.id]
+        assert engine.wait(job.id, timeout=10).status == JobStatus.COMPLETED
+    finally:
+        engine.close()
+
+
+def test_a_cancel_before_the_worker_has_the_job_is_kept(tmp_path, settings, wavs):
+    started = []
+    engine = Engine(Store(tmp_path / "h.db"), spawn=started.append, worker_factory=lambda: ScriptedWorker(finishes))
+    try:
+        job = engine.add(wavs[0], settings)
+        assert engine.job(job.id).status == JobStatus.IN_PROGRESS and len(started) == 1
+        engine.cancel(job.id)
+        started.pop()()  # the supervisor runs only now
+        assert engine.job(job.id).status == JobStatus.CANCELLED
+        assert not [j for w in ScriptedWorker.made for j in w.jobs]
+    finally:
+        engine.close()
+
+
+def test_a_no_cache_job_resumes_its_own_checkpoints_after_a_restart(tmp_path, settings, wavs):
+    def script(job: RunJob):
+        yield ChunkDone(job.job_id, {"index": 0, "start": 0.0, "end": 1.0}, [{"text": "uno"}])
+        yield DiarizationDone(job.job_id, {"turns": [[0.0, 1.0, "SPEAKER_00"]], "speech": [[0.0, 1.0]]})
+
+    first = make_engine(tmp_path / "h.db", script)
+    job = first.add(wavs[0], settings, no_cache=True)
+    deadline = time.monotonic() + 5
+    while not first.store.diarization(job.cache_key) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    first.close()  # the job stays in progress, to resume
+    second = make_engine(tmp_path / "h.db")
+    try:
+        second.start()
+        assert second.wait(job.id, timeout=10).status == JobStatus.COMPLETED
+        given = ScriptedWorker.made[0].jobs[0]
+        assert given.done_chunks == {0: [{"index": 0, "start": 0.0, "end": 1.0}, [{"text": "uno"}]]}
+        assert given.diarization == {"turns": [[0.0, 1.0, "SPEAKER_00"]], "speech": [[0.0, 1.0]]}
+    finally:
+        second.close()
+
+
+def test_checkpoints_are_used_only_where_the_chunk_matches_the_plan():
+    from app.core.chunks import Chunk
+    from app.core.pipeline import resumable
+
+    saved = {0: [{"index": 0, "start": 0.0, "end": 20.0}, ["a"]], 1: [{"index": 1, "start": 20.0, "end": 40.0}, ["b"]]}
+    assert resumable(saved, [Chunk(0, 0.0, 20.0), Chunk(1, 20.0, 41.5)]) == {0: ["a"]}
+
+
+def test_statuses_know_what_they_allow():
+    assert JobStatus.IN_PROGRESS.can_cancel and not JobStatus.IN_PROGRESS.can_retry
+    assert JobStatus.FAILED.can_retry and not JobStatus.FAILED.can_cancel
+    assert JobStatus.INTERRUPTED.can_cancel and JobStatus.INTERRUPTED.can_retry
+    assert JobStatus("completed") == "completed" and JobStatus.COMPLETED.finished
+
+
+OPEN_AT_ONCE = """
+import sys, time
+sys.path.insert(0, {root!r})
+from app.core.store import Store
+start = {start!r}
+while time.time() < start:
+    pass
+Store(__import__("pathlib").Path({path!r}))
+"""
+
+
+def test_processes_opening_a_new_history_at_the_same_moment_all_succeed(tmp_path):
+    # Both used to read "no tables yet" and create them: the second was told the history
+    # was damaged and to move it aside.
+    for attempt in range(3):
+        path = tmp_path / f"h{attempt}.db"
+        code = OPEN_AT_ONCE.format(root=str(ROOT), start=time.time() + 1.5, path=str(path))
+        procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        errors = [p.communicate(timeout=60)[1] for p in procs]
+        assert all(p.returncode == 0 for p in procs), errors
+        assert Store(path).integrity_check() == "ok"
