@@ -60,7 +60,7 @@ def _gui(args) -> int:
 
 
 def _transcribe(args) -> int:
-    from app.core import devices, media, pipeline
+    from app.core import devices, media
     from app.core import settings as settings_mod
     from app.core.errors import UserError
 
@@ -72,7 +72,6 @@ def _transcribe(args) -> int:
             num_speakers=args.speakers,
             max_speakers=args.max_speakers,
         )
-        pipeline.check_language(settings.language)
         devices.plan(settings.device, settings.compute_type)
         files, refused = media.collect(args.files)
         for path in refused:

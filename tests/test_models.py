@@ -40,10 +40,9 @@ def test_damaged_parts_fail_the_check_and_leave_nothing(tmp_path, monkeypatch):
     assert not list(folder.glob("*.partial"))
 
 
-def test_a_size_not_on_this_computer_is_a_clear_error_offline(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def test_a_size_not_on_this_computer_is_a_clear_error_offline(tmp_path):
     with pytest.raises(ModelError, match="'small' model is not on this computer.*internet"):
-        models.resolve("small", tmp_path)
+        models.resolve("small", tmp_path, allow_download=False)
 
 
 def test_a_local_model_folder(tmp_path):

@@ -19,11 +19,11 @@ def test_environment_overrides_preferences_and_flags_override_both(tmp_path, mon
     (tmp_path / "preferences.json").write_text(json.dumps({"model": "small", "chunk_sec": 20, "parallel_chunks": 3}))
     env = {"WHISPER_MODEL_SIZE": "tiny", "DIARIZATION_PARALLEL_CHUNKS": "4", "WHISPER_DEVICE": "cpu",
            "WHISPER_COMPUTE_TYPE": "float32", "DIARIZATION_CHUNK_SEC": "25"}
-    got = s.load(environ=env)
+    got = s.load(environ=env, data_dir=tmp_path)
     assert (got.model, got.parallel_chunks, got.chunk_sec, got.device, got.compute_type) == ("tiny", 4, 25.0, "cpu", "float32")
     assert set(got.from_env) == {"model", "parallel_chunks", "chunk_sec", "device", "compute_type"}
-    assert s.load(environ=env, model="medium").model == "medium"
-    assert s.load(environ={}).chunk_sec == 20.0
+    assert s.load(environ=env, model="medium", data_dir=tmp_path).model == "medium"
+    assert s.load(environ={}, data_dir=tmp_path).chunk_sec == 20.0
 
 
 @pytest.mark.parametrize(
@@ -51,16 +51,16 @@ def test_speaker_hints_are_checked(tmp_path):
 def test_a_damaged_preferences_file_is_ignored(tmp_path, monkeypatch):
     monkeypatch.setenv(s.DATA_DIR_ENV, str(tmp_path))
     (tmp_path / "preferences.json").write_text("{not json")
-    assert s.load(environ={}).model == "base"
+    assert s.load(environ={}, data_dir=tmp_path).model == "base"
     (tmp_path / "preferences.json").write_text(json.dumps({"parallel_chunks": "lots", "model": "tiny", "bogus": 1}))
-    got = s.load(environ={})
+    got = s.load(environ={}, data_dir=tmp_path)
     assert (got.model, got.parallel_chunks) == ("tiny", 2)
 
 
 def test_preferences_are_saved(tmp_path, monkeypatch):
     monkeypatch.setenv(s.DATA_DIR_ENV, str(tmp_path))
-    s.save_preferences(s.load(environ={}), {"language": "es"})
-    assert s.load(environ={}).language == "es"
+    s.save_preferences(s.load(environ={}, data_dir=tmp_path), {"language": "es"})
+    assert s.load(environ={}, data_dir=tmp_path).language == "es"
 
 
 def test_data_dir_follows_the_platform(monkeypatch):
@@ -70,9 +70,36 @@ def test_data_dir_follows_the_platform(monkeypatch):
 
 def test_role_naming_settings(tmp_path, monkeypatch):
     monkeypatch.setenv(s.DATA_DIR_ENV, str(tmp_path))
-    got = s.load(environ={})
+    got = s.load(environ={}, data_dir=tmp_path)
     assert (got.roles_enabled, got.ollama_host, got.ollama_model) == (False, "http://localhost:11434", "qwen2.5:7b")
     assert s.load(environ={"OLLAMA_HOST": "http://gpu-box:11434"}).ollama_host == "http://gpu-box:11434"
     (tmp_path / "preferences.json").write_text(json.dumps({"roles_enabled": "true", "roles_context": "una consulta"}))
-    got = s.load(environ={})
+    got = s.load(environ={}, data_dir=tmp_path)
     assert got.roles_enabled is True and got.roles_context == "una consulta"
+
+
+def test_preferences_come_from_the_data_folder_in_use(tmp_path, monkeypatch):
+    default, chosen = tmp_path / "default", tmp_path / "chosen"
+    for folder, model in ((default, "small"), (chosen, "tiny")):
+        folder.mkdir()
+        (folder / "preferences.json").write_text(json.dumps({"model": model}))
+    monkeypatch.setenv(s.DATA_DIR_ENV, str(default))
+    assert s.load(data_dir=chosen).model == "tiny"
+    assert s.load(environ={s.DATA_DIR_ENV: str(chosen)}).data_dir == chosen
+    assert s.default_data_dir({s.DATA_DIR_ENV: str(chosen)}) == chosen
+
+
+def test_offline_and_language_are_settings_checked_once(tmp_path):
+    assert s.load(environ={"HF_HUB_OFFLINE": "1"}, data_dir=tmp_path).offline
+    assert not s.load(environ={"HF_HUB_OFFLINE": "0"}, data_dir=tmp_path).offline
+    assert s.load(environ={}, data_dir=tmp_path, language="es").language == "es"
+    with pytest.raises(UserError, match="Unknown language 'klingon'"):
+        s.load(environ={}, data_dir=tmp_path, language="klingon")
+
+
+def test_the_language_list_is_whispers():
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    from app.core import languages
+
+    assert set(languages.CODES) == set(_LANGUAGE_CODES)

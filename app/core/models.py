@@ -116,7 +116,7 @@ def resolve(model: str, models_dir: Path, allow_download: bool = True) -> Path:
 def _from_hub(size: str, cache_dir: Path, allow_download: bool) -> Path:
     from faster_whisper.utils import download_model
 
-    offline = not allow_download or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+    offline = not allow_download
     try:
         return Path(download_model(size, local_files_only=offline, cache_dir=str(cache_dir)))
     except Exception as exc:  # the hub client raises many types for "not here" and "no network"

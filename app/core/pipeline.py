@@ -99,7 +99,6 @@ def run(
     timer = _Timer(hooks)
     plan = devices.plan(settings.device, settings.compute_type)
     _log_once(f"Device: {plan.label}. {plan.note}".strip())
-    check_language(settings.language)
     hooks.progress(0.0, "decode")
     sha256 = sha256 or (audio.file_sha256(path) if path.is_file() else "")
     decoded = audio.decode(path)
@@ -150,15 +149,6 @@ def _monotonic(progress: Progress) -> Progress:
             progress(highest[0], stage)
 
     return report
-
-
-def check_language(language: str | None) -> None:
-    from faster_whisper.tokenizer import _LANGUAGE_CODES
-
-    if language is not None and language not in _LANGUAGE_CODES:
-        raise UserError(
-            f"Unknown language '{language}': use a code such as en, es, fr or de, or leave it empty to detect it."
-        )
 
 
 class _Job:
@@ -248,7 +238,7 @@ class _Job:
     def transcribe_and_diarize(self, planned, regions=None):
         samples = self.samples
         settings, timer = self.settings, self.timer
-        model_dir = models.resolve(settings.model, settings.models_dir)
+        model_dir = models.resolve(settings.model, settings.models_dir, allow_download=not settings.offline)
         transcriber = self.transcriber = self.resources.transcriber(model_dir, self.plan, self.options)
         timer.stage("load")
         language = settings.language or transcriber.detect_language(samples, planned)[0]

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from . import languages
 from .errors import UserError
 
 APP_NAME = "Diarization Studio"
@@ -23,6 +24,7 @@ ENV_NAMES = {
     "DIARIZATION_PARALLEL_CHUNKS": "parallel_chunks",
     "DIARIZATION_CHUNK_SEC": "chunk_sec",
     "OLLAMA_HOST": "ollama_host",
+    "HF_HUB_OFFLINE": "offline",  # the hub's own name for "never download"
 }
 DEVICES = ("auto", "cpu", "cuda", "mps")
 COMPUTE_TYPES = ("auto", "int8", "int8_float16", "int8_float32", "float16", "float32", "bfloat16")
@@ -44,6 +46,7 @@ class Settings:
     ollama_model: str = "qwen2.5:7b"
     roles_context: str = ""  # "a medical consultation in Spanish"
     ollama_timeout: float = 60.0
+    offline: bool = False  # never download a model, even one the user picks
     data_dir: Path = field(default_factory=lambda: default_data_dir())
     from_env: tuple[str, ...] = ()  # settings overridden by environment variables
 
@@ -76,11 +79,15 @@ class Settings:
             raise UserError(f"The Ollama timeout must be between 1 and 3600 seconds, not {self.ollama_timeout:g}.")
         if self.num_speakers is not None and self.max_speakers is not None:
             raise UserError("Give either an exact speaker count or a maximum, not both.")
+        if self.language is not None and self.language not in languages.CODES:
+            raise UserError(
+                f"Unknown language '{self.language}': use a code such as en, es, fr or de, or leave it empty to detect it."
+            )
         return self
 
 
-def default_data_dir() -> Path:
-    override = os.environ.get(DATA_DIR_ENV)
+def default_data_dir(environ: dict | None = None) -> Path:
+    override = (os.environ if environ is None else environ).get(DATA_DIR_ENV)
     if override:
         return Path(override).expanduser()
     from platformdirs import user_data_dir
@@ -111,12 +118,13 @@ def _coerce(name: str, raw, source: str):
 def load(environ: dict | None = None, preferences: bool = True, **overrides) -> Settings:
     """Defaults, then saved preferences, then environment, then explicit overrides (CLI flags)."""
     environ = os.environ if environ is None else environ
-    settings = Settings()
+    # The data folder first: preferences are read from the folder these settings will use.
+    settings = Settings(data_dir=Path(overrides.pop("data_dir", None) or default_data_dir(environ)))
     if preferences:
         settings = replace(settings, **read_preferences(settings.preferences_file))
     from_env = []
     for env_name, name in ENV_NAMES.items():
-        if environ.get(env_name):
+        if environ.get(env_name) not in (None, ""):
             settings = replace(settings, **{name: _coerce(name, environ[env_name], env_name)})
             from_env.append(name)
     settings = replace(settings, from_env=tuple(from_env))
