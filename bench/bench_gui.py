@@ -1,8 +1,13 @@
-"""How responsive the window stays while a job runs: a 10 ms QTimer probe records the
-longest gap between its ticks (the event loop's worst stall), from the window opening to
-the job finishing. Also: time from start to the window on screen.
+"""How responsive the window stays: the app starts the way ./run.sh starts it (`python -m
+app` with no arguments: app.cli.main), a recording is added, and while its job runs a 5 GB
+file and a folder of 10,000 files are dropped. A 10 ms QTimer probe records the longest
+gap between its ticks (the event loop's worst stall) from the window showing to the job
+finishing. Also: time from start to the window on screen.
 
     .venv/bin/python bench/bench_gui.py        (offscreen; or under xvfb-run)
+
+The 5 GB file is sparse (it costs no disk) but is read and hashed in full, as any other;
+the folder holds 9,950 text files and 50 one-second recordings (50 jobs are added).
 """
 
 from __future__ import annotations
@@ -18,65 +23,104 @@ from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-TARGET_MS = 100
+STALL_TARGET_MS = 50
+OPEN_TARGET_S = 1.0
+BIG_FILE_GB = 5
+FOLDER_FILES = 10_000
+FOLDER_RECORDINGS = 50
+
+
+def _material(folder: Path) -> tuple[Path, Path]:
+    """The 5 GB file (sparse) and the folder of many files, made before the clock matters."""
+    import numpy as np
+
+    from tests import media
+
+    big = folder / "long video.mov"
+    with open(big, "wb") as handle:
+        handle.truncate(BIG_FILE_GB * 1024**3)
+    many = folder / "many"
+    many.mkdir()
+    clip = (np.random.default_rng(0).standard_normal(16000) * 0.05).astype(np.float32)
+    for i in range(FOLDER_FILES):
+        if i < FOLDER_RECORDINGS:
+            media.write_wav(many / f"clip {i:05d}.wav", clip * (1 + i / 100))
+        else:
+            (many / f"note {i:05d}.txt").write_text(f"note {i}\n")
+    return big, many
 
 
 def main() -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QSettings, QTimer
+    folder = Path(tempfile.mkdtemp(prefix="bench-gui-"))
+    os.environ["DIARIZATION_STUDIO_DATA_DIR"] = str(folder / "data")
+    os.environ["XDG_CONFIG_HOME"] = str(folder / "config")  # the window's own QSettings
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication(sys.argv[:1])
-    folder = Path(tempfile.mkdtemp())
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(folder / "qsettings"))
-    QSettings.setDefaultFormat(QSettings.IniFormat)
-    from app.core.settings import Settings
-    from app.core.store import Store
-    from app.ui.engine_bridge import EngineBridge
-    from app.ui.main_window import MainWindow
-
-    bridge = EngineBridge(Store(folder / "history.db"))
-    window = MainWindow(bridge, Settings(data_dir=folder / "data"), "cpu (int8)")
-    window.show()
-    app.processEvents()
-    opened = time.perf_counter() - STARTED
-    bridge.engine.start()
-
-    from bench.bench_audio import build
+    app = QApplication(sys.argv[:1])  # app.ui.app.run() uses this one, as it would its own
     from tests.fixtures import pyannote_sample
 
-    recording = build(folder / "bench.wav") if "--long" in sys.argv else pyannote_sample().wav
-    gaps: list[float] = []
-    last = [time.perf_counter()]
+    recording = pyannote_sample().wav
+    big, many = _material(folder)
+    state = {"opened": None, "gaps": [], "last": None, "job": None, "drops": {}, "started": None}
 
     def tick() -> None:
         now = time.perf_counter()
-        gaps.append((now - last[0]) * 1000)
-        last[0] = now
+        if state["last"] is not None:
+            state["gaps"].append(((now - state["last"]) * 1000, now))
+        state["last"] = now
 
     probe = QTimer()
     probe.setInterval(10)
     probe.timeout.connect(tick)
-    probe.start()
-    job = bridge.engine.add(recording, Settings(data_dir=folder / "data"))
-    started = time.perf_counter()
+
+    def window():
+        from app.ui.main_window import MainWindow
+
+        return next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+
+    def on_shown() -> None:  # the first turn of the app's event loop: the window is up
+        state["opened"] = time.perf_counter() - STARTED
+        probe.start()
+        state["started"] = time.perf_counter()
+        window().add_files([recording])
+        QTimer.singleShot(2000, lambda: drop("5 GB file", big))
+        QTimer.singleShot(4000, lambda: drop("folder of 10,000 files", many))
+        poll.start(200)
+
+    def drop(name: str, path: Path) -> None:
+        state["drops"][name] = time.perf_counter()
+        window().add_files([path])
 
     def check() -> None:
-        if bridge.engine.store.job(job.id).status in ("completed", "failed", "cancelled"):
+        engine = window().engine
+        jobs = [j for j in engine.jobs() if Path(j.path) == Path(recording).absolute()]
+        if jobs and jobs[0].status.finished and time.perf_counter() - state["started"] > 8:
+            state["job"] = (jobs[0].status, time.perf_counter() - state["started"], len(engine.jobs()))
+            probe.stop()
             app.quit()
 
     poll = QTimer()
     poll.timeout.connect(check)
-    poll.start(200)
-    app.exec()
-    took = time.perf_counter() - started
-    bridge.close()
-    gaps.sort()
-    stall = gaps[-1] - 10
-    print(f"window on screen {opened:.2f} s after start (target < 2 s)  {'ok' if opened < 2 else 'MISSED'}")
-    print(f"job: {Path(recording).name}, {bridge.engine.store.job(job.id).status} in {took:.1f} s")
+    QTimer.singleShot(0, on_shown)
+    from app.cli import main as app_main
+
+    app_main([])
+    gaps = sorted(g for g, _ in state["gaps"])
+    stall = gaps[-1] - 10 if gaps else float("nan")
+    opened = state["opened"]
+    status, took, count = state["job"]
+    print(f"window on screen {opened:.2f} s after start, the way ./run.sh starts it "
+          f"(target <= {OPEN_TARGET_S:g} s)  {'ok' if opened <= OPEN_TARGET_S else 'MISSED'}")
+    print(f"job: {Path(recording).name} {status} in {took:.1f} s; {count} jobs in the table after the drops")
+    for name, at in state["drops"].items():
+        after = [g for g, when in state["gaps"] if at <= when <= at + 3]
+        print(f"  worst stall in the 3 s after dropping the {name}: {max(after) - 10 if after else 0:.0f} ms")
     print(f"event loop: {len(gaps)} ticks of 10 ms; worst stall {stall:.0f} ms, 99th percentile "
-          f"{gaps[int(len(gaps) * 0.99)] - 10:.0f} ms (target < {TARGET_MS} ms)  {'ok' if stall < TARGET_MS else 'MISSED'}")
+          f"{gaps[int(len(gaps) * 0.99)] - 10:.0f} ms (target <= {STALL_TARGET_MS} ms)  "
+          f"{'ok' if stall <= STALL_TARGET_MS else 'MISSED'}")
 
 
 if __name__ == "__main__":

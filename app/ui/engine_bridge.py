@@ -31,6 +31,7 @@ class EngineBridge(QObject):
     jobStatus = Signal(int, str)
     jobRemoved = Signal(int)
     pathsRefused = Signal(list)  # [Path]: not recordings (or folders without any)
+    deviceFound = Signal(str, str)  # label, problem ("" when none)
 
     def __init__(self, store, pool: QThreadPool | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -39,6 +40,20 @@ class EngineBridge(QObject):
         self.engine.subscribe(self._relay)
 
     # commands, off the window's thread
+
+    def find_device(self, settings) -> None:
+        """Which device jobs will use: probing for CUDA loads CTranslate2, which the window
+        must not wait for before it shows."""
+        from app.core import devices
+        from app.core.errors import UserError
+
+        def find() -> None:
+            try:
+                self.deviceFound.emit(devices.plan(settings.device, settings.compute_type).label, "")
+            except UserError as exc:
+                self.deviceFound.emit(settings.device, str(exc))
+
+        self.submit(find)
 
     def add_paths(self, paths, settings) -> None:
         def add() -> None:

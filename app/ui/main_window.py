@@ -90,12 +90,15 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self._menus()
-        self.status_label = QLabel(f"Model: {settings.model} · Device: {device_label or settings.device}")
+        self.status_label = QLabel(f"Model: {settings.model} · Device: {device_label or settings.device + ' (looking…)'}")
+        bridge.deviceFound.connect(self._device_found)
         self.statusBar().addPermanentWidget(self.status_label)
         bridge.jobAdded.connect(self._job_changed)
-        bridge.jobStatus.connect(lambda job_id, _status: self._job_changed(job_id))
+        # Bound methods, not lambdas: Qt drops these connections when the window is gone,
+        # so an event that arrives after it closed never reaches a deleted table.
+        bridge.jobStatus.connect(self._status_changed)
         # the table reads each job afresh, so any event may show a new status
-        bridge.jobProgress.connect(lambda job_id, *_: self._job_changed(job_id))
+        bridge.jobProgress.connect(self._progressed)
         bridge.jobRemoved.connect(self._job_changed)
         if problem:
             self.show_problem(problem)
@@ -126,6 +129,11 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(find)
         play = QAction("&Play / Pause", self, shortcut=QKeySequence("Ctrl+Space"), triggered=self.panel.toggle_play)
         self.menuBar().addMenu("&Playback").addAction(play)
+
+    def _device_found(self, label: str, problem: str) -> None:
+        self.status_label.setText(f"Model: {self.settings.model} · Device: {label}")
+        if problem:
+            self.show_problem(f"{self.banner.text()} {problem}".strip() if self.banner.isVisible() else problem)
 
     def open_preferences(self) -> None:
         from app.core.errors import UserError
@@ -201,6 +209,12 @@ class MainWindow(QMainWindow):
             action = menu.addAction(label, button.click)
             action.setEnabled(button.isEnabled())
         menu.exec(self.table.viewport().mapToGlobal(point))
+
+    def _status_changed(self, job_id: int, _status: str) -> None:
+        self._job_changed(job_id)
+
+    def _progressed(self, job_id: int, _fraction: float, _stage: str) -> None:
+        self._job_changed(job_id)
 
     def _job_changed(self, job_id: int) -> None:
         self.model.refresh(job_id)
