@@ -187,15 +187,14 @@ def test_a_job_seen_completed_through_a_progress_event_can_be_exported(window, q
 
     store = window.engine.store
     job = store.add_job(str(tmp_path / "a.wav"), "ab" * 32, "key", {}, status="failed")
-    window.bridge.jobAdded.emit(job.id)
+    window.bridge.jobAdded.emit(job)
     qtbot.waitUntil(lambda: window.selected_job() is not None)
     assert not window.export_actions[0].isEnabled()
     transcript = Transcript(Source(str(tmp_path / "a.wav"), "ab" * 32, 2.0), "en", "base", "cpu", (Speaker("SPEAKER_00", "Speaker 1", 1.0),),
                             (Segment(0.0, 1.0, "SPEAKER_00", "Hello.", (Word(0.0, 1.0, " Hello.", 0.9),)),))
-    store.complete(job.id, "key", transcript)
-    window.bridge.jobProgress.emit(job.id, 1.0, "done")
+    window.bridge.jobProgress.emit(store.complete(job.id, "key", transcript))
     qtbot.waitUntil(lambda: window.export_actions[0].isEnabled(), timeout=2_000)
-    assert window.panel.segments.rowCount() == 1
+    qtbot.waitUntil(lambda: window.panel.segments.rowCount() == 1, timeout=2_000)
     window.export_to("srt", tmp_path / "out.srt")
     assert "Hello." in (tmp_path / "out.srt").read_text(encoding="utf-8")
 

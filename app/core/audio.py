@@ -38,10 +38,15 @@ def check_readable(path: Path) -> None:
         raise AudioError(f"{path}: the file is empty (0 bytes).")
 
 
-def file_sha256(path: Path, block: int = 1 << 20) -> str:
+def file_sha256(path: Path, block: int = 1 << 20, cancel=lambda: False) -> str:
+    """The content's hash, read a block at a time; `cancel()` true stops it (Cancelled)."""
+    from .errors import Cancelled
+
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(block):
+            if cancel():
+                raise Cancelled()
             digest.update(chunk)
     return digest.hexdigest()
 

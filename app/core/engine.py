@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import audio, devices, jobs, media
-from .errors import UserError
+from .errors import Cancelled, UserError
 from .messages import ChunkDone, DiarizationDone, Failure, Progress, Result, Stop
 from .owner import QueueLock
 from .settings import Settings
@@ -124,16 +124,25 @@ class Engine:
     def add_paths(self, paths, settings: Settings, no_cache: bool = False) -> tuple[list[Job], list[Path]]:
         """Files and folders (the recordings inside, sorted): (jobs added, paths refused)."""
         accepted, refused = media.collect(paths)
-        return [self.add(path, settings, no_cache) for path in accepted], refused
+        added = []
+        for path in accepted:
+            try:
+                added.append(self.add(path, settings, no_cache))
+            except Cancelled:  # the app is closing: the rest of the drop is not added
+                break
+        return added, refused
 
     def add(self, path, settings: Settings, no_cache: bool = False) -> Job:
-        """A job for one file (hashed here: the window calls this off its own thread)."""
+        """A job for one file (hashed here: the window calls this off its own thread).
+        Raises Cancelled when the engine closes meanwhile."""
+        if self._closed:
+            raise Cancelled()
         self.start()
         path = Path(path).absolute()
         settings_data = jobs.settings_to_dict(settings)
         try:
             audio.check_readable(path)
-            sha256 = audio.file_sha256(path)
+            sha256 = audio.file_sha256(path, cancel=lambda: self._closed)
             label = devices.plan(settings.device, settings.compute_type).label
         except (UserError, OSError) as exc:
             job = self.store.add_job(str(path), "", "", settings_data, status=JobStatus.FAILED)

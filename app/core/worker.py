@@ -22,6 +22,7 @@ def serve(conn, parent_pid: int) -> None:
     logging.basicConfig(format="%(message)s")
     logging.getLogger("app").setLevel(logging.INFO)
     _exit_with_parent(parent_pid)
+    _yield_to_the_window()
     from .messages import RunJob
     from .pipeline import Resources
 
@@ -80,6 +81,18 @@ class _Sender:
     def __call__(self, message: dict) -> None:
         with self.lock:
             self.conn.send(message)
+
+
+def _yield_to_the_window() -> None:
+    """Jobs use every core; at a lower priority they leave the window (and the rest of the
+    machine) the CPU it needs to answer at once. It costs a job nothing on an idle machine."""
+    try:
+        os.nice(WORKER_NICENESS)
+    except (AttributeError, OSError):  # not on every platform; not worth failing a job for
+        pass
+
+
+WORKER_NICENESS = 10
 
 
 def _exit_with_parent(parent_pid: int) -> None:

@@ -14,6 +14,10 @@ def run(argv: list[str] | None = None) -> int:
     from app.ui.engine_bridge import EngineBridge
     from app.ui.main_window import MainWindow
 
+    # Pool threads (hashing, folder scans) run Python beside the window's thread, which
+    # calls into Python for every cell it paints: each of those calls may wait for the GIL
+    # for a whole switch interval (5 ms by default). 1 ms keeps painting smooth.
+    sys.setswitchinterval(0.001)
     app = QApplication.instance() or QApplication(sys.argv[:1] + list(argv or []))
     app.setApplicationName("Diarization Studio")
     app.setOrganizationName("Diarization Studio")
@@ -34,7 +38,10 @@ def run(argv: list[str] | None = None) -> int:
         window.statusBar().showMessage(
             "Another Diarization Studio process is running this history's jobs: jobs added here run "
             "after its own, there or here once it quits.")
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        bridge.close()  # also when the app quits without the window closing first
 
 
 def _icon():

@@ -24,18 +24,23 @@ class _Task(QRunnable):
 
 
 class EngineBridge(QObject):
-    """Signals carry the job id; slots read the job through `engine`."""
+    """Signals carry the job as the engine wrote it, so the window never reads the history
+    itself; a transcript is loaded on the pool (`load`) and comes back by `resultLoaded`."""
 
-    jobAdded = Signal(int)
-    jobProgress = Signal(int, float, str)
-    jobStatus = Signal(int, str)
+    jobAdded = Signal(object)  # Job
+    jobProgress = Signal(object)
+    jobStatus = Signal(object)
     jobRemoved = Signal(int)
+    resultLoaded = Signal(int, object, object)  # job id, Transcript or None, suggested roles
     pathsRefused = Signal(list)  # [Path]: not recordings (or folders without any)
     deviceFound = Signal(str, str)  # label, problem ("" when none)
 
     def __init__(self, store, pool: QThreadPool | None = None, parent: QObject | None = None):
         super().__init__(parent)
-        self.pool = pool or QThreadPool.globalInstance()
+        if pool is None:  # its own: a job's supervisor holds a thread for the job's length
+            pool = QThreadPool(self)
+            pool.setMaxThreadCount(8)
+        self.pool = pool
         self.engine = Engine(store, spawn=self.submit)
         self.engine.subscribe(self._relay)
 
@@ -63,6 +68,16 @@ class EngineBridge(QObject):
 
         self.submit(add)
 
+    def load(self, job_id: int) -> None:
+        """The job's transcript and suggested roles, read from the history on the pool."""
+        def read() -> None:
+            try:
+                self.resultLoaded.emit(job_id, self.engine.result(job_id), self.engine.suggestions(job_id))
+            except RuntimeError:  # the app is quitting
+                pass
+
+        self.submit(read)
+
     def cancel(self, job_id: int) -> None:
         self.submit(lambda: self.engine.cancel(job_id))
 
@@ -81,17 +96,24 @@ class EngineBridge(QObject):
 
     def _relay(self, event: Event) -> None:
         # Emitted from pool threads; Qt queues the call to receivers living in the GUI thread.
+        try:
+            self._signal(event)
+        except RuntimeError:  # the window and this bridge are gone (the app is quitting)
+            pass
+
+    def _signal(self, event: Event) -> None:
         job = event.job
         if event.kind == EventKind.ADDED:
-            self.jobAdded.emit(job.id)
-            if job.status != "pending":
-                self.jobStatus.emit(job.id, str(job.status))
+            self.jobAdded.emit(job)
         elif event.kind == EventKind.PROGRESS:
-            self.jobProgress.emit(job.id, job.progress, job.stage)
+            self.jobProgress.emit(job)
         elif event.kind == EventKind.STATUS:
-            self.jobStatus.emit(job.id, str(job.status))
+            self.jobStatus.emit(job)
         elif event.kind == EventKind.REMOVED:
             self.jobRemoved.emit(job.id)
 
-    def close(self) -> None:
+    def close(self, wait_ms: int = 5000) -> None:
+        """Stops the engine, then waits for the pool's tasks (a file being hashed stops at
+        its next block), so none outlives the app."""
         self.engine.close()
+        self.pool.waitForDone(wait_ms)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QStandardItem, QStandardItemModel
 
 from app.core.exports import clock
 
@@ -16,22 +17,21 @@ STATUS_TEXT = {
 PROGRESS_COLUMN = COLUMNS.index("Progress")
 
 
-class JobTableModel(QAbstractTableModel):
+class JobTableModel(QStandardItemModel):
+    """The cells live in C++ (QStandardItemModel): painting and sizing the table never call
+    into Python, so a busy Python thread beside the window cannot slow them down. Python
+    sets a row's texts when its job changes, and the clock columns once a second."""
+
     def __init__(self, engine, parent=None):
-        super().__init__(parent)
+        super().__init__(0, len(COLUMNS), parent)
         self.engine = engine
-        self.jobs = engine.jobs()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.jobs)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return COLUMNS[section]
-        return None
+        self.setHorizontalHeaderLabels(list(COLUMNS))
+        self.jobs = []
+        for job in engine.jobs():
+            self._append(job)
+        self._clock = QTimer(self)
+        self._clock.timeout.connect(self._tick)
+        self._clock.start(1000)
 
     def job_at(self, row: int):
         return self.jobs[row] if 0 <= row < len(self.jobs) else None
@@ -39,20 +39,36 @@ class JobTableModel(QAbstractTableModel):
     def row_of(self, job_id: int) -> int:
         return next((i for i, j in enumerate(self.jobs) if j.id == job_id), -1)
 
-    def data(self, index: QModelIndex, role=Qt.DisplayRole):
-        job = self.job_at(index.row())
-        if job is None:
-            return None
-        column = COLUMNS[index.column()]
-        if role == Qt.DisplayRole:
-            return self._text(job, column)
-        if role == Qt.ToolTipRole:
-            return job.error or job.path
-        if role == Qt.UserRole:
-            return job.progress
-        return None
+    def _append(self, job) -> None:
+        items = []
+        for _ in COLUMNS:
+            item = QStandardItem()
+            item.setEditable(False)
+            items.append(item)
+        self.jobs.append(job)
+        self.appendRow(items)
+        self._fill(len(self.jobs) - 1)
 
-    def _text(self, job: Job, column: str) -> str:
+    def _fill(self, row: int, columns=COLUMNS) -> None:
+        job = self.jobs[row]
+        for name in columns:
+            item = self.item(row, COLUMNS.index(name))
+            text = self._text(job, name)
+            if item.text() != text:
+                item.setText(text)
+            tip = job.error or job.path
+            if item.toolTip() != tip:
+                item.setToolTip(tip)
+        progress = self.item(row, PROGRESS_COLUMN)
+        if progress.data(Qt.UserRole) != job.progress:
+            progress.setData(job.progress, Qt.UserRole)
+
+    def _tick(self) -> None:
+        for row, job in enumerate(self.jobs):
+            if job.status == "in_progress":
+                self._fill(row, ("Elapsed", "Remaining"))
+
+    def _text(self, job, column: str) -> str:
         if column == "File":
             return job.name
         if column == "Duration":
@@ -74,18 +90,17 @@ class JobTableModel(QAbstractTableModel):
 
     # kept in step with the engine
 
-    def refresh(self, job_id: int) -> None:
-        job = self.engine.job(job_id)
-        row = self.row_of(job_id)
-        if job is None:
-            if row >= 0:
-                self.beginRemoveRows(QModelIndex(), row, row)
-                del self.jobs[row]
-                self.endRemoveRows()
-        elif row < 0:
-            self.beginInsertRows(QModelIndex(), len(self.jobs), len(self.jobs))
-            self.jobs.append(job)
-            self.endInsertRows()
+    def update(self, job) -> None:
+        """The job as an engine event carried it (added or changed)."""
+        row = self.row_of(job.id)
+        if row < 0:
+            self._append(job)
         else:
             self.jobs[row] = job
-            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+            self._fill(row)
+
+    def remove(self, job_id: int) -> None:
+        row = self.row_of(job_id)
+        if row >= 0:
+            del self.jobs[row]
+            self.removeRow(row)

@@ -38,7 +38,8 @@ class MainWindow(QMainWindow):
     def __init__(self, bridge: EngineBridge, settings: Settings, device_label: str = "", problem: str = ""):
         super().__init__()
         self.bridge, self.engine, self.settings = bridge, bridge.engine, settings
-        self._shown_id = None  # the job whose transcript the panel shows
+        self._shown_id = None  # the job whose transcript the panel shows (or is loading)
+        self._shown_note = ""
         self.setWindowTitle("Diarization Studio")
         self.prefs = QSettings("Diarization Studio", "Diarization Studio")
         self.model = JobTableModel(self.engine, self)
@@ -51,8 +52,13 @@ class MainWindow(QMainWindow):
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.setItemDelegateForColumn(PROGRESS_COLUMN, ProgressDelegate(self.table))
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        # Fixed widths: sizing columns to their contents asks the model for every row's text
+        # on each change, a call into Python per cell (seconds with a busy thread beside it).
+        header.setSectionResizeMode(QHeaderView.Interactive)
         header.setSectionResizeMode(0, QHeaderView.Stretch)
+        for column, width in enumerate((0, 70, 90, 90, 120, 70, 80)):
+            if width:
+                header.resizeSection(column, width)
         header.setMinimumSectionSize(48)
         self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
@@ -94,12 +100,13 @@ class MainWindow(QMainWindow):
         bridge.deviceFound.connect(self._device_found)
         self.statusBar().addPermanentWidget(self.status_label)
         bridge.jobAdded.connect(self._job_changed)
+        bridge.resultLoaded.connect(self._result_loaded)
         # Bound methods, not lambdas: Qt drops these connections when the window is gone,
         # so an event that arrives after it closed never reaches a deleted table.
         bridge.jobStatus.connect(self._status_changed)
         # the table reads each job afresh, so any event may show a new status
         bridge.jobProgress.connect(self._progressed)
-        bridge.jobRemoved.connect(self._job_changed)
+        bridge.jobRemoved.connect(self._job_removed)
         if problem:
             self.show_problem(problem)
         self._restore()
@@ -210,19 +217,23 @@ class MainWindow(QMainWindow):
             action.setEnabled(button.isEnabled())
         menu.exec(self.table.viewport().mapToGlobal(point))
 
-    def _status_changed(self, job_id: int, _status: str) -> None:
-        self._job_changed(job_id)
+    def _status_changed(self, job) -> None:
+        self._job_changed(job)
 
-    def _progressed(self, job_id: int, _fraction: float, _stage: str) -> None:
-        self._job_changed(job_id)
+    def _progressed(self, job) -> None:
+        self._job_changed(job)
 
-    def _job_changed(self, job_id: int) -> None:
-        self.model.refresh(job_id)
+    def _job_changed(self, job) -> None:
+        self.model.update(job)
         selected = self.selected_job()
-        if selected is None and self.model.rowCount() and self.model.row_of(job_id) >= 0:
-            self.table.selectRow(self.model.row_of(job_id))
-        elif selected and selected.id == job_id:
+        if selected is None and self.model.rowCount():
+            self.table.selectRow(self.model.row_of(job.id))
+        elif selected and selected.id == job.id:
             self._selection_changed()
+
+    def _job_removed(self, job_id: int) -> None:
+        self.model.remove(job_id)
+        self._selection_changed()
 
     def _selection_changed(self) -> None:
         job = self.selected_job()
@@ -235,17 +246,22 @@ class MainWindow(QMainWindow):
         self.export_menu.setEnabled(completed)
         for action in self.export_actions:
             action.setEnabled(completed)
-        shown = self.panel.transcript
-        if completed and (shown is None or shown.source.sha256 != job.sha256 or self._shown_id != job.id):
-            self._shown_id = job.id
-            self.panel.show_transcript(self.engine.result(job.id), job.path)
         if completed:
-            self.panel.show_roles(self.engine.suggestions(job.id), job.note)
+            if self._shown_id != job.id or self._shown_note != job.note:
+                self._shown_id, self._shown_note = job.id, job.note
+                self.bridge.load(job.id)  # shown when it arrives (_result_loaded)
         else:
             self._shown_id = None
             if self.panel.transcript is not None:  # progress events come often: clear once
                 self.panel.show_transcript(None)
             self.panel.title.setText(job.error if job and job.status == JobStatus.FAILED else self.panel.EMPTY_TITLE)
+
+    def _result_loaded(self, job_id: int, transcript, suggested) -> None:
+        job = self.selected_job()
+        if job is None or job.id != job_id or transcript is None:
+            return  # the selection moved on meanwhile
+        self.panel.show_transcript(transcript, job.path)
+        self.panel.show_roles(suggested, job.note)
 
     def rename_speaker(self, speaker_id: str, name: str) -> None:
         job = self.selected_job()

@@ -93,6 +93,9 @@ class TranscriptPanel(QWidget):
         layout.addLayout(search_row)
         layout.addWidget(self.segments, 1)
         layout.addLayout(controls)
+        # Made now, before the window shows: making it later (the first finished job)
+        # held the window's thread for tens of milliseconds while jobs ran.
+        self._ensure_player()
 
     # content
 
