@@ -53,9 +53,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+ran_window = False  # read by app/__main__.py
+
+
 def _gui(args) -> int:
+    global ran_window
     from app.ui.app import run
 
+    ran_window = True
     return run()
 
 

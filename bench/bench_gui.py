@@ -148,3 +148,5 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    sys.stdout.flush()
+    os._exit(0)  # as app/__main__.py ends the window's process

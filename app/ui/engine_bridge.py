@@ -7,10 +7,17 @@ folder, removing a job), so the window's event loop is never held up.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+import threading
+import time
+from collections import deque
+
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 
 from app.core.engine import Engine, Event
 from app.core.status import EventKind
+
+
+DRAIN_BUDGET_SEC = 0.008  # of engine events handled per turn of the window's event loop
 
 
 class _Task(QRunnable):
@@ -32,6 +39,7 @@ class EngineBridge(QObject):
     jobStatus = Signal(object)
     jobRemoved = Signal(int)
     resultLoaded = Signal(int, object, object)  # job id, Transcript or None, suggested roles
+    _wake = Signal()
     pathsRefused = Signal(list)  # [Path]: not recordings (or folders without any)
     deviceFound = Signal(str, str)  # label, problem ("" when none)
 
@@ -41,6 +49,10 @@ class EngineBridge(QObject):
             pool = QThreadPool(self)
             pool.setMaxThreadCount(8)
         self.pool = pool
+        self._pending: deque[Event] = deque()
+        self._pending_lock = threading.Lock()
+        self._draining = False
+        self._wake.connect(self._drain, Qt.QueuedConnection)
         self.engine = Engine(store, spawn=self.submit)
         self.engine.subscribe(self._relay)
 
@@ -95,11 +107,29 @@ class EngineBridge(QObject):
         self.pool.start(_Task(fn))
 
     def _relay(self, event: Event) -> None:
-        # Emitted from pool threads; Qt queues the call to receivers living in the GUI thread.
-        try:
+        """From any thread: the event waits in a queue the window's thread drains a few
+        milliseconds at a time, so a burst (a folder of recordings added at once) never
+        holds the window up for longer than that."""
+        with self._pending_lock:
+            self._pending.append(event)
+            wake = not self._draining
+            self._draining = True
+        if wake:
+            try:
+                self._wake.emit()
+            except RuntimeError:  # the window and this bridge are gone (the app is quitting)
+                pass
+
+    def _drain(self) -> None:
+        deadline = time.perf_counter() + DRAIN_BUDGET_SEC
+        while time.perf_counter() < deadline:
+            with self._pending_lock:
+                if not self._pending:
+                    self._draining = False
+                    return
+                event = self._pending.popleft()
             self._signal(event)
-        except RuntimeError:  # the window and this bridge are gone (the app is quitting)
-            pass
+        QTimer.singleShot(0, self._drain)  # the rest on the event loop's next turn
 
     def _signal(self, event: Event) -> None:
         job = event.job
