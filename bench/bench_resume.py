@@ -75,6 +75,9 @@ def main() -> None:
           f"({chunks} chunks{' and the diarization' if diarized else ''} checkpointed)")
     print(f"rerun {rerun:.1f} s: {ratio:.2f} of a full run (target <= {TARGET})  {'ok' if ratio <= TARGET else 'MISSED'}")
     print(f"resumed transcript equals the full run's: {same}")
+    for name, text in (("full run", reference), ("rerun", resumed)):
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in json.loads(text)["timings"].items())
+        print(f"  {name} stages (s): {stages}")
 
 
 if __name__ == "__main__":

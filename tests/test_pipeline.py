@@ -108,7 +108,8 @@ def test_cancel_stops_within_seconds(sample, settings, resources, tmp_path):
 def test_checkpointed_chunks_are_not_redone(sample, settings, resources, tmp_path):
     path = media.write_wav(tmp_path / "two-chunks.wav", np.tile(first_audio(sample), 2))
     saved = {}
-    whole = pipeline.run(path, settings, pipeline.Hooks(on_chunk=lambda c, r: saved.__setitem__(c.index, r)), resources)
+    whole = pipeline.run(path, settings, pipeline.Hooks(on_chunk=lambda c, r: saved.__setitem__(c.index, [c.to_dict(), r])),
+                         resources)
     assert len(saved) >= 2
     redone = []
     keep = {i: saved[i] for i in saved if i != max(saved)}  # workers may finish out of order
@@ -119,13 +120,29 @@ def test_checkpointed_chunks_are_not_redone(sample, settings, resources, tmp_pat
     assert resumed.segments == whole.segments
 
 
-def test_unknown_language_is_a_clear_error(sample, settings, resources):
+def test_unknown_language_is_a_clear_error(settings):
     from dataclasses import replace
 
     from app.core.errors import UserError
 
     with pytest.raises(UserError, match="language 'xx'"):
-        pipeline.run(sample.wav, replace(settings, language="xx"), resources=resources)
+        replace(settings, language="xx").validated()
+
+
+def test_the_diarizer_resumes_from_its_parts_with_the_same_turns(sample, resources):
+    from app.core import audio
+    from app.core.diarize import VAD_PART
+
+    samples = np.tile(audio.decode(sample.wav).samples, 3)  # several embedding batches
+    diarizer = resources.diarizer("cpu", 2)
+    parts = {}
+    whole = diarizer.run(samples, on_part=parts.__setitem__)
+    batches = sorted(p for p in parts if p != VAD_PART)
+    assert VAD_PART in parts and len(batches) >= 2
+    redone = {}
+    half = {p: parts[p] for p in [VAD_PART, *batches[: len(batches) // 2]]}
+    assert diarizer.run(samples, resume=half, on_part=redone.__setitem__) == whole
+    assert sorted(redone) == batches[len(batches) // 2 :], "only the batches not given were computed"
 
 
 def test_settings_data_dir_is_where_the_model_goes(settings: Settings):

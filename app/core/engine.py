@@ -22,7 +22,7 @@ from typing import Callable
 
 from . import audio, devices, jobs, media
 from .errors import Cancelled, UserError
-from .messages import ChunkDone, DiarizationDone, Failure, Progress, Result, Stop
+from .messages import ChunkDone, DiarizationDone, Failure, Part, Progress, Result, Stop
 from .owner import QueueLock
 from .settings import Settings
 from .status import EventKind, JobStatus
@@ -364,6 +364,7 @@ class Engine:
         job = self.store.job(job_id)
         done = self.store.checkpoints(job.cache_key)
         diarization = self.store.diarization(job.cache_key)
+        parts = self.store.parts(job.cache_key)
         with self._lock:
             if self._closed:
                 return
@@ -374,7 +375,7 @@ class Engine:
             worker = self._worker
             self._running = job_id
         self.store.update(job_id, worker_pid=worker.pid)
-        worker.send(jobs.description(job, done, diarization))
+        worker.send(jobs.description(job, done, diarization, parts))
         last_write = 0.0
         while True:
             message = worker.receive()
@@ -392,6 +393,8 @@ class Engine:
                     last_write = now
             elif isinstance(message, ChunkDone):
                 self.store.save_checkpoint(job.cache_key, message.chunk, message.result)
+            elif isinstance(message, Part):
+                self.store.save_part(job.cache_key, message.part, message.data)
             elif isinstance(message, DiarizationDone):
                 self.store.save_diarization(job.cache_key, message.data)
             elif isinstance(message, Result):

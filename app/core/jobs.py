@@ -42,8 +42,10 @@ def cache_key(sha256: str, settings: Settings, device_label: str = "") -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def description(job, done_chunks: dict[int, list], diarization: dict | None = None):
+def description(job, done_chunks: dict[int, list], diarization: dict | None = None,
+                parts: dict[int, bytes] | None = None):
     """The message a worker receives for a stored job (`messages.RunJob`, plain data inside)."""
     from .messages import RunJob
 
-    return RunJob(job.id, job.path, job.settings, job.cache_key, job.sha256, dict(done_chunks), diarization)
+    return RunJob(job.id, job.path, job.settings, job.cache_key, job.sha256, dict(done_chunks), diarization,
+                  dict(parts or {}))

@@ -20,6 +20,7 @@ class RunJob:
     sha256: str = ""
     done_chunks: dict = field(default_factory=dict)  # {chunk index: [chunk dict, result]}
     diarization: dict | None = None  # {"turns", "speech"} from an earlier run of this job
+    parts: dict = field(default_factory=dict)  # {part: bytes}, see Part
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,16 @@ class DiarizationDone:
 
 
 @dataclass(frozen=True)
+class Part:
+    """A piece of work done so far, kept so a killed job need not do it again (the
+    numbering: pipeline.Hooks.parts)."""
+
+    job_id: int
+    part: int
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Result:
     job_id: int
     transcript: dict
@@ -63,4 +74,4 @@ class Failure:
     traceback: str = ""
 
 
-FromWorker = Progress | ChunkDone | DiarizationDone | Result | Failure
+FromWorker = Progress | ChunkDone | Part | DiarizationDone | Result | Failure

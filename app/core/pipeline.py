@@ -10,6 +10,7 @@ threads than the budget allows.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -29,7 +30,11 @@ Progress = Callable[[float, str], None]
 
 # Fraction of the progress bar each stage ends at.
 _STAGE_END = {"decode": 0.04, "vad": 0.07, "load": 0.1, "language": 0.12}
-_TRANSCRIBE_WEIGHT = 0.6  # of the rest, by typical CPU time
+# Of the rest of the bar, the share of transcription, by typical wall time: one after the
+# other (a GPU, one worker), transcription takes about 60% of it; side by side on the CPU
+# the diarizer ends well before the chunks, which set the pace (the 7.4-minute benchmark:
+# diarizer 18 s inside 30 s of transcription), so the bar follows them.
+_TRANSCRIBE_WEIGHT = {False: 0.6, True: 0.85}
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,10 @@ class Hooks:
     on_chunk: Callable[[chunks.Chunk, ChunkResult], None] = lambda chunk, result: None
     diarization: dict | None = None  # a checkpointed diarization (see _Job.diarized)
     on_diarization: Callable[[dict], None] = lambda data: None
+    # Work done so far by an earlier run of this job: PLAN_PART (the chunk plan and the
+    # language, JSON), diarize.VAD_PART and embedding batches k >= 0 (the diarizer's).
+    parts: dict[int, bytes] = field(default_factory=dict)
+    on_part: Callable[[int, bytes], None] = lambda part, data: None
 
 
 log = logging.getLogger("app")
@@ -109,9 +118,13 @@ def run(
     job = None
     try:
         with threadpool_limits(limits=settings.cpu_threads):
-            regions = vad.speech_regions(samples, max_region_sec=settings.chunk_sec)
-            if not regions:  # all of it quiet: heard again with its level evened out
-                regions = vad.speech_regions(level.even(samples), max_region_sec=settings.chunk_sec)
+            saved = _saved_plan(hooks.parts)
+            if saved is not None:  # an earlier run of this job got this far
+                regions = [tuple(r) for r in saved["regions"]]
+            else:
+                regions = vad.speech_regions(samples, max_region_sec=settings.chunk_sec)
+                if not regions:  # all of it quiet: heard again with its level evened out
+                    regions = vad.speech_regions(level.even(samples), max_region_sec=settings.chunk_sec)
             planned = chunks.plan(regions, settings.chunk_sec)
             timer.stage("vad")
             if not planned:
@@ -184,7 +197,8 @@ class _Job:
     def report(self, stage: str, fraction: float) -> None:
         with self._lock:
             self._shares[stage] = fraction
-            done = _TRANSCRIBE_WEIGHT * self._shares["transcribe"] + (1 - _TRANSCRIBE_WEIGHT) * self._shares["diarize"]
+            weight = _TRANSCRIBE_WEIGHT[self.overlap]
+            done = weight * self._shares["transcribe"] + (1 - weight) * self._shares["diarize"]
             overall = _STAGE_END["language"] + (1 - _STAGE_END["language"]) * done
             self.hooks.progress(min(overall, 0.99), "transcribe" if self._shares["transcribe"] < 1 else "diarize")
 
@@ -208,7 +222,8 @@ class _Job:
         timings = self.timer.timings
         timings["diarize_load"] = round(time.perf_counter() - started, 3)
         turns = diarizer.run(
-            self.samples, self.hint, progress=lambda f: self.report("diarize", f), cancel=self.cancelled
+            self.samples, self.hint, progress=lambda f: self.report("diarize", f), cancel=self.cancelled,
+            resume=self.hooks.parts, on_part=self.hooks.on_part,
         )
         self.speech = diarizer.last_speech
         timings["diarize"] = round(time.perf_counter() - started, 3)
@@ -241,7 +256,12 @@ class _Job:
         model_dir = models.resolve(settings.model, settings.models_dir, allow_download=not settings.offline)
         transcriber = self.transcriber = self.resources.transcriber(model_dir, self.plan, self.options)
         timer.stage("load")
-        language = settings.language or transcriber.detect_language(samples, planned)[0]
+        saved = _saved_plan(self.hooks.parts)
+        if saved is not None:
+            language = saved["language"]
+        else:
+            language = settings.language or transcriber.detect_language(samples, planned)[0]
+            self.hooks.on_part(PLAN_PART, json.dumps({"regions": regions, "language": language}).encode())
         timer.stage("language")
         done = resumable(self.hooks.done_chunks, planned)
         finished = [len(done)]
@@ -267,6 +287,14 @@ class _Job:
         turns = background.result() if background else self._diarize()
         timer.stage("wait_diarize" if background else "diarize")
         return results, language, turns
+
+
+PLAN_PART = -2  # Hooks.parts: the speech regions whisper's chunks come from, and the language
+
+
+def _saved_plan(parts: dict[int, bytes]) -> dict | None:
+    data = parts.get(PLAN_PART)
+    return json.loads(data) if data else None
 
 
 def resumable(saved: dict[int, list], planned: list[chunks.Chunk]) -> dict[int, ChunkResult]:

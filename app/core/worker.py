@@ -43,7 +43,7 @@ def run_job(job, send, resources) -> None:
     from . import pipeline
     from .errors import UserError
     from .jobs import settings_from_dict
-    from .messages import ChunkDone, DiarizationDone, Failure, Progress, Result
+    from .messages import ChunkDone, DiarizationDone, Failure, Part, Progress, Result
 
     job_id = job.job_id
     done = {int(k): v for k, v in job.done_chunks.items()}
@@ -59,6 +59,8 @@ def run_job(job, send, resources) -> None:
         on_chunk=on_chunk,
         diarization=job.diarization,
         on_diarization=lambda data: send(DiarizationDone(job_id, data)),
+        parts=job.parts,
+        on_part=lambda part, data: send(Part(job_id, part, data)),
     )
     try:
         transcript = pipeline.run(job.path, settings_from_dict(job.settings), hooks, resources, job.sha256)

@@ -194,7 +194,7 @@ class Store:
         steps = [("DELETE FROM jobs WHERE id = ?", (job_id,))]
         if not [j for j in self.jobs_with_key(job.cache_key) if j.id != job_id]:
             steps += [(f"DELETE FROM {table} WHERE cache_key = ?", (job.cache_key,))
-                      for table in ("results", "checkpoints", "diarization_checkpoints", "speaker_names",
+                      for table in ("results", "checkpoints", "diarization_checkpoints", "job_parts", "speaker_names",
                                     "speaker_suggestions")]
         self._transaction(steps)
 
@@ -221,6 +221,7 @@ class Store:
               time.time())),
             ("DELETE FROM checkpoints WHERE cache_key = ?", (cache_key,)),
             ("DELETE FROM diarization_checkpoints WHERE cache_key = ?", (cache_key,)),
+            ("DELETE FROM job_parts WHERE cache_key = ?", (cache_key,)),
             (f"UPDATE jobs SET {sets} WHERE id = ?", (*changes.values(), job_id)),
         ])
         return self.job(job_id)
@@ -247,11 +248,19 @@ class Store:
 
     def clear_checkpoints(self, cache_key: str) -> None:
         self._transaction([(f"DELETE FROM {table} WHERE cache_key = ?", (cache_key,))
-                           for table in ("checkpoints", "diarization_checkpoints")])
+                           for table in ("checkpoints", "diarization_checkpoints", "job_parts")])
 
     def diarization(self, cache_key: str):
         row = self._run("SELECT result FROM diarization_checkpoints WHERE cache_key = ?", (cache_key,)).fetchone()
         return json.loads(row[0]) if row else None
+
+    def parts(self, cache_key: str) -> dict[int, bytes]:
+        """Pieces of a job's work in progress (see pipeline.Hooks.parts)."""
+        rows = self._run("SELECT part, data FROM job_parts WHERE cache_key = ?", (cache_key,))
+        return {part: bytes(data) for part, data in rows.fetchall()}
+
+    def save_part(self, cache_key: str, part: int, data: bytes) -> None:
+        self._run("INSERT OR REPLACE INTO job_parts (cache_key, part, data) VALUES (?, ?, ?)", (cache_key, part, data))
 
     def save_diarization(self, cache_key: str, result) -> None:
         self._run("INSERT OR REPLACE INTO diarization_checkpoints (cache_key, result, created_at) VALUES (?, ?, ?)",

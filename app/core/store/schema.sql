@@ -60,3 +60,10 @@ CREATE TABLE diarization_checkpoints (
     result TEXT NOT NULL,                -- JSON, the diarizer's turns and speech regions
     created_at REAL NOT NULL
 );
+
+CREATE TABLE job_parts (
+    cache_key TEXT NOT NULL,
+    part INTEGER NOT NULL,               -- see app/core/pipeline.py PARTS: work a killed job need not redo
+    data BLOB NOT NULL,                  -- bytes: JSON, or a NumPy array (np.save, no pickles)
+    PRIMARY KEY (cache_key, part)
+);

@@ -3,3 +3,10 @@ CREATE TABLE diarization_checkpoints (
     result TEXT NOT NULL,
     created_at REAL NOT NULL
 );
+
+CREATE TABLE job_parts (
+    cache_key TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (cache_key, part)
+);
