@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from app import __version__
-from app.core.exports import FORMATS, clock  # plain Python: keeps --help instant
+from app.core.exports import FORMATS, clock, render  # plain Python: keeps --help instant
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -137,8 +137,8 @@ def _run_files(engine, settings, args, files, target) -> int:
                   file=sys.stderr)
         for warning in transcript.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        text = FORMATS[args.format](transcript)
-        destination = target(path)
+        text = render(args.format, transcript, with_folder=not settings.exports_without_folder)
+        destination = target[path]
         if destination is None:
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -178,7 +178,9 @@ def _show(args) -> int:
     if job.status != "completed":
         print(f"error: job {job.id} ({job.name}) is {job.status}; it has no result. {job.error}".strip(), file=sys.stderr)
         return 1
-    sys.stdout.write(FORMATS[args.format](engine.result(job.id)))
+    from app.core import settings as settings_mod
+
+    sys.stdout.write(render(args.format, engine.result(job.id), with_folder=not settings_mod.load().exports_without_folder))
     return 0
 
 
@@ -197,25 +199,45 @@ def _open_store():
         return None
 
 
-def _output_plan(output: Path | None, files: list[Path], fmt: str):
-    """Where each input's result goes: stdout (None), the given file, or a folder."""
+def _output_plan(output: Path | None, files: list[Path], fmt: str) -> dict[Path, Path | None]:
+    """Where each input's result goes: stdout (None), the given file, or a folder. In a
+    folder, inputs with the same name (d1/a.wav, d2/a.wav; a.wav, a.mp3) get distinct
+    outputs; an output that is one of the recordings is refused."""
     from app.core.errors import UserError
 
     if output is None:
-        return lambda path: None
+        return {path: None for path in files}
     as_folder = len(files) > 1 or output.is_dir() or str(output).endswith(os.sep)
-    if as_folder:
+    if not as_folder:
+        plan = {files[0]: output}
+    else:
         if output.exists() and not output.is_dir():
             raise UserError(f"{output}: several inputs need an output folder, and this is a file.")
-        return lambda path: output / f"{path.stem}.{fmt}"
-    return lambda path: output
+        plan, used = {}, set()
+        for path in files:
+            name, n = f"{path.stem}.{fmt}", 1
+            if name.casefold() in used:
+                name = f"{path.stem}{path.suffix.replace('.', '-')}.{fmt}"  # a.wav, a.mp3 -> a.json, a-mp3.json
+            while name.casefold() in used:
+                n += 1
+                name = f"{path.stem} ({n}).{fmt}"
+            used.add(name.casefold())
+            plan[path] = output / name
+    inputs = {_same(p) for p in files}
+    for destination in plan.values():
+        if _same(destination) in inputs:
+            raise UserError(f"{destination}: is one of the recordings being transcribed; choose another output.")
+    return plan
+
+
+def _same(path: Path) -> str:
+    return os.path.normcase(os.path.realpath(path))
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    from app.core.files import write_atomic
+
+    write_atomic(path, text)
 
 
 class ProgressBar:

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests need, if any is missing and we may install.
+# Installs the Debian packages listed in a file (default: what the tests need), if any is
+# missing and we may install. Not root: names them in one line; with --required it then
+# stops (exit 1), so that nothing starts that would abort without them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t wanted < <(grep -vE '^\s*(#|$)' packaging/debian-packages.txt)
+required=0
+if [ "${1:-}" = "--required" ]; then required=1; shift; fi
+list="${1:-packaging/debian-packages.txt}"
+mapfile -t wanted < <(grep -vE '^\s*(#|$)' "$list")
 [ ${#wanted[@]} -eq 0 ] && exit 0
 command -v dpkg-query >/dev/null || exit 0
 missing=()
@@ -11,8 +16,8 @@ for pkg in "${wanted[@]}"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
-  echo "Missing Debian packages: ${missing[*]} (install them with: sudo apt-get install ${missing[*]})" >&2
-  exit 0
+  echo "Missing Debian packages; install them with: sudo apt-get install ${missing[*]}" >&2
+  exit "$required"
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

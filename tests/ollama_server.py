@@ -16,6 +16,7 @@ class FakeOllama:
     def __init__(self, mode: str = "valid", delay: float = 0.0):
         self.mode, self.delay = mode, delay
         self.requests: list[dict] = []
+        self.headers: list[dict] = []  # each request's headers, lower-cased names
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -31,6 +32,7 @@ class FakeOllama:
                 self.wfile.write(data)
 
             def do_GET(self):
+                server.headers.append({k.lower(): v for k, v in self.headers.items()})
                 if self.path == "/api/tags":
                     models = [] if server.mode == "missing" else [{"name": MODEL, "model": MODEL, "size": 4_700_000_000}]
                     self._send(200, {"models": models})
@@ -40,12 +42,37 @@ class FakeOllama:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 server.requests.append(body)
+                server.headers.append({k.lower(): v for k, v in self.headers.items()})
                 if self.path != "/api/chat":
                     return self._send(404, {"error": "not found"})
                 if server.mode == "missing":
                     return self._send(404, {"error": f"model '{body.get('model')}' not found, try pulling it first"})
                 if server.mode == "slow":
                     time.sleep(server.delay)
+                if server.mode == "drip":  # a byte now and then: each read is quick, the whole never ends
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/x-ndjson")
+                    self.end_headers()
+                    try:
+                        for _ in range(600):
+                            self.wfile.write(b" ")
+                            self.wfile.flush()
+                            time.sleep(0.2)
+                    except OSError:
+                        pass
+                    return
+                if server.mode == "huge":  # an endless stream of chunks
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/x-ndjson")
+                    self.end_headers()
+                    chunk = json.dumps({"model": body.get("model"), "message": {"role": "assistant",
+                                        "content": "x" * 4096}, "done": False}).encode() + b"\n"
+                    try:
+                        for _ in range(10_000):
+                            self.wfile.write(chunk)
+                    except OSError:
+                        pass
+                    return
                 ids = body["format"]["properties"]["speakers"]["items"]["properties"]["id"]["enum"]
                 if server.mode == "invalid":
                     content = "Sure! SPEAKER_00 sounds like the doctor and the other one is the patient."

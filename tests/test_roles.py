@@ -131,3 +131,35 @@ def test_a_job_with_roles_on_completes_whatever_ollama_does(mode, tmp_path, sett
         engine.close()
         if server:
             server.close()
+
+
+@pytest.mark.parametrize("server", [("drip",)], indirect=True)
+def test_a_slow_drip_is_cut_off_at_the_whole_calls_deadline(server):
+    import time
+
+    started = time.monotonic()
+    result = roles.suggest(consultation(), options(server.host, timeout=2.0))
+    assert time.monotonic() - started < 4.0
+    assert result.roles == {} and "did not answer within 2 s" in result.note
+
+
+@pytest.mark.parametrize("server", [("huge",)], indirect=True)
+def test_an_endless_answer_is_read_only_up_to_its_cap(server):
+    result = roles.suggest(consultation(), options(server.host))
+    assert result.roles == {} and "ran past 64 KB" in result.note
+
+
+def test_no_proxy_from_the_environment_and_no_key_to_an_unconfirmed_host(server, monkeypatch):
+    # A proxy in the environment (a corporate one, say) must not see the excerpts.
+    monkeypatch.setenv("HTTP_PROXY", closed_port_host())
+    monkeypatch.setenv("http_proxy", closed_port_host())
+    monkeypatch.setenv("ALL_PROXY", closed_port_host())
+    monkeypatch.setenv("OLLAMA_API_KEY", "secret-key")
+    result = roles.suggest(consultation(), options(server.host))
+    assert result.roles, result.note
+    assert not any("authorization" in h for h in server.headers), "the key went to a host nobody confirmed"
+
+
+def test_a_bad_address_leaves_a_note_not_asking_for_ever():
+    result = roles.suggest(consultation(), options("localhost:99999"))
+    assert result.roles == {} and "port" in result.note

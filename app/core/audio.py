@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from dataclasses import dataclass
@@ -14,6 +15,11 @@ from .errors import AudioError
 SAMPLE_RATE = 16000
 # A damaged stream is still worth transcribing, up to a point.
 _MAX_BAD_PACKETS = 200
+# What a real recording can be. Outside these a header lies (a "1 Hz" WAV of 4 KB would
+# decode to 2,000 s of 16 kHz samples; 1 MB of it, to 32 GB).
+MIN_RATE, MAX_RATE = 2000, 768_000
+MAX_CHANNELS = 64
+DEFAULT_MAX_SECONDS = 12 * 3600.0  # the default; a preference (max_hours)
 
 
 @dataclass(frozen=True)
@@ -51,42 +57,117 @@ def file_sha256(path: Path, block: int = 1 << 20, cancel=lambda: False) -> str:
     return digest.hexdigest()
 
 
-def decode(path: Path) -> Audio:
-    """Decode the first audio stream, mixing every channel down to mono."""
+def decode(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS) -> Audio:
+    """Decode the first audio stream, mixing every channel down to mono.
+
+    Bounded: absurd sample rates and channel counts are refused from the header, a
+    recording longer than `max_seconds` before decoding (when the header says) and while
+    decoding (when it does not), and the samples go into one array sized from the start."""
     import av  # PyAV ships FFmpeg's libraries; imported here to keep start-up cheap
 
     path = Path(path)
     check_readable(path)
+    name, handle = str(path), None
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # a name that is not UTF-8 (Linux): FFmpeg gets the open file instead
+        handle = open(path, "rb")
+    try:
+        container = av.open(handle or name, metadata_errors="ignore")
     except av.error.FFmpegError as exc:
+        if handle:
+            handle.close()
         raise AudioError(
             f"{path}: cannot be read as audio or video; it is damaged, incomplete or not a media file ({_reason(exc)})."
         ) from exc
-    with container:
+    with container, (handle or contextlib.nullcontext()):
         if not container.streams.audio:
             kind = "a video without an audio track" if container.streams.video else "no audio track"
             raise AudioError(f"{path}: contains {kind}; there is nothing to transcribe.")
         stream = container.streams.audio[0]
+        expected = _check_header(container, stream, path, max_seconds)
         stream.thread_type = "AUTO"
-        pieces, bad_packets = _decode_stream(container, stream, path)
-    samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        out = _Samples(path, expected, max_seconds)
+        bad_packets = _decode_stream(container, stream, path, out)
+    samples = out.array()
     if samples.size == 0:
         if bad_packets:
             raise AudioError(f"{path}: the audio is damaged; no part of it could be decoded.")
         raise AudioError(f"{path}: the audio track is empty (zero length).")
     np.clip(samples, -1.0, 1.0, out=samples)
-    warnings = ()
+    warnings = []
     if bad_packets:
-        warnings = (f"{path.name}: {bad_packets} damaged part(s) of the audio were skipped.",)
-    return Audio(samples=samples, warnings=warnings)
+        warnings.append(f"{path.name}: {bad_packets} damaged part(s) of the audio were skipped.")
+    if out.not_finite:
+        warnings.append(f"{path.name}: {out.not_finite} sample(s) were not numbers (NaN or infinite) and were "
+                        "silenced; the file may be damaged.")
+    return Audio(samples=samples, warnings=tuple(warnings))
 
 
-def _decode_stream(container, stream, path: Path) -> tuple[list[np.ndarray], int]:
+def _check_header(container, stream, path: Path, max_seconds: float) -> float | None:
+    """Refuses what no real recording is; returns the length the header claims (s), if any."""
+    context = stream.codec_context
+    rate = context.sample_rate or stream.sample_rate or 0
+    channels = getattr(context, "channels", 0) or getattr(getattr(context, "layout", None), "nb_channels", 0)
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise AudioError(f"{path}: its audio claims a sample rate of {rate} Hz, which no recording has "
+                         f"({MIN_RATE:,} to {MAX_RATE:,} Hz); the file is damaged or not what it says.")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise AudioError(f"{path}: its audio claims {channels} channels (1 to {MAX_CHANNELS} can be used); "
+                         "the file is damaged or not what it says.")
+    seconds = None
+    if stream.duration is not None and stream.time_base is not None:
+        seconds = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        seconds = container.duration / 1_000_000
+    if seconds is not None and seconds > max_seconds:
+        raise AudioError(_too_long(path, max_seconds))
+    return seconds
+
+
+def _too_long(path: Path, max_seconds: float) -> str:
+    return (f"{path}: the recording is longer than {max_seconds / 3600:g} hours, the limit set in Preferences; "
+            "split it, or raise the limit.")
+
+
+class _Samples:
+    """Decoded samples in one float32 array, allocated from the header's length (grown by
+    halves when a header under-states it) and never past the length limit."""
+
+    def __init__(self, path: Path, expected_seconds: float | None, max_seconds: float):
+        self.path, self.limit = path, int(max_seconds * SAMPLE_RATE)
+        guess = int(((expected_seconds or 60.0) + 1.0) * SAMPLE_RATE)
+        self.buffer = np.empty(min(max(guess, SAMPLE_RATE), self.limit), dtype=np.float32)
+        self.size = 0
+        self.not_finite = 0
+
+    def add(self, piece: np.ndarray) -> None:
+        end = self.size + len(piece)
+        if end > self.limit:
+            raise AudioError(_too_long(self.path, self.limit / SAMPLE_RATE))
+        if end > len(self.buffer):
+            grown = np.empty(min(max(end, len(self.buffer) * 3 // 2), self.limit), dtype=np.float32)
+            grown[: self.size] = self.buffer[: self.size]
+            self.buffer = grown
+        target = self.buffer[self.size : end]
+        target[:] = piece
+        finite = np.isfinite(target)
+        if not finite.all():
+            self.not_finite += int(target.size - np.count_nonzero(finite))
+            target[~finite] = 0.0
+        self.size = end
+
+    def array(self) -> np.ndarray:
+        if self.size == len(self.buffer):
+            return self.buffer
+        return self.buffer[: self.size].copy() if self.size < len(self.buffer) * 0.9 else self.buffer[: self.size]
+
+
+def _decode_stream(container, stream, path: Path, out: "_Samples") -> int:
+    """Decodes into `out`; returns how many damaged packets were skipped."""
     import av
 
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-    pieces: list[np.ndarray] = []
     bad_packets = 0
     try:
         for packet in container.demux(stream):
@@ -99,16 +180,16 @@ def _decode_stream(container, stream, path: Path) -> tuple[list[np.ndarray], int
                 continue
             for frame in frames:
                 frame.pts = None  # let the resampler follow sample counts, not broken timestamps
-                for out in resampler.resample(frame):
-                    pieces.append(out.to_ndarray().reshape(-1).copy())
-        for out in resampler.resample(None):
-            pieces.append(out.to_ndarray().reshape(-1).copy())
+                for resampled in resampler.resample(frame):
+                    out.add(resampled.to_ndarray().reshape(-1))
+        for resampled in resampler.resample(None):
+            out.add(resampled.to_ndarray().reshape(-1))
     except av.error.FFmpegError as exc:
         # A stream cut short mid-packet ends decoding; what came before is kept.
-        if not pieces:
+        if not out.size:
             raise AudioError(f"{path}: the audio could not be decoded ({_reason(exc)}).") from exc
         bad_packets += 1
-    return pieces, bad_packets
+    return bad_packets
 
 
 def _reason(exc: Exception) -> str:

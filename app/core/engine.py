@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -86,8 +86,13 @@ class Engine:
         return self.store.job(job_id)
 
     def result(self, job_id: int) -> Transcript | None:
+        """The job's transcript, naming the file this job was given (a stored result may
+        have come from another file with the same content)."""
         job = self.store.job(job_id)
-        return self.store.result(job.cache_key) if job and job.status == JobStatus.COMPLETED else None
+        found = self.store.result(job.cache_key) if job and job.status == JobStatus.COMPLETED else None
+        if found is None or found.source.path == job.shown_path:
+            return found
+        return replace(found, source=replace(found.source, path=job.shown_path))
 
     def suggestions(self, job_id: int) -> dict[str, str]:
         job = self.store.job(job_id)
@@ -233,7 +238,8 @@ class Engine:
         if job is None or transcript is None:
             return job
         chosen = settings or jobs.settings_from_dict(job.settings)
-        options = roles.RoleOptions(chosen.ollama_host, chosen.ollama_model, chosen.roles_context, chosen.ollama_timeout)
+        options = roles.RoleOptions(chosen.ollama_host, chosen.ollama_model, chosen.roles_context, chosen.ollama_timeout,
+                                    chosen.ollama_confirmed_host, chosen.ollama_api_key)
         job = self.store.update(job_id, note="Asking Ollama for the speakers' roles…")
         self._emit(EventKind.STATUS, job, roles="asking")
         result = roles.suggest(transcript, options)

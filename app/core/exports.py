@@ -6,6 +6,7 @@ import json
 import re
 from typing import Callable
 
+from .text import cue_text, one_line
 from .transcript import Segment, Transcript
 
 # Subtitle cues stay short enough to read: split a long segment at word boundaries.
@@ -49,13 +50,24 @@ def cues(segment: Segment) -> list[tuple[float, float, str]]:
     return [(p[0].start, p[-1].end, "".join(w.word for w in p).strip()) for p in pieces]
 
 
+def _names(t: Transcript) -> dict[str, str]:
+    """Speaker names as one clean line each, whatever was stored (a name can never add a
+    line, and so a forged cue, to a subtitle file)."""
+    return {speaker: one_line(name) or speaker for speaker, name in t.speaker_names().items()}
+
+
+def _name(names: dict[str, str], speaker: str) -> str:
+    return names.get(speaker) or one_line(speaker) or "?"
+
+
 def to_srt(t: Transcript) -> str:
-    names = t.speaker_names()
+    names = _names(t)
     blocks = []
     for seg in t.segments:
         for start, end, text in cues(seg):
             blocks.append(
-                f"{len(blocks) + 1}\n{_clock(start, ',')} --> {_clock(end, ',')}\n{names.get(seg.speaker, seg.speaker)}: {text}\n"
+                f"{len(blocks) + 1}\n{_clock(start, ',')} --> {_clock(end, ',')}\n"
+                f"{cue_text(_name(names, seg.speaker))}: {cue_text(text)}\n"
             )
     return "\n".join(blocks)
 
@@ -65,18 +77,18 @@ def _vtt_escape(text: str) -> str:
 
 
 def to_vtt(t: Transcript) -> str:
-    names = t.speaker_names()
+    names = _names(t)
     blocks = ["WEBVTT\n"]
     for seg in t.segments:
-        voice = _vtt_escape(names.get(seg.speaker, seg.speaker))
+        voice = _vtt_escape(cue_text(_name(names, seg.speaker)))
         for start, end, text in cues(seg):
-            blocks.append(f"{_clock(start, '.')} --> {_clock(end, '.')}\n<v {voice}>{_vtt_escape(text)}</v>\n")
+            blocks.append(f"{_clock(start, '.')} --> {_clock(end, '.')}\n<v {voice}>{_vtt_escape(cue_text(text))}</v>\n")
     return "\n".join(blocks)
 
 
 def to_txt(t: Transcript) -> str:
-    names = t.speaker_names()
-    lines = [f"[{_clock(s.start, '.')[:8]}] {names.get(s.speaker, s.speaker)}: {s.text}" for s in t.segments]
+    names = _names(t)
+    lines = [f"[{_clock(s.start, '.')[:8]}] {_name(names, s.speaker)}: {cue_text(s.text)}" for s in t.segments]
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -87,14 +99,25 @@ def _rttm_token(text: str) -> str:
 def to_rttm(t: Transcript) -> str:
     from pathlib import PurePath
 
-    file_id = _rttm_token(PurePath(t.source.path).stem)
-    names = t.speaker_names()
+    file_id = _rttm_token(one_line(PurePath(t.source.path).stem, 200))
+    names = _names(t)
     lines = [
         f"SPEAKER {file_id} 1 {s.start:.3f} {max(s.end - s.start, 0):.3f} <NA> <NA> "
-        f"{_rttm_token(names.get(s.speaker, s.speaker))} <NA> <NA>"
+        f"{_rttm_token(_name(names, s.speaker))} <NA> <NA>"
         for s in t.segments
     ]
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def render(fmt: str, t: Transcript, with_folder: bool = True) -> str:
+    """The transcript in `fmt`; without the recording's folder (which often names a
+    client or a patient) unless asked for."""
+    if not with_folder:
+        from dataclasses import replace
+        from pathlib import PurePath
+
+        t = replace(t, source=replace(t.source, path=PurePath(t.source.path).name))
+    return FORMATS[fmt](t)
 
 
 FORMATS: dict[str, Callable[[Transcript], str]] = {

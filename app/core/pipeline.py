@@ -24,6 +24,7 @@ from .diarize import Diarizer, SpeakerHint, Turn
 from .errors import Cancelled, UserError
 from .settings import Settings
 from .transcribe import ChunkResult, Transcriber, WhisperOptions
+from .text import shown
 from .transcript import Source, Transcript
 
 Progress = Callable[[float, str], None]
@@ -110,9 +111,9 @@ def run(
     _log_once(f"Device: {plan.label}. {plan.note}".strip())
     hooks.progress(0.0, "decode")
     sha256 = sha256 or (audio.file_sha256(path) if path.is_file() else "")
-    decoded = audio.decode(path)
+    decoded = audio.decode(path, max_seconds=settings.max_hours * 3600)
     timer.stage("decode")
-    source = Source(str(path), sha256, round(decoded.duration, 3))
+    source = Source(shown(str(path)), sha256, round(decoded.duration, 3))
     warnings = list(decoded.warnings)
     samples = decoded.samples
     job = None

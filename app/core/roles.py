@@ -9,12 +9,17 @@ untouched and one note says what happened and what to do.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 
+from . import hosts
+from .errors import UserError
+from .text import one_line
 from .transcript import Transcript
 
 EXCERPT_CHARS = 1200  # per speaker: enough to tell a role, bounded for hour-long files
 MAX_ROLE_CHARS = 40
+MAX_REPLY_BYTES = 64 * 1024  # a longer answer is not a list of roles; reading stops there
 
 
 @dataclass(frozen=True)
@@ -22,7 +27,9 @@ class RoleOptions:
     host: str
     model: str
     context: str = ""  # "a medical consultation in Spanish"
-    timeout: float = 60.0
+    timeout: float = 60.0  # for the whole exchange, not per read
+    confirmed_host: str = ""  # a host off this computer the user agreed to send excerpts to
+    api_key: str = ""  # sent only to a confirmed host (OLLAMA_API_KEY)
 
 
 @dataclass(frozen=True)
@@ -99,44 +106,99 @@ def validate(reply: str, speaker_ids: list[str]) -> dict[str, str]:
             raise ValueError(f"it named a speaker that does not exist ({speaker})")
         if speaker in roles:
             raise ValueError(f"it named {speaker} twice")
-        if not isinstance(role, str) or not role.strip() or len(role.strip()) > MAX_ROLE_CHARS:
+        role = one_line(role, MAX_ROLE_CHARS + 1) if isinstance(role, str) else ""
+        if not role or len(role) > MAX_ROLE_CHARS:
             raise ValueError(f"it gave {speaker} no usable role")
-        roles[speaker] = role.strip()
+        roles[speaker] = role
     return roles
 
 
 def suggest(transcript: Transcript, options: RoleOptions) -> RoleResult:
-    """Asks Ollama; never raises for anything Ollama or the network does."""
-    import httpx
-    import ollama
+    """Asks Ollama; never raises for anything Ollama, the network or the address does.
 
+    Excerpts go only to this computer or to the host the user confirmed; no proxy from the
+    environment is used (httpx would otherwise send them through one, even for
+    localhost); the answer is read up to MAX_REPLY_BYTES; the whole exchange has one
+    deadline."""
     ids = [s.id for s in transcript.speakers]
     if not ids:
         return RoleResult({}, "No speakers to name.")
-    client = ollama.Client(host=options.host, timeout=options.timeout)
     try:
+        address = hosts.url(options.host)
+    except UserError as exc:
+        return RoleResult({}, str(exc))
+    if not hosts.trusted(options.host, options.confirmed_host):
+        return RoleResult({}, f"Ollama at {address} is not on this computer: excerpts of the conversation would be "
+                              "sent there. Confirm that host in Preferences (https advised), or use a local Ollama.")
+    outcome: dict = {}
+    worker = threading.Thread(target=lambda: outcome.update(_ask(transcript, options, address, ids)), daemon=True)
+    worker.start()
+    worker.join(options.timeout)
+    if worker.is_alive():  # a slow drip is cut off here; the thread ends with its socket
+        client = outcome.get("client")
+        if client is not None:
+            client.close()
+        return RoleResult({}, f"Ollama did not answer within {options.timeout:g} s; try again, or a smaller model.")
+    return outcome.get("result") or RoleResult({}, "Role naming failed unexpectedly; the speakers keep their labels.")
+
+
+def _ask(transcript: Transcript, options: RoleOptions, address: str, ids: list[str]) -> dict:
+    import httpx
+    import ollama
+
+    def key_only_where_confirmed(request) -> None:
+        confirmed = options.api_key and options.confirmed_host and hosts.trusted(str(request.url), options.confirmed_host) \
+            and not hosts.is_local(str(request.url))
+        if confirmed:
+            request.headers["authorization"] = f"Bearer {options.api_key}"
+        else:
+            request.headers.pop("authorization", None)  # the client library adds OLLAMA_API_KEY itself
+
+    found: dict = {}
+    try:
+        client = ollama.Client(host=address, timeout=options.timeout, trust_env=False, follow_redirects=False,
+                               event_hooks={"request": [key_only_where_confirmed]})
+        found["client"] = client
         pulled = {m.model for m in client.list().models}
         if options.model not in pulled and f"{options.model}:latest" not in pulled:
-            return RoleResult({}, f"The model {options.model} is not installed in Ollama. Run: ollama pull {options.model}")
-        response = client.chat(
+            found["result"] = RoleResult({}, f"The model {options.model} is not installed in Ollama. Run: ollama pull {options.model}")
+            return found
+        reply, size = [], 0
+        for part in client.chat(
             model=options.model,
             messages=[{"role": "user", "content": prompt(transcript, options.context)}],
             format=schema(ids),
             options={"temperature": 0},
-        )
-        roles = validate(response.message.content, ids)
+            stream=True,
+        ):
+            piece = part.message.content or ""
+            size += len(piece.encode("utf-8"))
+            if size > MAX_REPLY_BYTES:
+                raise ValueError(f"its answer ran past {MAX_REPLY_BYTES // 1024} KB")
+            reply.append(piece)
+        roles = validate("".join(reply), ids)
     except ConnectionError:
-        return RoleResult({}, f"Ollama is not running at {options.host}. Start it (ollama serve), or turn role naming off.")
+        found["result"] = RoleResult({}, f"Ollama is not running at {address}. Start it (ollama serve), or turn role naming off.")
+        return found
     except httpx.TimeoutException:
-        return RoleResult({}, f"Ollama did not answer within {options.timeout:g} s; try again, or a smaller model.")
+        found["result"] = RoleResult({}, f"Ollama did not answer within {options.timeout:g} s; try again, or a smaller model.")
+        return found
     except ollama.ResponseError as exc:
         if exc.status_code == 404:
-            return RoleResult({}, f"The model {options.model} is not installed in Ollama. Run: ollama pull {options.model}")
-        return RoleResult({}, f"Ollama answered with an error: {exc.error}")
+            found["result"] = RoleResult({}, f"The model {options.model} is not installed in Ollama. Run: ollama pull {options.model}")
+        else:
+            found["result"] = RoleResult({}, f"Ollama answered with an error: {one_line(str(exc.error), 200)}")
+        return found
     except ValueError as exc:
-        return RoleResult({}, f"Role naming skipped: {exc}; the speakers keep their voice labels.")
-    except httpx.HTTPError as exc:
-        return RoleResult({}, f"Ollama could not be reached at {options.host} ({type(exc).__name__}).")
+        found["result"] = RoleResult({}, f"Role naming skipped: {exc}; the speakers keep their voice labels.")
+        return found
+    except (httpx.HTTPError, OSError) as exc:
+        found["result"] = RoleResult({}, f"Ollama could not be reached at {address} ({type(exc).__name__}).")
+        return found
+    except Exception as exc:  # noqa: BLE001 - whatever the library does, the job is untouched
+        found["result"] = RoleResult({}, f"Role naming failed ({type(exc).__name__}); the speakers keep their labels.")
+        return found
     missing = [i for i in ids if i not in roles]
     note = f"Roles suggested by {options.model}." + (f" No role for {', '.join(missing)}." if missing else "")
-    return RoleResult(roles, note)
+    found["result"] = RoleResult(roles, note)
+    return found

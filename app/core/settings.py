@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from . import languages
+from . import hosts, languages
 from .errors import UserError
 
 APP_NAME = "Diarization Studio"
@@ -25,7 +25,9 @@ ENV_NAMES = {
     "DIARIZATION_CHUNK_SEC": "chunk_sec",
     "OLLAMA_HOST": "ollama_host",
     "HF_HUB_OFFLINE": "offline",  # the hub's own name for "never download"
+    "OLLAMA_API_KEY": "ollama_api_key",  # never saved, never stored with a job
 }
+SECRET = ("ollama_api_key",)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 COMPUTE_TYPES = ("auto", "int8", "int8_float16", "int8_float32", "float16", "float32", "bfloat16")
 
@@ -46,7 +48,13 @@ class Settings:
     ollama_model: str = "qwen2.5:7b"
     roles_context: str = ""  # "a medical consultation in Spanish"
     ollama_timeout: float = 60.0
+    ollama_confirmed_host: str = ""  # a host off this computer the user agreed to send excerpts to
+    ollama_api_key: str = ""
     offline: bool = False  # never download a model, even one the user picks
+    max_hours: float = 12.0  # a longer recording is refused (a lying header cannot fill the memory)
+    # Exports name the recording without its folder. On for new installs; an install
+    # that predates the option keeps full paths until its user turns it on.
+    exports_without_folder: bool = True
     data_dir: Path = field(default_factory=lambda: default_data_dir())
     from_env: tuple[str, ...] = ()  # settings overridden by environment variables
 
@@ -75,10 +83,13 @@ class Settings:
             value = getattr(self, name)
             if value is not None and not 1 <= value <= 32:
                 raise UserError(f"The speaker count must be between 1 and 32, not {value}.")
+        if not 0.01 <= self.max_hours <= 48:
+            raise UserError(f"The longest recording must be between 0.01 and 48 hours, not {self.max_hours:g}.")
         if not 1 <= self.ollama_timeout <= 3600:
             raise UserError(f"The Ollama timeout must be between 1 and 3600 seconds, not {self.ollama_timeout:g}.")
         if self.num_speakers is not None and self.max_speakers is not None:
             raise UserError("Give either an exact speaker count or a maximum, not both.")
+        hosts.parse(self.ollama_host)  # a clear error for a mistyped address
         if self.language is not None and self.language not in languages.CODES:
             raise UserError(
                 f"Unknown language '{self.language}': use a code such as en, es, fr or de, or leave it empty to detect it."
@@ -121,7 +132,10 @@ def load(environ: dict | None = None, preferences: bool = True, **overrides) -> 
     # The data folder first: preferences are read from the folder these settings will use.
     settings = Settings(data_dir=Path(overrides.pop("data_dir", None) or default_data_dir(environ)))
     if preferences:
-        settings = replace(settings, **read_preferences(settings.preferences_file))
+        saved = read_preferences(settings.preferences_file)
+        if "exports_without_folder" not in saved:
+            saved["exports_without_folder"] = _first_choice_of_export_paths(settings)
+        settings = replace(settings, **saved)
     from_env = []
     for env_name, name in ENV_NAMES.items():
         if environ.get(env_name) not in (None, ""):
@@ -132,13 +146,24 @@ def load(environ: dict | None = None, preferences: bool = True, **overrides) -> 
     return settings.validated()
 
 
+def _first_choice_of_export_paths(settings: Settings) -> bool:
+    """A new install leaves folders out of exports; one with a history from before the
+    option keeps them (as its user knew it). The choice is written down at once."""
+    fresh = not settings.history_file.exists()
+    try:
+        save_preferences(settings, {"exports_without_folder": fresh})
+    except OSError:
+        pass
+    return fresh
+
+
 def read_preferences(path: Path) -> dict:
     """Saved preferences; an unreadable file is ignored rather than stopping the app."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    known = {f.name for f in fields(Settings)} - {"data_dir", "from_env"}
+    known = {f.name for f in fields(Settings)} - {"data_dir", "from_env", *SECRET}
     clean = {}
     for name, value in data.items() if isinstance(data, dict) else ():
         if name in known:
@@ -152,7 +177,7 @@ def read_preferences(path: Path) -> dict:
 def save_preferences(settings: Settings, changes: dict) -> None:
     path = settings.preferences_file
     current = read_preferences(path)
-    current.update(changes)
+    current.update({k: v for k, v in changes.items() if k not in SECRET})
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(current, indent=2, default=str), encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QSettings, Qt, QUrl
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import exports, media
+from app.core.files import write_atomic
 from app.core.status import JobStatus
 from app.core.settings import Settings
 from app.ui.drop_zone import DropZone
@@ -32,6 +34,13 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.text = index.data()
         bar.textVisible = True
         QApplication.style().drawControl(QStyle.CE_ProgressBar, bar, painter)
+
+
+def _plain_text_only(widget) -> None:
+    """Every label shows its text as it is: a file named "<b>Done</b>.wav", an error or an
+    LLM's note is never read as HTML."""
+    for label in widget.findChildren(QLabel):
+        label.setTextFormat(Qt.PlainText)
 
 
 class MainWindow(QMainWindow):
@@ -111,6 +120,7 @@ class MainWindow(QMainWindow):
             self.show_problem(problem)
         self._restore()
         self._selection_changed()
+        _plain_text_only(self)
 
     # menus
 
@@ -297,9 +307,14 @@ class MainWindow(QMainWindow):
         job = self.selected_job()
         transcript = self.engine.result(job.id) if job else None
         if transcript is None:
+            self.show_problem("Nothing was exported: select a finished job first." if job is None else
+                              f"Nothing was exported: the transcript of {job.name} could not be read from the history.")
+            return
+        if os.path.realpath(path) == os.path.realpath(job.path):
+            self.show_problem(f"Nothing was exported: {path.name} is the recording itself. Choose another name.")
             return
         try:
-            path.write_text(exports.FORMATS[fmt](transcript), encoding="utf-8")
+            write_atomic(path, exports.render(fmt, transcript, with_folder=not self.settings.exports_without_folder))
         except OSError as exc:
             self.show_problem(f"Could not write {path}: {exc.strerror or exc}. Choose another folder.")
             return

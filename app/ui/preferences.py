@@ -5,12 +5,13 @@ A setting fixed by an environment variable is shown, disabled, with the variable
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QSpinBox,
     QVBoxLayout, QWidget,
 )
 
-from app.core import devices, models
+from app.core import devices, hosts, models
 from app.core import settings as settings_mod
 from app.core.settings import ENV_NAMES, Settings
 
@@ -60,9 +61,16 @@ class PreferencesDialog(QDialog):
         self.roles_enabled = QCheckBox("Suggest speaker roles with a local LLM (Ollama) after each job")
         self.roles_enabled.setChecked(settings.roles_enabled)
         self.ollama_host = QLineEdit(settings.ollama_host)
+        self.host_note = QLabel()
+        self.host_note.setWordWrap(True)
+        self.confirm_host = QCheckBox("Send excerpts of each conversation to this computer")
+        self.confirm_host.setChecked(hosts.trusted(settings.ollama_host, settings.ollama_confirmed_host)
+                                     and bool(settings.ollama_confirmed_host))
+        self.ollama_host.textChanged.connect(self._host_changed)
         self.ollama_model = QLineEdit(settings.ollama_model)
         self.roles_context = QLineEdit(settings.roles_context, placeholderText="e.g. a medical consultation in Spanish")
         self.ollama_timeout = QSpinBox(minimum=1, maximum=3600, value=int(settings.ollama_timeout), suffix=" s")
+        self.max_hours = QSpinBox(minimum=1, maximum=48, value=max(1, int(round(settings.max_hours))), suffix=" h")
         form = QFormLayout()
         self.notes: dict[str, QLabel] = {}
         for label, name, widget in (
@@ -72,6 +80,7 @@ class PreferencesDialog(QDialog):
             ("Roles", "roles_enabled", self.roles_enabled), ("Ollama host", "ollama_host", self.ollama_host),
             ("Ollama model", "ollama_model", self.ollama_model), ("Context", "roles_context", self.roles_context),
             ("Ollama timeout", "ollama_timeout", self.ollama_timeout),
+            ("Longest recording", "max_hours", self.max_hours),
         ):
             form.addRow(label, widget)
             if name in settings.from_env:
@@ -80,6 +89,10 @@ class PreferencesDialog(QDialog):
                 note.setStyleSheet("color: palette(mid);")
                 self.notes[name] = note
                 form.addRow("", note)
+        host_row = form.getWidgetPosition(self.ollama_host)[0]
+        form.insertRow(host_row + 1, "", self.host_note)
+        form.insertRow(host_row + 2, "", self.confirm_host)
+        self._host_changed(self.ollama_host.text())
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -87,6 +100,8 @@ class PreferencesDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(QLabel("Changes apply to jobs added from now on."))
         layout.addWidget(buttons)
+        for label in self.findChildren(QLabel):  # typed and environment text shown as it is
+            label.setTextFormat(Qt.PlainText)
 
     def changes(self) -> dict:
         mode, count = self.speaker_mode.currentIndex(), self.speaker_count.value()
@@ -101,11 +116,59 @@ class PreferencesDialog(QDialog):
             "max_speakers": count if mode == 2 else None,
             "roles_enabled": self.roles_enabled.isChecked(),
             "ollama_host": self.ollama_host.text().strip() or Settings.ollama_host,
+            "ollama_confirmed_host": self._confirmed(),
             "ollama_model": self.ollama_model.text().strip() or Settings.ollama_model,
             "roles_context": self.roles_context.text().strip(),
             "ollama_timeout": float(self.ollama_timeout.value()),
+            "max_hours": float(self.max_hours.value()),
         }
         return {k: v for k, v in chosen.items() if k not in self.settings.from_env}
+
+    def _host_changed(self, text: str) -> None:
+        """Checked as it is typed: a host off this computer is named as such, and needs
+        the box ticked before any excerpt goes there."""
+        from app.core.errors import UserError
+
+        try:
+            scheme, _, _ = hosts.parse(text or Settings.ollama_host)
+            local = hosts.is_local(text or Settings.ollama_host)
+        except UserError as exc:
+            self.host_note.setText(str(exc))
+            self.host_note.setStyleSheet("color: #C0392B;")
+            self.host_note.show()
+            self.confirm_host.hide()
+            return
+        if local:
+            self.host_note.hide()
+            self.confirm_host.hide()
+            return
+        warning = ("This address is not on this computer: with role naming on, excerpts of each conversation "
+                   "are sent there.")
+        if scheme == "http":
+            warning += " Over plain http anyone on the way can read them: use https."
+        self.host_note.setText(warning)
+        self.host_note.setStyleSheet("color: #B9770E;")
+        self.host_note.show()
+        self.confirm_host.show()
+
+    def _confirmed(self) -> str:
+        from app.core.errors import UserError
+
+        text = self.ollama_host.text().strip() or Settings.ollama_host
+        try:
+            return hosts.url(text) if not hosts.is_local(text) and self.confirm_host.isChecked() else ""
+        except UserError:
+            return ""
+
+    def accept(self) -> None:
+        from app.core.errors import UserError
+
+        try:
+            hosts.parse(self.ollama_host.text().strip() or Settings.ollama_host)
+        except UserError:
+            self.ollama_host.setFocus()
+            return  # the note under the field says what is wrong
+        super().accept()
 
     def save(self) -> Settings:
         """Writes the preferences and returns the settings now in force (environment still wins)."""

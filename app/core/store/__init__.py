@@ -6,6 +6,7 @@ Every method is one transaction; a change is on disk when the method returns.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..status import FINISHED, JobStatus
+from ..text import one_line, shown
 from ..transcript import Transcript, compact
 from .schema import migrate
 
@@ -49,10 +51,16 @@ class Job:
 
     @property
     def name(self) -> str:
-        return Path(self.path).name
+        """The file's name as it can be shown (stray bytes as U+FFFD)."""
+        return shown(Path(self.path).name)
+
+    @property
+    def shown_path(self) -> str:
+        return shown(self.path)
 
 
 _COLUMNS = [f.name for f in fields(Job)]
+_SELECT = ", ".join(_COLUMNS + ["path_bytes"])
 
 
 class Store:
@@ -60,7 +68,7 @@ class Store:
         self.path = Path(path)
         self._lock = threading.RLock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _private(self.path)
             self._db = sqlite3.connect(self.path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
             self._wal(busy_timeout)
             self._db.execute("PRAGMA synchronous=FULL")
@@ -69,7 +77,8 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise self._explain(exc) from exc
         except OSError as exc:
-            raise StoreError(f"The job history at {self.path} cannot be opened: {exc.strerror or exc}.") from exc
+            raise StoreError(f"The job history at {self.path} cannot be opened ({exc.strerror or exc}): check that "
+                             "your user may write in that folder.") from exc
 
     def _wal(self, busy_timeout: float) -> None:
         """WAL mode; switching a new file to it needs the file to itself, and SQLite answers
@@ -85,18 +94,34 @@ class Store:
                 time.sleep(0.05)
 
     def _explain(self, exc: sqlite3.Error) -> StoreError:
+        """Each cause in its own words: only a damaged file is called damaged."""
         text = str(exc)
-        if "locked" in text or "busy" in text:
+        code = getattr(exc, "sqlite_errorcode", None)
+        primary = code & 0xFF if isinstance(code, int) else None
+        if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in text or "busy" in text:
             return StoreError(
                 f"The job history at {self.path} is in use by another Diarization Studio process. "
                 "Close the other one, or wait for it to finish, and try again."
             )
+        if primary == sqlite3.SQLITE_FULL or "disk is full" in text:
+            return StoreError(f"The disk holding the job history ({self.path.parent}) is full. "
+                              "Free some space and try again; nothing stored was lost.")
+        if primary == sqlite3.SQLITE_READONLY or "readonly" in text:
+            return StoreError(f"The job history at {self.path} cannot be written (the file or its folder is "
+                              "read-only). Give your user write access to that folder, or choose another data folder.")
+        if primary == sqlite3.SQLITE_CANTOPEN or "unable to open" in text:
+            return StoreError(f"The job history at {self.path} cannot be opened: check that its folder exists and "
+                              "your user may write there.")
+        if primary == sqlite3.SQLITE_IOERR or "disk I/O error" in text:
+            return StoreError(f"The disk holding the job history ({self.path}) reported a read or write error. "
+                              "Check the disk (or reconnect it) and try again.")
         return StoreError(
             f"The job history at {self.path} is damaged ({text}). It has been left untouched: "
             "move the file aside to start a new history, or restore it from a backup."
         )
 
     def _run(self, sql: str, args=()) -> sqlite3.Cursor:
+        args = tuple(shown(a) if isinstance(a, str) else a for a in args)  # an error naming an odd path
         with self._lock:
             try:
                 return self._db.execute(sql, args)
@@ -109,7 +134,7 @@ class Store:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
                     for sql, args in steps:
-                        self._db.execute(sql, args)
+                        self._db.execute(sql, tuple(shown(a) if isinstance(a, str) else a for a in args))
                 except BaseException:
                     self._db.execute("ROLLBACK")
                     raise
@@ -127,27 +152,29 @@ class Store:
                 no_cache: bool = False, duration: float | None = None) -> Job:
         now = time.time()
         finished = now if status in FINISHED else None
+        raw = os.fsencode(path)
+        text = shown(path)
         cursor = self._run(
-            "INSERT INTO jobs (path, sha256, cache_key, settings, status, no_cache, duration, created_at, finished_at,"
-            " progress) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (path, sha256, cache_key, json.dumps(settings), status, int(no_cache), duration, now, finished,
-             1.0 if status == "completed" else 0.0),
+            "INSERT INTO jobs (path, path_bytes, sha256, cache_key, settings, status, no_cache, duration, created_at,"
+            " finished_at, progress) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (text, None if text == path else raw, sha256, cache_key, json.dumps(settings, ensure_ascii=True), status,
+             int(no_cache), duration, now, finished, 1.0 if status == "completed" else 0.0),
         )
         return self.job(cursor.lastrowid)
 
     def job(self, job_id: int) -> Job | None:
-        row = self._run(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = self._run(f"SELECT {_SELECT} FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return _job(row) if row else None
 
     def jobs(self, statuses: tuple[str, ...] = STATUSES) -> list[Job]:
         marks = ", ".join("?" * len(statuses))
-        rows = self._run(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE status IN ({marks}) ORDER BY id", statuses)
+        rows = self._run(f"SELECT {_SELECT} FROM jobs WHERE status IN ({marks}) ORDER BY id", statuses)
         return [_job(r) for r in rows.fetchall()]
 
     def jobs_with_key(self, cache_key: str, statuses: tuple[str, ...] = STATUSES) -> list[Job]:
         marks = ", ".join("?" * len(statuses))
         rows = self._run(
-            f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE cache_key = ? AND status IN ({marks}) ORDER BY id",
+            f"SELECT {_SELECT} FROM jobs WHERE cache_key = ? AND status IN ({marks}) ORDER BY id",
             (cache_key, *statuses),
         )
         return [_job(r) for r in rows.fetchall()]
@@ -273,7 +300,7 @@ class Store:
         return dict(rows.fetchall())
 
     def rename_speaker(self, cache_key: str, speaker_id: str, name: str) -> None:
-        name = name.strip()
+        name = one_line(name)
         if not name:
             self._run("DELETE FROM speaker_names WHERE cache_key = ? AND speaker_id = ?", (cache_key, speaker_id))
         else:
@@ -289,16 +316,37 @@ class Store:
     def save_suggestions(self, cache_key: str, roles: dict[str, str]) -> None:
         self._transaction(
             [("DELETE FROM speaker_suggestions WHERE cache_key = ?", (cache_key,))]
-            + [("INSERT INTO speaker_suggestions (cache_key, speaker_id, role) VALUES (?, ?, ?)", (cache_key, k, v))
-               for k, v in roles.items()]
+            + [("INSERT INTO speaker_suggestions (cache_key, speaker_id, role) VALUES (?, ?, ?)",
+                (cache_key, k, one_line(v))) for k, v in roles.items() if one_line(v)]
         )
 
     def integrity_check(self) -> str:
         return self._run("PRAGMA integrity_check").fetchone()[0]
 
 
+def _private(path: Path) -> None:
+    """The history is its user's alone: its folder 0700, the file (and so the WAL and
+    shared-memory files SQLite makes beside it, which take its mode) 0600."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.name != "posix":
+        return
+    try:
+        os.chmod(path.parent, 0o700)
+    except OSError:  # not ours to change (a shared folder the user chose): left as it is
+        pass
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if name.exists() and name.stat().st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except OSError:
+            pass
+
+
 def _job(row) -> Job:
     data = dict(zip(_COLUMNS, row))
+    if row[len(_COLUMNS)] is not None:  # a path that is not valid UTF-8, kept as its bytes
+        data["path"] = os.fsdecode(bytes(row[len(_COLUMNS)]))
     data["settings"] = json.loads(data["settings"])
     data["no_cache"] = bool(data["no_cache"])
     data["status"] = JobStatus(data["status"])

@@ -20,7 +20,8 @@ CREATE TABLE jobs (
     created_at REAL NOT NULL,
     started_at REAL,
     finished_at REAL,
-    note TEXT NOT NULL DEFAULT ''        -- e.g. what role naming said
+    note TEXT NOT NULL DEFAULT '',       -- e.g. what role naming said
+    path_bytes BLOB                      -- the path's bytes when not valid UTF-8; path shows them with U+FFFD
 );
 CREATE INDEX jobs_by_key ON jobs (cache_key);
 CREATE INDEX jobs_by_status ON jobs (status);

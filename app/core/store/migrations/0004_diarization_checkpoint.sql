@@ -10,3 +10,7 @@ CREATE TABLE job_parts (
     data BLOB NOT NULL,
     PRIMARY KEY (cache_key, part)
 );
+
+-- The path's bytes when they are not valid UTF-8 (Linux): `path` then holds them shown
+-- with U+FFFD, and the file is opened from these.
+ALTER TABLE jobs ADD COLUMN path_bytes BLOB;
