@@ -297,3 +297,24 @@ def test_processes_opening_a_new_history_at_the_same_moment_all_succeed(tmp_path
         errors = [p.communicate(timeout=60)[1] for p in procs]
         assert all(p.returncode == 0 for p in procs), errors
         assert Store(path).integrity_check() == "ok"
+
+
+def test_folders_with_a_symlink_loop_or_10000_files_add_what_they_hold(tmp_path, settings, wavs):
+    import os
+
+    loop = tmp_path / "loop"
+    (loop / "sub").mkdir(parents=True)
+    os.symlink("..", loop / "sub" / "up")
+    many = tmp_path / "many"
+    many.mkdir()
+    for i in range(10_000):
+        (many / f"note {i:05d}.txt").touch()
+    (loop / "sub" / "a.wav").write_bytes(wavs[0].read_bytes())
+    (many / "b.wav").write_bytes(wavs[1].read_bytes())
+    engine = make_engine(tmp_path / "h.db")
+    try:
+        added, refused = engine.add_paths([loop, many, tmp_path / "nothing.txt"], settings)
+        assert [Path(j.path).name for j in added] == ["a.wav", "b.wav"]
+        assert refused == [tmp_path / "nothing.txt"]
+    finally:
+        engine.close()

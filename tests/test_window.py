@@ -253,3 +253,16 @@ def test_the_window_reaches_the_core_only_through_the_engine():
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
                 assert not any(n.startswith(("app.core.store", "app.core.pipeline", "app.core.worker")) for n in names), path
+
+
+def test_labels_show_names_and_errors_as_plain_text(window, qtbot, tmp_path):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QLabel
+
+    job = window.engine.store.add_job(str(tmp_path / "<b>Done<br>.wav"), "", "", {}, status="failed")
+    job = window.engine.store.update(job.id, error="<i>x</i>: <a href='http://example.com'>click</a>")
+    window.bridge.jobAdded.emit(job)
+    qtbot.waitUntil(lambda: window.selected_job() is not None)
+    assert window.model.item(0, 0).text() == "<b>Done<br>.wav"
+    assert window.panel.title.text().startswith("<i>x</i>")
+    assert all(label.textFormat() == Qt.PlainText for label in window.findChildren(QLabel))

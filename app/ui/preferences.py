@@ -70,6 +70,8 @@ class PreferencesDialog(QDialog):
         self.ollama_model = QLineEdit(settings.ollama_model)
         self.roles_context = QLineEdit(settings.roles_context, placeholderText="e.g. a medical consultation in Spanish")
         self.ollama_timeout = QSpinBox(minimum=1, maximum=3600, value=int(settings.ollama_timeout), suffix=" s")
+        self.without_folder = QCheckBox("Leave the recording's folder out of exports (it often names a client)")
+        self.without_folder.setChecked(settings.exports_without_folder)
         self.max_hours = QSpinBox(minimum=1, maximum=48, value=max(1, int(round(settings.max_hours))), suffix=" h")
         form = QFormLayout()
         self.notes: dict[str, QLabel] = {}
@@ -81,6 +83,7 @@ class PreferencesDialog(QDialog):
             ("Ollama model", "ollama_model", self.ollama_model), ("Context", "roles_context", self.roles_context),
             ("Ollama timeout", "ollama_timeout", self.ollama_timeout),
             ("Longest recording", "max_hours", self.max_hours),
+            ("Exports", "exports_without_folder", self.without_folder),
         ):
             form.addRow(label, widget)
             if name in settings.from_env:
@@ -121,6 +124,7 @@ class PreferencesDialog(QDialog):
             "roles_context": self.roles_context.text().strip(),
             "ollama_timeout": float(self.ollama_timeout.value()),
             "max_hours": float(self.max_hours.value()),
+            "exports_without_folder": self.without_folder.isChecked(),
         }
         return {k: v for k, v in chosen.items() if k not in self.settings.from_env}
 
