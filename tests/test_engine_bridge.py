@@ -18,9 +18,9 @@ def test_a_job_runs_on_the_thread_pool_and_signals_arrive_in_the_gui_thread(qtbo
     bridge = EngineBridge(Store(tmp_path / "history.db"), pool)
     seen = []
     gui_thread = QThread.currentThread()
-    bridge.jobProgress.connect(lambda job_id, fraction, stage: seen.append((stage, QThread.currentThread() is gui_thread)))
+    bridge.jobProgress.connect(lambda job: seen.append((job.stage, QThread.currentThread() is gui_thread)))
     statuses = []
-    bridge.jobStatus.connect(lambda job_id, status: statuses.append(status))
+    bridge.jobStatus.connect(lambda job: statuses.append(str(job.status)))
     try:
         with qtbot.waitSignal(bridge.jobAdded, timeout=5000):
             job = bridge.engine.add(sample.wav, settings)
