@@ -31,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--format", choices=tuple(FORMATS), default="json")
     tr.add_argument("-o", "--output", type=Path, metavar="PATH", help="output file, or folder for several inputs")
     tr.add_argument("--no-cache", action="store_true", help="transcribe again even if a stored result exists")
+    tr.add_argument("--redis", metavar="URL", help="send the jobs to the workers of this Redis queue (redis://host:6379)")
+    wk = commands.add_parser("worker", help="take jobs from a Redis queue and run them on this computer")
+    wk.add_argument("--redis", metavar="URL", help="the queue (default: REDIS_URL, or REDIS_HOST and REDIS_PORT)")
+    wk.add_argument("--name", help="this worker's name in the queue (default: host name and process id)")
+    wk.add_argument("--burst", action="store_true", help="stop once the queue is empty")
     commands.add_parser("jobs", help="list the job history")
     show = commands.add_parser("show", help="print a stored result")
     show.add_argument("id", type=int)
@@ -45,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         from app import selftest
 
         return selftest.run(Path(args.self_test) if args.self_test else None)
-    commands = {"transcribe": _transcribe, "jobs": _jobs, "show": _show, "gui": _gui, None: _gui}
+    commands = {"transcribe": _transcribe, "jobs": _jobs, "show": _show, "gui": _gui, "worker": _worker, None: _gui}
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:
@@ -76,6 +81,8 @@ def _transcribe(args) -> int:
             device=args.device,
             num_speakers=args.speakers,
             max_speakers=args.max_speakers,
+            redis_url=args.redis,
+            process_on="workers" if args.redis else None,
         )
         devices.plan(settings.device, settings.compute_type)
         files, refused = media.collect(args.files)
@@ -97,14 +104,14 @@ def _transcribe(args) -> int:
 
 
 def _engine(settings):
-    from app.core.engine import Engine, open_history
+    from app.core.engine import Engine, open_history, worker_factory
 
     store, problem = open_history(settings)
     if problem:
         print(f"warning: {problem}", file=sys.stderr)
     # As the queue's owner, the command line runs only its own jobs (and those a dead
     # owner left unfinished); while the app owns it, the app runs them and this waits.
-    return Engine(store, only_own=True)
+    return Engine(store, only_own=True, worker_factory=worker_factory(lambda: settings))
 
 
 def _run_files(engine, settings, args, files, target) -> int:
@@ -148,6 +155,24 @@ def _run_files(engine, settings, args, files, target) -> int:
     if failed:
         print(f"{failed} of {len(files)} file(s) failed.", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _worker(args) -> int:
+    from app.core import settings as settings_mod
+    from app.core.errors import UserError
+    from app.core.remote_worker import serve
+
+    logging.basicConfig(format="%(asctime)s %(message)s")
+    logging.getLogger("app").setLevel(logging.INFO)
+    try:
+        settings = settings_mod.load(redis_url=args.redis)
+        if not settings.redis_url:
+            raise UserError("No queue given: use --redis redis://host:6379 (or set REDIS_URL).")
+        serve(settings.redis_url, args.name, burst=args.burst)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _jobs(args) -> int:

@@ -31,6 +31,7 @@ from .transcript import Transcript
 
 PROGRESS_INTERVAL_SEC = 0.25  # progress is written and announced at most this often
 WATCH_INTERVAL_SEC = 1.0  # how often the store is read for other processes' changes
+QUEUE_RETRY_SEC = 10.0  # a job waiting for an unreachable queue tries again this often
 log = logging.getLogger("app")
 
 
@@ -43,6 +44,32 @@ class Event:
 
 def _thread(fn: Callable[[], None]) -> None:
     threading.Thread(target=fn, daemon=True, name="job-supervisor").start()
+
+
+class QueueUnavailable(UserError):
+    """The job queue cannot be reached and the user chose to wait for it."""
+
+
+def worker_factory(settings_now: Callable[[], Settings]):
+    """Where jobs run, by the settings in force when a worker is needed: this computer's
+    worker process, or the Redis queue's workers (falling back to this computer, or
+    waiting, when the queue is unreachable, as the user chose)."""
+
+    def make():
+        settings = settings_now()
+        if settings.process_on != "workers":
+            return _Worker()
+        from .queue import RemoteWorker
+
+        try:
+            return RemoteWorker(settings.redis_url)
+        except UserError as exc:
+            if settings.queue_fallback == "local":
+                log.warning("%s This job runs on this computer.", exc)
+                return _Worker()
+            raise QueueUnavailable(f"{exc} The job waits for the queue.") from None
+
+    return make
 
 
 class Engine:
@@ -70,6 +97,7 @@ class Engine:
         self._started = False
         self._seen: dict[int, tuple] = {}
         self._watch_interval = watch_interval
+        self._paused_until = 0.0  # the queue was unreachable: no new job before then
         self.ignored_messages = 0  # worker messages naming another job (never stored)
 
     # reading
@@ -326,7 +354,7 @@ class Engine:
 
     def _kick(self) -> None:
         with self._lock:
-            if self._active is not None or self._closed or not self.owner:
+            if self._active is not None or self._closed or not self.owner or time.monotonic() < self._paused_until:
                 return
             for candidate in self.store.jobs((JobStatus.PENDING,)):
                 if self._only_own and candidate.id not in self._own:
@@ -377,7 +405,13 @@ class Engine:
             if job_id in self._cancel_requested:  # cancelled before its worker had it
                 return self._finish(job_id, JobStatus.CANCELLED, "")
             if self._worker is None or not self._worker.alive():
-                self._worker = self._new_worker()
+                try:
+                    self._worker = self._new_worker()
+                except QueueUnavailable as exc:  # back to waiting; tried again in a while
+                    self._paused_until = time.monotonic() + QUEUE_RETRY_SEC
+                    job = self.store.update(job_id, status=JobStatus.PENDING, note=str(exc), started_at=None)
+                    self._emit(EventKind.STATUS, job)
+                    return
             worker = self._worker
             self._running = job_id
         self.store.update(job_id, worker_pid=worker.pid)

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 
-from .settings import SECRET, Settings
+from .settings import NOT_IN_JOBS, Settings
 
 # Raise when a change to the pipeline changes its results: old cache entries stop matching.
 PIPELINE_VERSION = 2
@@ -22,7 +22,7 @@ _RESULT_SETTINGS = ("model", "language", "device", "compute_type", "chunk_sec", 
 
 def settings_to_dict(settings: Settings) -> dict:
     data = asdict(settings)
-    for name in SECRET:  # a key is never written into the history
+    for name in NOT_IN_JOBS:  # a key or a password is never written into the history
         data.pop(name, None)
     data["data_dir"] = str(settings.data_dir)
     data["from_env"] = list(settings.from_env)

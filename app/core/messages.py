@@ -75,3 +75,56 @@ class Failure:
 
 
 FromWorker = Progress | ChunkDone | Part | DiarizationDone | Result | Failure
+
+
+# As JSON, for a worker on another machine (through Redis): plain data only, never pickle.
+
+_TYPES = {cls.__name__: cls for cls in (RunJob, Stop, Progress, ChunkDone, Part, DiarizationDone, Result, Failure)}
+
+
+def to_json(message) -> str:
+    import base64
+    import json
+    from dataclasses import asdict
+
+    def plain(value):
+        if isinstance(value, bytes):
+            return {"__bytes__": base64.b64encode(value).decode("ascii")}
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
+    return json.dumps({"type": type(message).__name__, **plain(asdict(message))}, ensure_ascii=True)
+
+
+def from_json(text: str):
+    """The message in `text`; ValueError for anything that is not one (a malformed or
+    hostile payload is refused, never run)."""
+    import base64
+    import json
+    from dataclasses import fields
+
+    def typed(value):
+        if isinstance(value, dict):
+            if set(value) == {"__bytes__"}:
+                return base64.b64decode(value["__bytes__"], validate=True)
+            return {k: typed(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [typed(v) for v in value]
+        return value
+
+    try:
+        data = json.loads(text)
+        cls = _TYPES[data.pop("type")]
+        names = {f.name for f in fields(cls)}
+        if not set(data) <= names:
+            raise ValueError(f"unknown fields {sorted(set(data) - names)}")
+        values = {k: typed(v) for k, v in data.items()}
+    except (KeyError, TypeError, AttributeError, json.JSONDecodeError, base64.binascii.Error) as exc:
+        raise ValueError(f"not a job message ({type(exc).__name__}: {exc})") from None
+    if cls is RunJob:
+        values["done_chunks"] = {int(k): v for k, v in values.get("done_chunks", {}).items()}
+        values["parts"] = {int(k): v for k, v in values.get("parts", {}).items()}
+    return cls(**values)

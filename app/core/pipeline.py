@@ -98,9 +98,12 @@ def whisper_options(settings: Settings, plan: devices.DevicePlan) -> WhisperOpti
 
 
 def run(
-    path: Path, settings: Settings, hooks: Hooks = Hooks(), resources: Resources | None = None, sha256: str = ""
+    path: Path, settings: Settings, hooks: Hooks = Hooks(), resources: Resources | None = None, sha256: str = "",
+    decoded: audio.Audio | None = None,
 ) -> Transcript:
-    """`sha256`: the file's content hash when the caller already has it (the engine does)."""
+    """`sha256`: the file's content hash when the caller already has it (the engine does).
+    `decoded`: the audio itself, when it came from elsewhere (a remote worker is sent the
+    decoded audio, never the file); `path` then only names it."""
     from threadpoolctl import threadpool_limits
 
     resources = resources or Resources()
@@ -110,8 +113,9 @@ def run(
     plan = devices.plan(settings.device, settings.compute_type)
     _log_once(f"Device: {plan.label}. {plan.note}".strip())
     hooks.progress(0.0, "decode")
-    sha256 = sha256 or (audio.file_sha256(path) if path.is_file() else "")
-    decoded = audio.decode(path, max_seconds=settings.max_hours * 3600)
+    if decoded is None:
+        sha256 = sha256 or (audio.file_sha256(path) if path.is_file() else "")
+        decoded = audio.decode(path, max_seconds=settings.max_hours * 3600)
     timer.stage("decode")
     source = Source(shown(str(path)), sha256, round(decoded.duration, 3))
     warnings = list(decoded.warnings)

@@ -26,8 +26,10 @@ ENV_NAMES = {
     "OLLAMA_HOST": "ollama_host",
     "HF_HUB_OFFLINE": "offline",  # the hub's own name for "never download"
     "OLLAMA_API_KEY": "ollama_api_key",  # never saved, never stored with a job
+    "REDIS_URL": "redis_url",  # or REDIS_HOST, REDIS_PORT and REDIS_PASSWORD (see load)
 }
-SECRET = ("ollama_api_key",)
+SECRET = ("ollama_api_key",)  # never written to the preferences file
+NOT_IN_JOBS = ("ollama_api_key", "redis_url")  # never stored with a job (a URL may hold a password)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 COMPUTE_TYPES = ("auto", "int8", "int8_float16", "int8_float32", "float16", "float32", "bfloat16")
 
@@ -55,6 +57,9 @@ class Settings:
     # Exports name the recording without its folder. On for new installs; an install
     # that predates the option keeps full paths until its user turns it on.
     exports_without_folder: bool = True
+    process_on: str = "local"  # "local", or "workers": jobs go to the Redis queue at redis_url
+    redis_url: str = ""  # redis://[:password@]host:port/db, rediss:// for TLS
+    queue_fallback: str = "local"  # the queue unreachable when a job starts: "local" runs it here, "wait" waits
     data_dir: Path = field(default_factory=lambda: default_data_dir())
     from_env: tuple[str, ...] = ()  # settings overridden by environment variables
 
@@ -90,6 +95,13 @@ class Settings:
         if self.num_speakers is not None and self.max_speakers is not None:
             raise UserError("Give either an exact speaker count or a maximum, not both.")
         hosts.parse(self.ollama_host)  # a clear error for a mistyped address
+        if self.queue_fallback not in ("local", "wait"):
+            raise UserError(f"When the queue is unreachable, jobs run 'local' or 'wait', not '{self.queue_fallback}'.")
+        if self.process_on not in ("local", "workers"):
+            raise UserError(f"'Process on' must be local or workers, not '{self.process_on}'.")
+        if self.process_on == "workers" and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise UserError("Jobs are set to go to workers, but no queue address is set (REDIS_URL, or "
+                            "REDIS_HOST and REDIS_PORT; redis://host:6379).")
         if self.language is not None and self.language not in languages.CODES:
             raise UserError(
                 f"Unknown language '{self.language}': use a code such as en, es, fr or de, or leave it empty to detect it."
@@ -141,6 +153,17 @@ def load(environ: dict | None = None, preferences: bool = True, **overrides) -> 
         if environ.get(env_name) not in (None, ""):
             settings = replace(settings, **{name: _coerce(name, environ[env_name], env_name)})
             from_env.append(name)
+    if not environ.get("REDIS_URL") and environ.get("REDIS_HOST"):
+        from urllib.parse import quote
+
+        password = environ.get("REDIS_PASSWORD", "")
+        auth = f":{quote(password, safe='')}@" if password else ""
+        url = f"redis://{auth}{environ['REDIS_HOST']}:{environ.get('REDIS_PORT') or 6379}"
+        settings = replace(settings, redis_url=url)
+        from_env.append("redis_url")
+    if "redis_url" in from_env and "process_on" not in from_env:
+        settings = replace(settings, process_on="workers")  # a queue named in the environment is used
+        from_env.append("process_on")
     settings = replace(settings, from_env=tuple(from_env))
     settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
     return settings.validated()

@@ -38,8 +38,10 @@ def serve(conn, parent_pid: int) -> None:
             return
 
 
-def run_job(job, send, resources) -> None:
-    """Runs one job (a `messages.RunJob`); every outcome becomes a message."""
+def run_job(job, send, resources, settings=None, decoded=None, cancel=lambda: False) -> None:
+    """Runs one job (a `messages.RunJob`); every outcome becomes a message. A remote worker
+    gives its own `settings` (its device and threads), the `decoded` audio it was sent,
+    and how it hears a cancel."""
     from . import pipeline
     from .errors import UserError
     from .jobs import settings_from_dict
@@ -61,9 +63,11 @@ def run_job(job, send, resources) -> None:
         on_diarization=lambda data: send(DiarizationDone(job_id, data)),
         parts=job.parts,
         on_part=lambda part, data: send(Part(job_id, part, data)),
+        cancel=cancel,
     )
     try:
-        transcript = pipeline.run(job.path, settings_from_dict(job.settings), hooks, resources, job.sha256)
+        transcript = pipeline.run(job.path, settings or settings_from_dict(job.settings), hooks, resources, job.sha256,
+                                  decoded=decoded)
     except UserError as exc:
         send(Failure(job_id, str(exc)))
         return

@@ -29,7 +29,7 @@ def run(argv: list[str] | None = None) -> int:
         settings, problem = settings_mod.Settings(), f"{exc} The defaults are used until this is fixed."
     store, store_problem = open_history(settings)
     problem = " ".join(p for p in (problem, store_problem, model_problem(settings)) if p)
-    bridge = EngineBridge(store)
+    bridge = EngineBridge(store, settings=settings)
     window = MainWindow(bridge, settings, "", problem)
     window.show()
     bridge.find_device(settings)

@@ -13,7 +13,7 @@ from collections import deque
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 
-from app.core.engine import Engine, Event
+from app.core.engine import Engine, Event, worker_factory
 from app.core.status import EventKind
 
 
@@ -43,7 +43,7 @@ class EngineBridge(QObject):
     pathsRefused = Signal(list)  # [Path]: not recordings (or folders without any)
     deviceFound = Signal(str, str)  # label, problem ("" when none)
 
-    def __init__(self, store, pool: QThreadPool | None = None, parent: QObject | None = None):
+    def __init__(self, store, pool: QThreadPool | None = None, parent: QObject | None = None, settings=None):
         super().__init__(parent)
         if pool is None:  # its own: a job's supervisor holds a thread for the job's length
             pool = QThreadPool(self)
@@ -53,8 +53,14 @@ class EngineBridge(QObject):
         self._pending_lock = threading.Lock()
         self._draining = False
         self._wake.connect(self._drain, Qt.QueuedConnection)
-        self.engine = Engine(store, spawn=self.submit)
+        self.settings = settings  # the window's, kept current: where jobs run follows it
+        self.engine = Engine(store, spawn=self.submit, worker_factory=worker_factory(self._settings_now))
         self.engine.subscribe(self._relay)
+
+    def _settings_now(self):
+        from app.core.settings import Settings
+
+        return self.settings or Settings()
 
     # commands, off the window's thread
 
@@ -128,7 +134,12 @@ class EngineBridge(QObject):
                     self._draining = False
                     return
                 event = self._pending.popleft()
-            self._signal(event)
+            try:
+                self._signal(event)
+            except Exception:  # noqa: BLE001 - one failing receiver must not stop the events after it
+                import logging
+
+                logging.getLogger("app").exception("an engine event could not be shown")
         QTimer.singleShot(0, self._drain)  # the rest on the event loop's next turn
 
     def _signal(self, event: Event) -> None:

@@ -159,7 +159,7 @@ class MainWindow(QMainWindow):
         dialog = PreferencesDialog(self.settings, self)
         if dialog.exec():
             try:
-                self.settings = dialog.save()
+                self.settings = self.bridge.settings = dialog.save()
             except UserError as exc:
                 self.show_problem(str(exc))
                 return

@@ -1,0 +1,227 @@
+"""Jobs on other machines through a Redis queue (RQ): the app's side.
+
+`RemoteWorker` stands in for the local worker process (see engine._Worker): the engine
+sends it a job and reads its messages, so a queued job is a job like any other (its
+stage, progress, cancel, retry, checkpoints and cache key). What goes to Redis is plain
+data only, JSON through RQ's JSON serializer (never pickle): the job description and the
+decoded audio (16 kHz mono, 16-bit, compressed, in pieces under keys that expire). The
+worker never needs the user's disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+import zlib
+
+import numpy as np
+
+from .errors import UserError
+from .messages import ChunkDone, Failure, Part, RunJob, from_json, to_json
+
+QUEUE = "diarization-studio"
+PIECE_BYTES = 8 * 1024 * 1024  # of compressed audio per Redis value (a value may hold 512 MB)
+KEEP_SEC = 24 * 3600  # audio, messages and flags expire after a day
+ALIVE_SEC = 6  # a running remote job renews its heartbeat every second; gone this long, it died
+JOB_TIMEOUT_SEC = 24 * 3600
+log = logging.getLogger("app")
+
+
+def connect(url: str):
+    """A Redis connection, or a UserError naming what is wrong (never the password)."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=10,
+                                      retry_on_timeout=True)
+        client.ping()
+    except ValueError as exc:
+        raise UserError(f"The queue address is not valid ({exc}); use redis://host:6379 or rediss:// for TLS.") from None
+    except redis.AuthenticationError:
+        raise UserError(f"The queue at {safe_url(url)} refused the password.") from None
+    except redis.RedisError as exc:
+        raise UserError(f"The queue at {safe_url(url)} cannot be reached ({type(exc).__name__}). "
+                        "Check that Redis runs there and that this computer may connect.") from None
+    return client
+
+
+def safe_url(url: str) -> str:
+    """The address without its password, for messages."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}:{parts.port or 6379}"
+
+
+def audio_key(cache_key: str) -> str:
+    return f"ds:audio:{cache_key}"
+
+
+def upload_audio(client, cache_key: str, samples: np.ndarray) -> None:
+    """The decoded audio, once per content: pieces, then the manifest that says they are
+    all there (a reader never sees half an upload)."""
+    manifest = audio_key(cache_key)
+    if client.exists(manifest):
+        client.expire(manifest, KEEP_SEC)
+        count = json.loads(client.get(manifest))["pieces"]
+        for i in range(count):
+            client.expire(f"{manifest}:{i}", KEEP_SEC)
+        return
+    # 16-bit, scaled as decoders scale it (x / 32768): a 16-bit recording goes over unchanged.
+    pcm = np.clip(np.round(samples * 32768.0), -32768, 32767).astype("<i2").tobytes()
+    packed = zlib.compress(pcm, 1)
+    pieces = [packed[i : i + PIECE_BYTES] for i in range(0, len(packed), PIECE_BYTES)] or [b""]
+    for i, piece in enumerate(pieces):
+        client.set(f"{manifest}:{i}", piece, ex=KEEP_SEC)
+    client.set(manifest, json.dumps({"pieces": len(pieces), "samples": len(samples)}), ex=KEEP_SEC)
+
+
+def download_audio(client, cache_key: str) -> np.ndarray:
+    manifest = client.get(audio_key(cache_key))
+    if manifest is None:
+        raise UserError("The job's audio is no longer in the queue (it expired); send the job again.")
+    info = json.loads(manifest)
+    packed = b"".join(client.get(f"{audio_key(cache_key)}:{i}") or b"" for i in range(info["pieces"]))
+    pcm = np.frombuffer(zlib.decompress(packed), dtype="<i2")
+    if len(pcm) != info["samples"]:
+        raise UserError("The job's audio in the queue is incomplete; send the job again.")
+    return pcm.astype(np.float32) / 32768.0
+
+
+class RemoteWorker:
+    """A worker on another machine, as the engine sees a worker (pid, alive, send,
+    receive, kill, stop, exit_reason). A remote job whose worker dies (its heartbeat
+    stops) goes back on the queue with the chunks and parts done so far."""
+
+    pid = None
+
+    def __init__(self, url: str, queue_name: str = QUEUE):
+        from rq import Queue
+        from rq.serializers import JSONSerializer
+
+        self.url = url
+        self.client = connect(url)
+        self.queue = Queue(queue_name, connection=self.client, serializer=JSONSerializer)
+        self._dead = False
+        self._reason = ""
+        self._job: RunJob | None = None
+        self._token = ""
+        self._done: dict = {}
+        self._parts: dict = {}
+        self._last_check = 0.0
+        self._down_since: float | None = None
+
+    # the worker interface
+
+    def alive(self) -> bool:
+        return not self._dead
+
+    def send(self, job: RunJob) -> None:
+        from . import audio
+        from .jobs import settings_from_dict
+
+        settings = settings_from_dict(job.settings)
+        decoded = audio.decode(job.path, max_seconds=settings.max_hours * 3600)
+        upload_audio(self.client, job.cache_key, decoded.samples)
+        self._job = job
+        self._done = dict(job.done_chunks)
+        self._parts = dict(job.parts)
+        self._warnings = list(decoded.warnings)
+        self._enqueue()
+
+    def receive(self):
+        import redis
+
+        while not self._dead:
+            try:
+                item = self.client.blpop([_messages(self._token)], timeout=1)
+                self._down_since = None
+            except redis.RedisError as exc:  # Redis restarting: wait for it, nothing is lost
+                self._down_since = self._down_since or time.monotonic()
+                log.warning("The queue is unreachable (%s); retrying.", type(exc).__name__)
+                time.sleep(1.0)
+                continue
+            if item:
+                message = from_json(item[1].decode() if isinstance(item[1], bytes) else item[1])
+                if isinstance(message, ChunkDone):
+                    self._done[int(message.chunk["index"])] = [message.chunk, message.result]
+                elif isinstance(message, Part):
+                    self._parts[message.part] = message.data
+                return message
+            failure = self._check()
+            if failure is not None:
+                return failure
+        return None
+
+    def kill(self) -> None:
+        if self._token:
+            try:
+                self.client.set(_cancel(self._token), b"1", ex=KEEP_SEC)
+                self._rq_job().cancel()
+            except Exception:  # noqa: BLE001 - cancelling is best effort; the job is already ours no more
+                pass
+        self._dead, self._reason = True, "cancelled"
+
+    def stop(self, graceful: bool) -> None:
+        self.kill()
+
+    def exit_reason(self) -> str:
+        return self._reason or "the remote worker stopped"
+
+    # the queue
+
+    def _enqueue(self) -> None:
+        self._token = uuid.uuid4().hex
+        job = RunJob(self._job.job_id, self._job.path, self._job.settings, self._job.cache_key, self._job.sha256,
+                     self._done, self._job.diarization, self._parts)
+        payload = {"job": to_json(job), "audio": self._job.cache_key, "token": self._token, "warnings": self._warnings}
+        self.queue.enqueue("app.core.remote_worker.run", payload, job_id=f"ds-{self._token}",
+                           job_timeout=JOB_TIMEOUT_SEC, result_ttl=KEEP_SEC, failure_ttl=KEEP_SEC)
+        self._enqueued_at = time.monotonic()
+        self._last_check = time.monotonic()
+
+    def _rq_job(self):
+        from rq.job import Job
+        from rq.serializers import JSONSerializer
+
+        return Job.fetch(f"ds-{self._token}", connection=self.client, serializer=JSONSerializer)
+
+    def _check(self):
+        """Every 2 s without a message: a failed remote job becomes a Failure; one whose
+        worker died goes back on the queue."""
+        from rq.job import JobStatus as RQStatus
+
+        if time.monotonic() - self._last_check < 2.0:
+            return None
+        self._last_check = time.monotonic()
+        try:
+            rq_job = self._rq_job()
+            status = rq_job.get_status()
+        except Exception:  # noqa: BLE001 - gone from Redis (restarted without its data): send it again
+            self._enqueue()
+            return None
+        if status == RQStatus.FAILED:
+            reason = (rq_job.latest_result().exc_string if rq_job.latest_result() else "") or "unknown error"
+            return Failure(self._job.job_id, f"{self._job.path}: the remote worker could not run this job "
+                                             f"({reason.strip().splitlines()[-1][:300]}).")
+        if status == RQStatus.STARTED and not self.client.exists(_alive(self._token)) \
+                and time.monotonic() - self._enqueued_at > ALIVE_SEC:
+            log.warning("job %s: its remote worker stopped answering; back on the queue.", self._job.job_id)
+            self._enqueue()
+        return None
+
+
+def _messages(token: str) -> str:
+    return f"ds:msgs:{token}"
+
+
+def _cancel(token: str) -> str:
+    return f"ds:cancel:{token}"
+
+
+def _alive(token: str) -> str:
+    return f"ds:alive:{token}"
+
