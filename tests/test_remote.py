@@ -155,3 +155,51 @@ def test_a_queue_that_is_down_says_so_and_the_job_runs_here(tmp_path, sample):
     done = transcribe(tmp_path / "app", sample.wav, "--format", "txt", "--redis", url)
     assert done.returncode == 0, done.stderr
     assert "cannot be reached" in done.stderr and "runs on this computer" in done.stderr
+
+
+def test_two_apps_on_one_queue_each_get_their_own_result_progress_every_2_s_and_cancel_stops(
+        redis_server, tmp_path, sample, speech, settings):
+    from dataclasses import replace
+
+    from app.core.engine import Engine, worker_factory
+    from app.core.status import JobStatus
+    from app.core.store import Store
+
+    remote = replace(settings, process_on="workers", redis_url=redis_server.url)
+    other = media.write_wav(tmp_path / "other.wav", np.tile(speech, 3))
+    long = media.write_wav(tmp_path / "long.wav", np.tile(audio.decode(sample.wav).samples[::-1].copy(), 6))
+    apps = [Engine(Store(tmp_path / f"app{i}" / "history.db"), worker_factory=worker_factory(lambda: remote))
+            for i in range(2)]
+    seen: list[float] = []
+    apps[0].subscribe(lambda e: seen.append(time.monotonic()) if e.kind == "progress" else None)
+    worker = start_worker(redis_server.url, tmp_path / "worker-data", "box-1")
+    try:
+        a = apps[0].add(sample.wav, remote)
+        b = apps[1].add(other, remote)
+        assert apps[0].wait(a.id, timeout=300).status == JobStatus.COMPLETED
+        assert apps[1].wait(b.id, timeout=300).status == JobStatus.COMPLETED
+        assert apps[0].result(a.id).source.path.endswith("sample.wav")
+        assert apps[1].result(b.id).source.path.endswith("other.wav")
+        assert apps[0].result(a.id).source.sha256 == a.sha256 and apps[1].result(b.id).source.sha256 == b.sha256
+        assert apps[0].result(a.id).segments != apps[1].result(b.id).segments
+        gaps = np.diff(seen)
+        assert len(seen) > 3 and gaps.max() <= 2.5, f"progress gaps up to {gaps.max():.1f} s"
+
+        job = apps[0].add(long, remote)
+        assert apps[0].wait(job.id, statuses=("in_progress",), timeout=30).status == JobStatus.IN_PROGRESS
+        deadline = time.monotonic() + 120
+        while apps[0].job(job.id).progress < 0.2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        apps[0].cancel(job.id)
+        assert apps[0].wait(job.id, timeout=30).status == JobStatus.CANCELLED
+        import redis
+
+        client = redis.Redis.from_url(redis_server.url)
+        deadline = time.monotonic() + 20
+        while client.keys("ds:alive:*") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not client.keys("ds:alive:*"), "the remote job went on after the cancel"
+    finally:
+        for app in apps:
+            app.close()
+        stop(worker)

@@ -26,6 +26,7 @@ PIECE_BYTES = 8 * 1024 * 1024  # of compressed audio per Redis value (a value ma
 KEEP_SEC = 24 * 3600  # audio, messages and flags expire after a day
 ALIVE_SEC = 6  # a running remote job renews its heartbeat every second; gone this long, it died
 JOB_TIMEOUT_SEC = 24 * 3600
+REDIS_PATIENCE_SEC = 300.0  # how long a worker waits for a restarting Redis before giving the job up
 log = logging.getLogger("app")
 
 

@@ -44,11 +44,26 @@ def run(payload: dict) -> str:
     stop = threading.Event()
 
     def send(message) -> None:
-        with lock:
-            if isinstance(message, Progress):
-                last_progress[0] = message
-            client.rpush(messages, to_json(message))
-            client.expire(messages, q.KEEP_SEC)
+        """Progress may be dropped while Redis restarts (the next one says more); anything
+        else waits for Redis to come back, so no chunk or result is lost."""
+        import redis
+
+        text = to_json(message)
+        deadline = time.monotonic() + q.REDIS_PATIENCE_SEC
+        while True:
+            try:
+                with lock:
+                    if isinstance(message, Progress):
+                        last_progress[0] = message
+                    client.rpush(messages, text)
+                    client.expire(messages, q.KEEP_SEC)
+                return
+            except redis.RedisError:
+                if isinstance(message, Progress) or time.monotonic() > deadline:
+                    if isinstance(message, Progress):
+                        return
+                    raise
+                time.sleep(0.5)
 
     def beat() -> None:  # alive every second; progress at least every 2 s
         while not stop.wait(1.0):
