@@ -318,3 +318,23 @@ def test_folders_with_a_symlink_loop_or_10000_files_add_what_they_hold(tmp_path,
         assert refused == [tmp_path / "nothing.txt"]
     finally:
         engine.close()
+
+
+def test_a_job_waits_when_the_queue_is_down_and_the_user_chose_to_wait(tmp_path, settings, wavs):
+    from dataclasses import replace
+
+    from app.core.engine import worker_factory
+    from tests.redis_server import free_port
+
+    waiting = replace(settings, process_on="workers", redis_url=f"redis://127.0.0.1:{free_port()}/0",
+                      queue_fallback="wait")
+    engine = Engine(Store(tmp_path / "h.db"), worker_factory=worker_factory(lambda: waiting), watch_interval=0.1)
+    try:
+        job = engine.add(wavs[0], waiting)
+        deadline = time.monotonic() + 15
+        while "waits for the queue" not in engine.job(job.id).note and time.monotonic() < deadline:
+            time.sleep(0.1)
+        job = engine.job(job.id)
+        assert job.status == JobStatus.PENDING and "cannot be reached" in job.note and "waits for the queue" in job.note
+    finally:
+        engine.close()

@@ -203,3 +203,19 @@ def test_two_apps_on_one_queue_each_get_their_own_result_progress_every_2_s_and_
         for app in apps:
             app.close()
         stop(worker)
+
+
+def test_preferences_test_the_queue_connection_off_the_window_thread(redis_server, qtbot, settings):
+    from dataclasses import replace
+
+    from app.ui.preferences import PreferencesDialog
+
+    dialog = PreferencesDialog(replace(settings, redis_url=redis_server.url))
+    qtbot.addWidget(dialog)
+    dialog.process_on.setCurrentIndex(1)
+    dialog.test_connection()
+    qtbot.waitUntil(lambda: dialog.test_result.text().startswith("Connected to redis://127.0.0.1"), timeout=10_000)
+    assert dialog.changes()["process_on"] == "workers" and dialog.changes()["redis_url"] == redis_server.url
+    redis_server.stop()
+    dialog.test_connection()
+    qtbot.waitUntil(lambda: "cannot be reached" in dialog.test_result.text(), timeout=15_000)

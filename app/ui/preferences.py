@@ -5,10 +5,10 @@ A setting fixed by an environment variable is shown, disabled, with the variable
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QSpinBox,
-    QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+    QSpinBox, QVBoxLayout, QWidget,
 )
 
 from app.core import devices, hosts, models
@@ -20,6 +20,36 @@ LANGUAGES = (("Detect automatically", None), ("Spanish", "es"), ("English", "en"
              ("Basque", "eu"), ("Galician", "gl"), ("Chinese", "zh"), ("Japanese", "ja"), ("Arabic", "ar"))
 SPEAKER_MODES = ("Find automatically", "Exactly", "At most")
 _ENV_FOR = {setting: env for env, setting in ENV_NAMES.items()}
+_ENV_FOR.update(process_on="REDIS_URL / REDIS_HOST")
+_ENV_FOR["redis_url"] = "REDIS_URL / REDIS_HOST"
+PROCESS_ON = (("This computer", "local"), ("Workers of a Redis queue", "workers"))
+FALLBACK = (("Run it on this computer", "local"), ("Wait for the queue", "wait"))
+
+
+class _Probe(QObject):
+    done = Signal(str)
+
+
+class _ProbeTask(QRunnable):
+    """Connects to the queue off the window's thread and says how it went."""
+
+    def __init__(self, url: str, probe: _Probe):
+        super().__init__()
+        self.url, self.probe = url, probe
+
+    def run(self) -> None:
+        from app.core.errors import UserError
+
+        try:
+            from app.core import queue
+
+            client = queue.connect(self.url)
+            workers = len(client.smembers("rq:workers:" + queue.QUEUE))
+            self.probe.done.emit(f"Connected to {queue.safe_url(self.url)}: {workers} worker(s) on the queue.")
+        except UserError as exc:
+            self.probe.done.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - any failure is a message here
+            self.probe.done.emit(f"Could not connect ({type(exc).__name__}).")
 
 
 class PreferencesDialog(QDialog):
@@ -72,6 +102,26 @@ class PreferencesDialog(QDialog):
         self.ollama_timeout = QSpinBox(minimum=1, maximum=3600, value=int(settings.ollama_timeout), suffix=" s")
         self.without_folder = QCheckBox("Leave the recording's folder out of exports (it often names a client)")
         self.without_folder.setChecked(settings.exports_without_folder)
+        self.process_on = QComboBox()
+        for label, value in PROCESS_ON:
+            self.process_on.addItem(label, value)
+        self.process_on.setCurrentIndex(max(0, [v for _, v in PROCESS_ON].index(settings.process_on)))
+        self.redis_url = QLineEdit(settings.redis_url, placeholderText="redis://nas.local:6379 (rediss:// for TLS)")
+        self.fallback = QComboBox()
+        for label, value in FALLBACK:
+            self.fallback.addItem(label, value)
+        self.fallback.setCurrentIndex([v for _, v in FALLBACK].index(settings.queue_fallback))
+        self.test_button = QPushButton("Test connection")
+        self.test_result = QLabel()
+        self.test_result.setWordWrap(True)
+        self._probe = _Probe(self)
+        self._probe.done.connect(self.test_result.setText)
+        self.test_button.clicked.connect(self.test_connection)
+        queue_row = QWidget()
+        row2 = QHBoxLayout(queue_row)
+        row2.setContentsMargins(0, 0, 0, 0)
+        row2.addWidget(self.redis_url, 1)
+        row2.addWidget(self.test_button)
         self.max_hours = QSpinBox(minimum=1, maximum=48, value=max(1, int(round(settings.max_hours))), suffix=" h")
         form = QFormLayout()
         self.notes: dict[str, QLabel] = {}
@@ -84,6 +134,8 @@ class PreferencesDialog(QDialog):
             ("Ollama timeout", "ollama_timeout", self.ollama_timeout),
             ("Longest recording", "max_hours", self.max_hours),
             ("Exports", "exports_without_folder", self.without_folder),
+            ("Process on", "process_on", self.process_on), ("Queue", "redis_url", queue_row),
+            ("Queue unreachable", "queue_fallback", self.fallback), ("", "queue_test", self.test_result),
         ):
             form.addRow(label, widget)
             if name in settings.from_env:
@@ -125,6 +177,9 @@ class PreferencesDialog(QDialog):
             "ollama_timeout": float(self.ollama_timeout.value()),
             "max_hours": float(self.max_hours.value()),
             "exports_without_folder": self.without_folder.isChecked(),
+            "process_on": self.process_on.currentData(),
+            "redis_url": self.redis_url.text().strip(),
+            "queue_fallback": self.fallback.currentData(),
         }
         return {k: v for k, v in chosen.items() if k not in self.settings.from_env}
 
@@ -154,6 +209,14 @@ class PreferencesDialog(QDialog):
         self.host_note.setStyleSheet("color: #B9770E;")
         self.host_note.show()
         self.confirm_host.show()
+
+    def test_connection(self) -> None:
+        url = self.redis_url.text().strip()
+        if not url:
+            self.test_result.setText("Give the queue's address first, e.g. redis://nas.local:6379.")
+            return
+        self.test_result.setText("Connecting…")
+        QThreadPool.globalInstance().start(_ProbeTask(url, self._probe))
 
     def _confirmed(self) -> str:
         from app.core.errors import UserError
