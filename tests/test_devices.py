@@ -8,7 +8,7 @@ from app.core.errors import UserError
 
 def test_auto_prefers_cuda_then_mps_then_cpu():
     assert devices.plan("auto", found=["cuda", "cpu"]).whisper_device == "cuda"
-    assert devices.plan("auto", found=["mps", "cpu"]).diarizer_device == "mps"
+    assert devices.plan("auto", found=["mps", "cpu"]).diarizer_device == "coreml"
     assert devices.plan("auto", found=["cpu"]) == devices.DevicePlan("cpu", "int8", "cpu")
 
 
@@ -22,7 +22,7 @@ def test_compute_type_follows_the_device():
 
 def test_mps_means_cpu_for_whisper_and_says_so():
     plan = devices.plan("mps", found=["mps", "cpu"])
-    assert (plan.whisper_device, plan.compute_type, plan.diarizer_device) == ("cpu", "int8", "mps")
+    assert (plan.whisper_device, plan.compute_type, plan.diarizer_device) == ("cpu", "int8", "coreml")
     assert "CPU" in plan.note and "Metal" in plan.note
 
 
@@ -33,3 +33,9 @@ def test_asking_for_a_missing_device_is_a_clear_error():
 
 def test_this_machine_always_has_a_cpu():
     assert devices.available()[-1] == "cpu"
+
+
+def test_on_a_mac_the_label_says_the_voices_run_on_coreml_even_with_cpu(monkeypatch):
+    monkeypatch.setattr(devices.platform, "system", lambda: "Darwin")
+    plan = devices.plan("cpu", found=["mps", "cpu"])
+    assert plan.diarizer_device == "coreml" and "coreml" in plan.label

@@ -170,3 +170,13 @@ def test_umap_is_never_loaded_even_for_a_long_recording():
     # QtCore first, as in the bundle, where PySide6's import hook inspects each imported module.
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded.splitlines()[-1] == "[]"
+
+
+def test_senkos_compiled_model_cache_goes_to_the_data_folder(tmp_path):
+    from senko import config
+
+    from app.core.diarize import Diarizer
+
+    Diarizer("cpu", 1, cache_dir=tmp_path / "voices-cache")
+    paths = config.resolve_model_paths()
+    assert config.get_coreml_embeddings_cache_dir(paths).is_relative_to(tmp_path / "voices-cache")

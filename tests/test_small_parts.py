@@ -135,3 +135,17 @@ def test_a_run_of_stretched_words_covers_only_the_side_it_touches():
     words = [(8.8, 9.37), (10.19, 13.07), (13.07, 16.75), (16.75, 17.1)]
     gaps = coverage.uncovered([(10.3, 14.6)], words)
     assert gaps == [(10.05, 14.85)]
+
+
+def test_the_mac_app_declares_macos_14_and_opens_recordings():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "packaging"))
+    import mac_plist
+
+    plist = mac_plist.info_plist("Diarization Studio", "1.0")
+    assert plist["LSMinimumSystemVersion"] == "14.0"
+    kinds = {t for entry in plist["CFBundleDocumentTypes"] for t in entry["LSItemContentTypes"]}
+    assert kinds == {"public.audio", "public.movie"}
+    assert all(entry["CFBundleTypeRole"] == "Viewer" for entry in plist["CFBundleDocumentTypes"])

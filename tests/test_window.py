@@ -266,3 +266,26 @@ def test_labels_show_names_and_errors_as_plain_text(window, qtbot, tmp_path):
     assert window.model.item(0, 0).text() == "<b>Done<br>.wav"
     assert window.panel.title.text().startswith("<i>x</i>")
     assert all(label.textFormat() == Qt.PlainText for label in window.findChildren(QLabel))
+
+
+def test_a_file_opened_from_the_dock_or_open_with_becomes_a_job(window, qtbot, tmp_path, speech):
+    from PySide6.QtGui import QFileOpenEvent
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.file_open import FileOpener
+    from tests import media
+
+    early = media.write_wav(tmp_path / "opened first.wav", speech)
+    later = media.write_wav(tmp_path / "opened later.wav", speech[::-1].copy())
+    opener = FileOpener()
+    app = QApplication.instance()
+    app.installEventFilter(opener)
+    try:
+        QApplication.sendEvent(app, QFileOpenEvent(str(early)))  # before the window is there: it waits
+        assert not window.model.jobs
+        opener.attach(window)
+        QApplication.sendEvent(app, QFileOpenEvent(str(later)))
+        qtbot.waitUntil(lambda: len(window.model.jobs) == 2, timeout=10_000)
+        assert sorted(j.name for j in window.model.jobs) == ["opened first.wav", "opened later.wav"]
+    finally:
+        app.removeEventFilter(opener)

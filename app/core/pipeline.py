@@ -76,11 +76,11 @@ class Resources:
             self._transcriber = (key, Transcriber(model_dir, plan, options))
         return self._transcriber[1]
 
-    def diarizer(self, device: str, threads: int) -> Diarizer:
+    def diarizer(self, device: str, threads: int, cache_dir: Path | None = None) -> Diarizer:
         key = (device, threads)
         if not self._diarizer or self._diarizer[0] != key:
             _limit_library_threads(threads)
-            self._diarizer = (key, Diarizer(device, threads))
+            self._diarizer = (key, Diarizer(device, threads, cache_dir))
         return self._diarizer[1]
 
 
@@ -221,7 +221,7 @@ class _Job:
     def _diarize_now(self) -> list:
         started = time.perf_counter()
         threads = self.options.threads_per_worker if self.overlap else self.settings.cpu_threads
-        diarizer = self.resources.diarizer(self.plan.diarizer_device, threads)
+        diarizer = self.resources.diarizer(self.plan.diarizer_device, threads, self.settings.data_dir / "voices-cache")
         if self.cancelled():
             raise Cancelled()
         timings = self.timer.timings

@@ -22,6 +22,10 @@ def run(argv: list[str] | None = None) -> int:
     app.setApplicationName("Diarization Studio")
     app.setOrganizationName("Diarization Studio")
     app.setWindowIcon(_icon())
+    from app.ui.file_open import FileOpener
+
+    opener = FileOpener(app)  # the Dock icon and "Open With" (macOS)
+    app.installEventFilter(opener)
     problem = ""
     try:
         settings = settings_mod.load()
@@ -32,6 +36,7 @@ def run(argv: list[str] | None = None) -> int:
     bridge = EngineBridge(store, settings=settings)
     window = MainWindow(bridge, settings, "", problem)
     window.show()
+    opener.attach(window)
     bridge.find_device(settings)
     bridge.engine.start()
     if not bridge.engine.owner:

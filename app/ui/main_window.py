@@ -21,6 +21,7 @@ from app.ui.engine_bridge import EngineBridge
 from app.ui.job_model import PROGRESS_COLUMN, JobTableModel
 from app.ui.transcript_panel import TranscriptPanel
 
+PLAY_SHORTCUT = "Ctrl+Shift+Space"  # Cmd+Shift+Space on a Mac
 EXPORTS = (("JSON", "json"), ("SRT subtitles", "srt"), ("WebVTT subtitles", "vtt"), ("Plain text", "txt"),
            ("RTTM", "rttm"))
 
@@ -144,7 +145,9 @@ class MainWindow(QMainWindow):
         find = QAction("&Find in Transcript", self, shortcut=QKeySequence.Find,
                        triggered=lambda: self.panel.search.setFocus())
         edit_menu.addAction(find)
-        play = QAction("&Play / Pause", self, shortcut=QKeySequence("Ctrl+Space"), triggered=self.panel.toggle_play)
+        # Not Ctrl+Space: on a Mac that is Cmd+Space, Spotlight's. Space plays too while the
+        # transcript has the focus (transcript_panel).
+        play = QAction("&Play / Pause", self, shortcut=QKeySequence(PLAY_SHORTCUT), triggered=self.panel.toggle_play)
         self.menuBar().addMenu("&Playback").addAction(play)
 
     def _device_found(self, label: str, problem: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QKeySequence, QShortcut, QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QPushButton, QSlider,
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
@@ -61,6 +61,8 @@ class TranscriptPanel(QWidget):
         self.search.returnPressed.connect(self.next_match)
         self.match_label = QLabel("")
         self.segments = QTableWidget(0, 3)
+        space = QShortcut(QKeySequence(Qt.Key_Space), self.segments, activated=self.toggle_play)
+        space.setContext(Qt.WidgetShortcut)  # typing a space in the search box or a name is left alone
         self.segments.setHorizontalHeaderLabels(["Time", "Speaker", "Text"])
         self.segments.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.segments.setSelectionBehavior(QAbstractItemView.SelectRows)
