@@ -195,3 +195,15 @@ def test_long_names_export_atomically(tmp_path):
     write_atomic(target, "dos")
     assert target.read_text(encoding="utf-8") == "dos"
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_a_file_name_with_line_breaks_stays_one_record(tmp_path):
+    from dataclasses import replace
+
+    t = transcript_with("Ana")
+    t = replace(t, source=replace(t.source, path=str(tmp_path / "entrevista\n\nSPEAKER x 1 0 9 <NA>.wav")))
+    lines = exports.to_rttm(t).strip().splitlines()
+    assert len(lines) == 1 and lines[0].split()[1] == "entrevista_SPEAKER_x_1_0_9_<NA>"
+    store = Store(tmp_path / "h.db")
+    job = store.add_job(t.source.path, "", "k", {}, status="failed")
+    assert store.job(job.id).path == t.source.path and "\n" in store.job(job.id).name

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 
 from app.core.exports import clock
+from app.core.text import one_line
 
 COLUMNS = ("File", "Duration", "Status", "Stage", "Progress", "Elapsed", "Remaining")
 STATUS_TEXT = {
@@ -70,7 +71,7 @@ class JobTableModel(QStandardItemModel):
 
     def _text(self, job, column: str) -> str:
         if column == "File":
-            return job.name
+            return one_line(job.name, 250)  # a name with line breaks stays one row
         if column == "Duration":
             return clock(job.duration)
         if column == "Status":
