@@ -404,16 +404,28 @@ class Engine:
                 return
             if job_id in self._cancel_requested:  # cancelled before its worker had it
                 return self._finish(job_id, JobStatus.CANCELLED, "")
-            if self._worker is None or not self._worker.alive():
-                try:
-                    self._worker = self._new_worker()
-                except QueueUnavailable as exc:  # back to waiting; tried again in a while
-                    self._paused_until = time.monotonic() + QUEUE_RETRY_SEC
-                    job = self.store.update(job_id, status=JobStatus.PENDING, note=str(exc), started_at=None)
-                    self._emit(EventKind.STATUS, job)
-                    return
+            needed = self._worker is None or not self._worker.alive()
+        if needed:  # made outside the lock: reaching a queue may take seconds
+            try:
+                made = self._new_worker()
+            except QueueUnavailable as exc:  # back to waiting; tried again in a while
+                self._paused_until = time.monotonic() + QUEUE_RETRY_SEC
+                job = self.store.update(job_id, status=JobStatus.PENDING, note=str(exc), started_at=None)
+                self._emit(EventKind.STATUS, job)
+                return
+        with self._lock:
+            closed, cancelled = self._closed, job_id in self._cancel_requested
+            if needed and not closed:
+                self._worker = made
             worker = self._worker
-            self._running = job_id
+            if not (closed or cancelled):
+                self._running = job_id
+        if closed:  # the app closed meanwhile: the job stays in progress, to resume
+            if needed:
+                made.stop(graceful=True)
+            return
+        if cancelled:
+            return self._finish(job_id, JobStatus.CANCELLED, "")
         self.store.update(job_id, worker_pid=worker.pid)
         worker.send(jobs.description(job, done, diarization, parts))
         last_write = 0.0
