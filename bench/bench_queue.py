@@ -57,16 +57,12 @@ def stop(procs) -> None:
 
 def main() -> None:
     from app.core import audio
-    from bench.bench_audio import build
+    from bench.bench_audio import recording
     from tests import media
     from tests.fixtures import pyannote_sample
     from tests.redis_server import RedisServer
 
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    wav = out / "bench.wav"
-    if not wav.exists():
-        build(wav)
+    wav = recording()
     work = Path(tempfile.mkdtemp(prefix="bench-queue-"))
     server = RedisServer(work / "redis").start()
     try:

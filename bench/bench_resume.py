@@ -54,13 +54,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--at", type=float, default=0.6)
     args = parser.parse_args()
-    from bench.bench_audio import build
+    from bench.bench_audio import recording
 
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    wav = out / "bench.wav"
-    if not wav.exists():
-        build(wav)
+    wav = recording()
     work = Path(tempfile.mkdtemp(prefix="bench-resume-"))
     full, reference = transcribe(wav, work / "full")
     killed, _ = transcribe(wav, work / "crashed", kill_at=args.at)
