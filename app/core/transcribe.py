@@ -8,6 +8,7 @@ which worker ran what.
 
 from __future__ import annotations
 
+import bisect
 import queue
 import threading
 import time
@@ -16,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import loops
+from . import chunks, loops
 from .chunks import Chunk
 from .devices import DevicePlan
 from .errors import Cancelled, ModelError
@@ -25,9 +26,8 @@ SAMPLE_RATE = 16000
 # A chunk whose words stop this far before its end is decoded again from there.
 REST_SEC = 2.0
 MAX_PASSES = 2
-# Short stretches transcribed on their own go into windows of this length, this far apart.
+# Short stretches transcribed on their own are heard together, up to this much at a time.
 PACKED_SEC = 25.0
-PACK_SILENCE_SEC = 0.5
 WITHOUT_TIMESTAMPS = False  # see _segments
 ChunkResult = list  # [{"start", "end", "text", "words": [{"start", "end", "word", "probability"}]}]
 
@@ -41,11 +41,9 @@ class WhisperOptions:
 
 class Transcriber:
     def __init__(self, model_dir, devices: DevicePlan, options: WhisperOptions):
-        from faster_whisper import WhisperModel
-
         self.options = options
         try:
-            self.model = WhisperModel(
+            self.model = _model_class()(
                 str(model_dir),
                 device=devices.whisper_device,
                 compute_type=devices.compute_type,
@@ -55,36 +53,33 @@ class Transcriber:
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelError(f"The speech model in {model_dir} could not be loaded: {exc}") from exc
 
-    def detect_language(self, audio: np.ndarray, chunks: list[Chunk]) -> tuple[str, float]:
+    def detect_language(self, audio: np.ndarray, planned: list[Chunk]) -> tuple[str, float]:
         """Language of the first chunk of speech (whisper looks at 30 s anyway)."""
-        if not chunks:
+        if not planned:
             return "en", 0.0
-        first = chunks[0]
-        piece = audio[int(first.start * SAMPLE_RATE) : int(first.end * SAMPLE_RATE)]
+        piece, _ = _joined(audio, planned[0].heard)
         language, probability, _ = self.model.detect_language(piece)
         return language, float(probability)
 
     def run(
         self,
         audio: np.ndarray,
-        chunks: list[Chunk],
+        planned: list[Chunk],
         language: str,
         *,
         done: dict[int, ChunkResult] | None = None,
         on_chunk: Callable[[Chunk, ChunkResult], None] = lambda chunk, result: None,
         cancel: Callable[[], bool] = lambda: False,
         allowed_workers: Callable[[], int] | None = None,
-        regions: list[tuple[float, float]] | None = None,
     ) -> dict[int, ChunkResult]:
         """Transcribe every chunk not already in `done`; returns all results by chunk index.
 
         `allowed_workers` says how many workers may run right now (a thread slot may still
         be busy elsewhere); by default all of them.
         """
-        regions = regions if regions is not None else [(c.start, c.end) for c in chunks]
         results = dict(done or {})
         todo: queue.Queue[Chunk] = queue.Queue()
-        for chunk in chunks:
+        for chunk in planned:
             if chunk.index not in results:
                 todo.put(chunk)
         lock = threading.Lock()
@@ -108,7 +103,7 @@ class Transcriber:
                 except queue.Empty:
                     return
                 try:
-                    result = self._one(pipe, audio, chunk, language, regions)
+                    result = self._one(pipe, audio, chunk, language)
                     with lock:
                         results[chunk.index] = result
                         on_chunk(chunk, result)
@@ -130,52 +125,42 @@ class Transcriber:
     ) -> list[list[dict]]:
         """The words of each of many short stretches (those no chunk gave words for).
 
-        The stretches (none over PACKED_SEC) are packed, a short silence apart, into
-        windows of up to PACKED_SEC, so a hundred of them cost a few whisper windows, not
-        a hundred; each word goes back to the stretch it was said in.
-        """
-        from faster_whisper import BatchedInferencePipeline
-
-        pipe = BatchedInferencePipeline(self.model)
+        The stretches are heard a short pause apart, up to PACKED_SEC at a time, so a
+        hundred of them cost a few whisper windows, not a hundred; each word goes back to
+        the stretch it was said in."""
         found: list[list[dict]] = [[] for _ in spans]
-        for window in _pack(spans):
-            if cancel():
-                raise Cancelled()
-            pieces, offsets, position = [], [], 0.0
-            for index in window:
-                start, end = spans[index]
-                piece = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-                offsets.append((index, position, position + len(piece) / SAMPLE_RATE))
-                pieces += [piece, np.zeros(int(PACK_SILENCE_SEC * SAMPLE_RATE), np.float32)]
-                position += len(piece) / SAMPLE_RATE + PACK_SILENCE_SEC
-            packed = np.concatenate(pieces)
-            whole = Chunk(-1, 0.0, len(packed) / SAMPLE_RATE)
-            for seg in self._one(pipe, packed, whole, language, [(a, b) for _, a, b in offsets]):
+        if not spans:
+            return found
+        starts = [s for s, _ in spans]
+        results = self.run(audio, chunks.packed(spans, PACKED_SEC), language, cancel=cancel)
+        for index in sorted(results):
+            for seg in results[index]:
                 for word in seg["words"]:
-                    middle = (word["start"] + word["end"]) / 2
-                    # the stretch it was said in (or the nearest, for a word in the silence)
-                    index, a, _ = min(offsets, key=lambda o: max(o[1] - middle, middle - o[2], 0.0))
-                    shift = spans[index][0] - a
-                    found[index].append(dict(word, start=round(word["start"] + shift, 3), end=round(word["end"] + shift, 3)))
+                    found[_nearest(spans, starts, (word["start"] + word["end"]) / 2)].append(word)
         return found
 
-    def _one(self, pipe, audio: np.ndarray, chunk: Chunk, language: str, regions) -> ChunkResult:
+    def _one(self, pipe, audio: np.ndarray, chunk: Chunk, language: str) -> ChunkResult:
         """The chunk's words, one entry per whisper segment. Whisper may end a window
         early (an end-of-text token after the first sentences): the rest of the chunk is
         then decoded again from where the words stopped, so no speech in it is left out."""
-        out: list[dict] = []
-        start = chunk.start
+        joined, where = _joined(audio, chunk.heard)
+        length = len(joined) / SAMPLE_RATE
+        found: list[list[dict]] = []
+        start = 0.0
         for _ in range(MAX_PASSES):
-            segments = self._segments(pipe, audio, start, chunk.end, language)
-            for words in segments:
-                text = "".join(w["word"] for w in words).strip()
-                out.append({"start": words[0]["start"], "end": words[-1]["end"], "text": text, "words": words})
+            segments = self._segments(pipe, joined, start, length, language)
+            found += segments
             if not segments:
                 break
             stop = segments[-1][-1]["end"]
-            if stop <= start + 0.1 or _speech_within(regions, stop + 0.1, chunk.end) < REST_SEC:
+            if stop <= start + 0.1 or length - stop - 0.1 < REST_SEC:
                 break
             start = stop
+        out = []
+        for words in found:
+            words = [_in_recording(w, where) for w in words]
+            text = "".join(w["word"] for w in words).strip()
+            out.append({"start": words[0]["start"], "end": words[-1]["end"], "text": text, "words": words})
         return out
 
     def _segments(self, pipe, audio: np.ndarray, start: float, end: float, language: str) -> list[list[dict]]:
@@ -205,19 +190,56 @@ class Transcriber:
         return [words for words in ([w for w in group if id(w) in kept] for group in grouped) if words]
 
 
-def _pack(spans: list[tuple[float, float]]) -> list[list[int]]:
-    windows: list[list[int]] = []
-    length = PACKED_SEC
-    for index, (start, end) in enumerate(spans):
-        size = end - start + PACK_SILENCE_SEC
-        if length + size > PACKED_SEC:
-            windows.append([])
-            length = 0.0
-        windows[-1].append(index)
-        length += size
-    return windows
+def _model_class():
+    """faster-whisper's model, keeping the last sentence of a window.
+
+    The batched pipeline decodes each window once and drops a last segment that whisper
+    left open (no closing timestamp: the speech runs on to the window's end), since its
+    sequential loop would decode it again from there; here it is kept, so those words are
+    not lost and cost no second decoding."""
+    from faster_whisper import WhisperModel
+
+    class Model(WhisperModel):
+        def _split_segments_by_timestamps(self, tokenizer, tokens, time_offset, segment_size, segment_duration, seek):
+            segments, seek, single_ending = super()._split_segments_by_timestamps(
+                tokenizer, tokens, time_offset, segment_size, segment_duration, seek
+            )
+            used = sum(len(s["tokens"]) for s in segments)
+            rest = tokens[used:]
+            if any(t < tokenizer.eot for t in rest):  # words after the last closed segment
+                first = rest[0] - tokenizer.timestamp_begin if rest[0] >= tokenizer.timestamp_begin else 0
+                segments.append(
+                    dict(seek=seek, start=time_offset + first * self.time_precision,
+                         end=time_offset + segment_duration, tokens=rest)
+                )
+            return segments, seek, single_ending
+
+    return Model
 
 
-def _speech_within(regions: list[tuple[float, float]], start: float, end: float) -> float:
-    """Seconds of speech (by the voice detector) between `start` and `end`."""
-    return sum(max(0.0, min(end, e) - max(start, s)) for s, e in regions)
+def _joined(audio: np.ndarray, pieces) -> tuple[np.ndarray, list[tuple[float, float, float]]]:
+    """The pieces' audio one after the other, and where each lies in it: (from, to, shift),
+    a time in the joined audio plus `shift` being that time in the recording."""
+    parts, where, position = [], [], 0.0
+    for start, end in pieces:
+        part = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+        length = len(part) / SAMPLE_RATE
+        where.append((position, position + length, start - position))
+        parts.append(part)
+        position += length
+    return (np.concatenate(parts) if parts else np.zeros(0, np.float32)), where
+
+
+def _in_recording(word: dict, where: list[tuple[float, float, float]]) -> dict:
+    """A word's times moved from the joined audio to the recording, by the piece it was
+    said in (the nearest, for a word in a pause)."""
+    middle = (word["start"] + word["end"]) / 2
+    _, _, shift = min(where, key=lambda w: max(w[0] - middle, middle - w[1], 0.0))
+    return dict(word, start=round(word["start"] + shift, 3), end=round(word["end"] + shift, 3))
+
+
+def _nearest(spans: list[tuple[float, float]], starts: list[float], t: float) -> int:
+    """The index of the (sorted, disjoint) span that holds time t, or the nearest one."""
+    i = bisect.bisect_right(starts, t) - 1
+    candidates = [k for k in (i, i + 1) if 0 <= k < len(spans)]
+    return min(candidates, key=lambda k: max(spans[k][0] - t, t - spans[k][1], 0.0))
