@@ -14,5 +14,9 @@ start=$(date +%s)
 # torch's own libraries carry their symbol tables (about 75 MB): nothing needs them at run
 # time. Only these: libraries that auditwheel patched (in *.libs folders) break if stripped.
 find dist/diarization-studio/_internal/torch/lib -name '*.so*' -exec strip --strip-unneeded {} +
+# Debugging information only (sections no program loads), from every other library outside
+# the *.libs folders: ctranslate2's binding carries 66 MB of it, libpython 16 MB.
+find dist/diarization-studio/_internal -name '*.so*' -not -path '*/torch/lib/*' -not -path '*.libs/*' \
+  -exec sh -c 'for f; do readelf -S "$f" 2>/dev/null | grep -q "\.debug_info" && strip --strip-debug "$f"; done; true' sh {} +
 echo "Built dist/diarization-studio in $(( $(date +%s) - start )) s," \
   "$(du -sh dist/diarization-studio | cut -f1) on disk."

