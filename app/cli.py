@@ -10,6 +10,7 @@ from pathlib import Path
 
 from app import __version__
 from app.core.exports import FORMATS, clock, render  # plain Python: keeps --help instant
+from app.core.text import one_line
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +41,19 @@ def _parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="print a stored result")
     show.add_argument("id", type=int)
     show.add_argument("--format", choices=tuple(FORMATS), default="txt")
+    vo = commands.add_parser("voices", help="known voices: speakers named in every new recording")
+    voice = vo.add_subparsers(dest="action", required=True)
+    add = voice.add_parser("add", help="remember a speaker's voice from a transcribed recording")
+    add.add_argument("recording", metavar="RECORDING", help="a file already transcribed, or a job id")
+    add.add_argument("speaker", metavar="SPEAKER", help="its id as in the JSON, such as SPEAKER_01")
+    add.add_argument("name", metavar="NAME", help="who it is (an existing voice gets another sample)")
+    voice.add_parser("list", help="the known voices and where their samples came from")
+    rename = voice.add_parser("rename", help="rename a known voice")
+    rename.add_argument("old", metavar="OLD")
+    rename.add_argument("new", metavar="NEW")
+    remove = voice.add_parser("remove", help="forget a voice for good (its samples and the names it gave)")
+    remove.add_argument("name", metavar="NAME")
+    voice.add_parser("apply", help="name the speakers of every past transcript after the known voices")
     return parser
 
 
@@ -50,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         from app import selftest
 
         return selftest.run(Path(args.self_test) if args.self_test else None)
-    commands = {"transcribe": _transcribe, "jobs": _jobs, "show": _show, "gui": _gui, "worker": _worker, None: _gui}
+    commands = {"transcribe": _transcribe, "jobs": _jobs, "show": _show, "gui": _gui, "worker": _worker,
+                "voices": _voices, None: _gui}
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:
@@ -206,6 +221,42 @@ def _show(args) -> int:
     from app.core import settings as settings_mod
 
     sys.stdout.write(render(args.format, engine.result(job.id), with_folder=not settings_mod.load().exports_without_folder))
+    return 0
+
+
+def _voices(args) -> int:
+    from app.core.errors import UserError
+
+    engine = _open_store()
+    if engine is None:
+        return 2
+    try:
+        if args.action == "add":
+            job_id = engine.job_of_recording(args.recording)
+            speakers = {s.id for s in engine.result(job_id).speakers}
+            if args.speaker not in speakers:
+                raise UserError(f"Job {job_id} has no speaker {args.speaker} (it has {', '.join(sorted(speakers)) or 'none'}).")
+            engine.remember_voice(job_id, args.speaker, args.name)
+            print(f"{args.speaker} of job {job_id} remembered as {one_line(args.name)}.")
+        elif args.action == "list":
+            known = engine.voices()
+            if not known:
+                print("No known voices yet (add one: python -m app voices add RECORDING SPEAKER NAME).")
+            for voice in known:
+                print(f"{voice['name']}  ({len(voice['samples'])} sample{'s' if len(voice['samples']) != 1 else ''})")
+                for sample in voice["samples"]:
+                    print(f"    {sample['speaker_id']} of {sample['source']}")
+        elif args.action == "rename":
+            engine.rename_voice(args.old, args.new)
+            print(f"{args.old} is now {one_line(args.new)}.")
+        elif args.action == "remove":
+            engine.forget_voice(args.name)
+            print(f"{args.name} forgotten: its samples and the names it gave are gone from the history.")
+        elif args.action == "apply":
+            print(f"Known voices name {engine.apply_voices()} speaker(s) across the stored transcripts.")
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -126,5 +126,9 @@ def test_remove_and_rename(engine, settings, sample):
     job = engine.wait(engine.add(sample.wav, settings).id, timeout=300)
     engine.rename_speaker(job.id, "SPEAKER_01", "Sheila")
     assert engine.result(job.id).speaker_names()["SPEAKER_01"] == "Sheila"
+    # the worker sent each speaker's voice signature with the result; remembered, it names
+    assert sorted(engine.store.signatures(job.cache_key)) == ["SPEAKER_00", "SPEAKER_01"]
+    engine.remember_voice(job.id, "SPEAKER_00", "Dana")
+    assert engine.result(job.id).speakers[0].voice == {"name": "Dana", "similarity": 1.0}
     engine.remove(job.id)
     assert engine.store.job(job.id) is None and engine.result(job.id) is None

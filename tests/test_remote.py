@@ -64,6 +64,11 @@ def test_a_job_sent_to_a_worker_gives_what_a_local_run_gives(redis_server, tmp_p
     assert local.returncode == 0, local.stderr
     ours, reference = json.loads(remote.stdout), json.loads(local.stdout)
     assert ours["segments"] == reference["segments"] and ours["speakers"] == reference["speakers"]
+    from app.core.store import Store
+
+    history = Store(tmp_path / "app" / "history.db")  # the voices came back: matching runs here
+    assert sorted(history.signatures(history.jobs()[0].cache_key)) == ["SPEAKER_00", "SPEAKER_01"]
+    history.close()
     again = transcribe(tmp_path / "app", sample.wav, "--format", "json", "--redis", redis_server.url)
     assert "already transcribed" in again.stderr  # the same recording is never sent twice
 

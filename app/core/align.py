@@ -104,15 +104,21 @@ def _cut_score(words: list[Word], j: int) -> float:
     return pause + (SENTENCE_BONUS if ends_sentence else 0.0)
 
 
+def speaker_ids(segments: list[Segment]) -> dict[str, str]:
+    """{diarizer label: stable id}, the ids in order of first appearance (SPEAKER_00, ...)."""
+    order: dict[str, str] = {}
+    for seg in segments:
+        order.setdefault(seg.speaker, f"SPEAKER_{len(order):02d}")
+    return order
+
+
 def name_speakers(segments: list[Segment], turns: list[Turn]) -> tuple[list[Segment], list[Speaker]]:
     """Stable ids in order of first appearance (SPEAKER_00, ...), each with its talk time.
 
     Talk time is the voice activity the diarizer gave the speaker; a speaker without a
     single transcribed word is left out.
     """
-    order: dict[str, str] = {}
-    for seg in segments:
-        order.setdefault(seg.speaker, f"SPEAKER_{len(order):02d}")
+    order = speaker_ids(segments)
     talk = defaultdict(float)
     for turn in turns:
         talk[turn.speaker] += turn.end - turn.start

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import audio, devices, jobs, media
+from .engine_voices import VoicesDoor
 from .errors import Cancelled, UserError
 from .messages import ChunkDone, DiarizationDone, Failure, Part, Progress, Result, Stop
 from .owner import QueueLock
@@ -72,7 +73,7 @@ def worker_factory(settings_now: Callable[[], Settings]):
     return make
 
 
-class Engine:
+class Engine(VoicesDoor):
     """`worker_factory()` gives a new worker (see `_Worker` for what one must do); tests
     give a scripted one. `only_own`: as owner, run only the jobs this engine added or
     resumed (the command line), leaving the others to the app that added them."""
@@ -453,9 +454,10 @@ class Engine:
                 transcript = Transcript.from_dict(message.transcript)
                 resumed, computed = message.chunks_resumed, message.chunks_computed
                 job = self.store.complete(
-                    job_id, job.cache_key, transcript, duration=transcript.source.duration,
+                    job_id, job.cache_key, transcript, message.voices, duration=transcript.source.duration,
                     chunks_resumed=resumed, chunks_computed=computed, chunks_total=resumed + computed, worker_pid=None,
                 )
+                self._apply_voices(job.cache_key)
                 self._emit(EventKind.STATUS, job)
                 if job.settings.get("roles_enabled"):
                     self._spawn(lambda: self.name_roles(job_id))
@@ -478,6 +480,13 @@ class Engine:
                 f"{job.path}: the transcription process stopped unexpectedly ({worker.exit_reason()}). "
                 "The file may be damaged; the other jobs go on.",
             )
+
+    def _apply_voices(self, cache_key: str) -> None:
+        """Known voices name the new result's speakers (here, never on a remote worker)."""
+        try:
+            self.store.apply_voices(cache_key)
+        except Exception:  # the transcript stands without them
+            log.exception("matching known voices failed")
 
     def _finish(self, job_id: int, status: JobStatus, error: str) -> None:
         job = self.store.update(job_id, status=status, error=error, finished_at=time.time(), worker_pid=None)

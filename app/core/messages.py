@@ -64,6 +64,7 @@ class Result:
     transcript: dict
     chunks_resumed: int
     chunks_computed: int
+    voices: dict = field(default_factory=dict)  # {speaker id: signature bytes}, voices.py
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from . import align, audio, chunks, coverage, devices, level, models, vad
+import numpy as np
+
+from . import align, audio, chunks, coverage, devices, level, models, vad, voices
 from .diarize import Diarizer, SpeakerHint, Turn, import_libraries
 from .errors import Cancelled, UserError
 from .settings import Settings
@@ -52,6 +54,8 @@ class Hooks:
     # language, JSON), diarize.VAD_PART and embedding batches k >= 0 (the diarizer's).
     parts: dict[int, bytes] = field(default_factory=dict)
     on_part: Callable[[int, bytes], None] = lambda part, data: None
+    # each speaker's voice signature ({speaker id: float32 bytes}; see voices.py), once known
+    on_voices: Callable[[dict[str, bytes]], None] = lambda signatures: None
 
 
 log = logging.getLogger("app")
@@ -151,7 +155,10 @@ def run(
             job.stop()
         raise
     whisper_segments = coverage.merge([seg for index in sorted(results) for seg in results[index]], extra)
-    segments, speakers = align.name_speakers(align.align(whisper_segments, turns), turns)
+    aligned = align.align(whisper_segments, turns)
+    ids = align.speaker_ids(aligned)
+    segments, speakers = align.name_speakers(aligned, turns)
+    hooks.on_voices({ids[label]: voices.to_bytes(vector) for label, vector in job.voices.items() if label in ids})
     timer.stage("align")
     if not segments:
         warnings.append(f"{path.name}: speech was found but no words could be recognised.")
@@ -217,6 +224,7 @@ class _Job:
         self._stop = threading.Event()
         self._shares = {"transcribe": 0.0, "diarize": 0.0}
         self.speech: list[tuple[float, float]] = []  # the diarizer's voice detector's regions
+        self.voices: dict[str, np.ndarray] = {}  # diarizer label: voice signature
         self._lock = threading.Lock()
         self.background = _Background(self._diarize) if self.overlap else None
 
@@ -240,11 +248,13 @@ class _Job:
         saved = self.hooks.diarization
         if saved:  # from an earlier run of this job, killed after diarizing
             self.speech = [tuple(r) for r in saved["speech"]]
+            self.voices = {k: np.asarray(v, dtype=np.float32) for k, v in saved.get("voices", {}).items()}
             self.report("diarize", 1.0)
             return [Turn(*t) for t in saved["turns"]]
         turns = self._diarize_now()
         self.hooks.on_diarization({"turns": [[t.start, t.end, t.speaker] for t in turns],
-                                   "speech": [list(r) for r in self.speech]})
+                                   "speech": [list(r) for r in self.speech],
+                                   "voices": {k: [round(float(x), 6) for x in v] for k, v in self.voices.items()}})
         return turns
 
     def _diarize_now(self) -> list:
@@ -260,6 +270,7 @@ class _Job:
             resume=self.hooks.parts, on_part=self.hooks.on_part,
         )
         self.speech = diarizer.last_speech
+        self.voices = voices.signatures(turns, diarizer.last_subsegments, diarizer.last_embeddings)
         timings["diarize"] = round(time.perf_counter() - started, 3)
         for key, value in diarizer.last_timings.items():
             if key != "total_time":

@@ -29,6 +29,8 @@ class Speaker:
     id: str
     name: str
     talk_time: float
+    # the known voice it was named after: {"name", "similarity"} (voices.py), else None
+    voice: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,17 @@ class Transcript:
         return {s.id: s.name for s in self.speakers}
 
     def with_names(self, names: dict[str, str]) -> "Transcript":
-        """The same transcript with speakers renamed (ids, timing and words untouched)."""
-        speakers = tuple(replace(s, name=names.get(s.id, s.name)) for s in self.speakers)
+        """The same transcript with speakers renamed (ids, timing and words untouched); a
+        typed name wins over a known voice's."""
+        speakers = tuple(replace(s, name=names[s.id], voice=None) if s.id in names else s for s in self.speakers)
+        return replace(self, speakers=speakers)
+
+    def with_voices(self, matches: dict[str, dict]) -> "Transcript":
+        """Speakers named after the known voices they match ({id: {"name", "similarity"}})."""
+        speakers = tuple(
+            replace(s, name=matches[s.id]["name"], voice=dict(matches[s.id])) if s.id in matches else s
+            for s in self.speakers
+        )
         return replace(self, speakers=speakers)
 
     def to_dict(self) -> dict:

@@ -50,6 +50,7 @@ def run_job(job, send, resources, settings=None, decoded=None, cancel=lambda: Fa
     job_id = job.job_id
     done = {int(k): v for k, v in job.done_chunks.items()}
     computed = [0]
+    signatures: dict[str, bytes] = {}
 
     def on_chunk(chunk, result):
         computed[0] += 1
@@ -63,6 +64,7 @@ def run_job(job, send, resources, settings=None, decoded=None, cancel=lambda: Fa
         on_diarization=lambda data: send(DiarizationDone(job_id, data)),
         parts=job.parts,
         on_part=lambda part, data: send(Part(job_id, part, data)),
+        on_voices=signatures.update,
         cancel=cancel,
     )
     try:
@@ -75,7 +77,7 @@ def run_job(job, send, resources, settings=None, decoded=None, cancel=lambda: Fa
         send(Failure(job_id, f"{job.path}: unexpected failure ({type(exc).__name__}: {exc}).", internal=True,
                      traceback=traceback.format_exc()))
         return
-    send(Result(job_id, transcript.to_dict(), len(done), computed[0]))
+    send(Result(job_id, transcript.to_dict(), len(done), computed[0], signatures))
 
 
 class _Sender:

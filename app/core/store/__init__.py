@@ -18,6 +18,7 @@ from ..status import FINISHED, JobStatus
 from ..text import one_line, shown
 from ..transcript import Transcript, compact
 from .schema import migrate
+from .voices import VoiceStore
 
 STATUSES = tuple(JobStatus)
 BUSY_TIMEOUT_SEC = 5.0
@@ -63,7 +64,7 @@ _COLUMNS = [f.name for f in fields(Job)]
 _SELECT = ", ".join(_COLUMNS + ["path_bytes"])
 
 
-class Store:
+class Store(VoiceStore):
     def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT_SEC):
         self.path = Path(path)
         self._lock = threading.RLock()
@@ -73,6 +74,7 @@ class Store:
             self._wal(busy_timeout)
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA secure_delete=ON")  # what is deleted (a voice) is overwritten
             migrate(self._db)
         except sqlite3.DatabaseError as exc:
             raise self._explain(exc) from exc
@@ -222,7 +224,7 @@ class Store:
         if not [j for j in self.jobs_with_key(job.cache_key) if j.id != job_id]:
             steps += [(f"DELETE FROM {table} WHERE cache_key = ?", (job.cache_key,))
                       for table in ("results", "checkpoints", "diarization_checkpoints", "job_parts", "speaker_names",
-                                    "speaker_suggestions")]
+                                    "speaker_suggestions", "speaker_voices", "voice_matches")]
         self._transaction(steps)
 
     # results and checkpoints
@@ -235,11 +237,16 @@ class Store:
         if row is None:
             return None
         transcript = Transcript.from_dict(json.loads(row[0]))
+        matches = self.voice_matches(cache_key)
+        if matches:  # a known voice names its speaker, unless the user typed a name
+            transcript = transcript.with_voices(matches)
         names = self.speaker_names(cache_key)
         return transcript.with_names(names) if names else transcript
 
-    def complete(self, job_id: int, cache_key: str, transcript: Transcript, **job_changes) -> Job:
-        """Stores the result and marks the job completed, in one transaction."""
+    def complete(self, job_id: int, cache_key: str, transcript: Transcript, voices: dict[str, bytes] | None = None,
+                 **job_changes) -> Job:
+        """Stores the result (and its speakers' voice signatures) and marks the job
+        completed, in one transaction."""
         changes = dict(job_changes, status="completed", progress=1.0, stage="done", error="", finished_at=time.time())
         sets = ", ".join(f"{name} = ?" for name in changes)
         self._transaction([
@@ -249,6 +256,7 @@ class Store:
             ("DELETE FROM checkpoints WHERE cache_key = ?", (cache_key,)),
             ("DELETE FROM diarization_checkpoints WHERE cache_key = ?", (cache_key,)),
             ("DELETE FROM job_parts WHERE cache_key = ?", (cache_key,)),
+            *self._signature_steps(cache_key, voices or {}),
             (f"UPDATE jobs SET {sets} WHERE id = ?", (*changes.values(), job_id)),
         ])
         return self.job(job_id)
