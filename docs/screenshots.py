@@ -1,4 +1,5 @@
-"""Takes the README's screenshots of the real window: empty, running, completed.
+"""Takes the README's screenshots of the real window: empty, running, completed, a speaker
+named by a known voice, and the Known Voices dialog.
 
     xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python docs/screenshots.py
 """
@@ -51,10 +52,15 @@ def main() -> None:
     bridge.engine.start()
     shots = {}
 
-    def shoot(name: str) -> None:
+    def shoot(name: str, widget=None) -> None:
         app.processEvents()
-        window.grab().save(str(ROOT / "docs" / f"window-{name}{'-dark' if dark else ''}.png"))
+        (widget or window).grab().save(str(ROOT / "docs" / f"window-{name}{'-dark' if dark else ''}.png"))
         shots[name] = True
+
+    def known_voice() -> None:  # the second recording's speaker, named by the voice remembered in the first
+        window.table.selectRow(1)
+        QTimer.singleShot(800, lambda: (shoot("known-voice"), window.open_voices(),
+                                        QTimer.singleShot(800, lambda: (shoot("voices", window.voices_dialog), app.quit()))))
 
     def step() -> None:
         jobs = window.model.jobs
@@ -63,11 +69,15 @@ def main() -> None:
             window.add_files([sample, second])
         elif "running" not in shots and jobs and jobs[0].status == "in_progress" and jobs[0].progress > 0.3:
             shoot("running")
+        elif "remembered" not in shots and jobs and jobs[0].status == "completed":
+            first = jobs[0].id
+            bridge.voices_command(lambda engine: engine.remember_voice(first, "SPEAKER_01", "Ana"))
+            shots["remembered"] = True
         elif jobs and all(j.status in ("completed", "failed") for j in jobs) and "completed" not in shots:
             window.table.selectRow(0)
             window.rename_speaker("SPEAKER_00", "Sheila")
             window.panel.search.setText("chicago")
-            QTimer.singleShot(300, lambda: (shoot("completed"), app.quit()))
+            QTimer.singleShot(300, lambda: (shoot("completed"), known_voice()))
             return
         QTimer.singleShot(200, step)
 

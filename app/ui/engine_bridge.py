@@ -42,6 +42,8 @@ class EngineBridge(QObject):
     _wake = Signal()
     pathsRefused = Signal(list)  # [Path]: not recordings (or folders without any)
     deviceFound = Signal(str, str)  # label, problem ("" when none)
+    voicesListed = Signal(list)  # the known voices (engine.voices()), after any change to them
+    commandFailed = Signal(str)  # what a command could not do, to show the user
 
     def __init__(self, store, pool: QThreadPool | None = None, parent: QObject | None = None, settings=None):
         super().__init__(parent)
@@ -107,6 +109,25 @@ class EngineBridge(QObject):
 
     def name_roles(self, job_id: int, settings) -> None:
         self.submit(lambda: self.engine.name_roles(job_id, settings))
+
+    def voices_command(self, fn, job_id: int | None = None) -> None:
+        """Runs a known-voices command (`fn(engine)`) on the pool; then the voices are
+        listed again, and the job's transcript reloaded."""
+        from app.core.errors import UserError
+
+        def run() -> None:
+            try:
+                fn(self.engine)
+            except UserError as exc:
+                self.commandFailed.emit(str(exc))
+            try:
+                self.voicesListed.emit(self.engine.voices())
+                if job_id is not None:
+                    self.load(job_id)
+            except RuntimeError:  # the app is quitting
+                pass
+
+        self.submit(run)
 
     def submit(self, fn) -> None:
         """Runs `fn` on the pool, off the GUI thread."""

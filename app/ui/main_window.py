@@ -92,6 +92,11 @@ class MainWindow(QMainWindow):
         self.panel.renameRequested.connect(self.rename_speaker)
         self.panel.rolesRequested.connect(self.suggest_roles)
         self.panel.acceptRolesRequested.connect(self.accept_roles)
+        self.panel.rememberRequested.connect(self.remember_voice)
+        self.panel.rejectVoiceRequested.connect(self.reject_voice)
+        bridge.voicesListed.connect(self._voices_listed)
+        bridge.commandFailed.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        bridge.voices_command(lambda engine: None)  # the known voices' names, for the panel
         self.splitter = QSplitter()
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.panel)
@@ -145,6 +150,10 @@ class MainWindow(QMainWindow):
         find = QAction("&Find in Transcript", self, shortcut=QKeySequence.Find,
                        triggered=lambda: self.panel.search.setFocus())
         edit_menu.addAction(find)
+        edit_menu.addSeparator()
+        edit_menu.addAction(QAction("Known &Voices…", self, triggered=self.open_voices))
+        edit_menu.addAction(QAction("&Apply Known Voices to All Transcripts", self,
+                                    triggered=lambda: self.bridge.voices_command(lambda engine: engine.apply_voices())))
         # Not Ctrl+Space: on a Mac that is Cmd+Space, Spotlight's. Space plays too while the
         # transcript has the focus (transcript_panel).
         play = QAction("&Play / Pause", self, shortcut=QKeySequence(PLAY_SHORTCUT), triggered=self.panel.toggle_play)
@@ -281,6 +290,30 @@ class MainWindow(QMainWindow):
         if job:
             self.engine.rename_speaker(job.id, speaker_id, name)
             self.panel.show_transcript(self.engine.result(job.id), job.path)
+
+    # known voices
+
+    def remember_voice(self, speaker_id: str, name: str) -> None:
+        job = self.selected_job()
+        if job:
+            self.bridge.voices_command(lambda engine: engine.remember_voice(job.id, speaker_id, name), job.id)
+
+    def reject_voice(self, speaker_id: str) -> None:
+        job = self.selected_job()
+        if job:
+            self.bridge.voices_command(lambda engine: engine.reject_voice(job.id, speaker_id), job.id)
+
+    def _voices_listed(self, voices: list) -> None:
+        self.panel.known_voice_names = [voice["name"] for voice in voices]
+        job = self.selected_job()
+        if job and job.status == JobStatus.COMPLETED:  # a rename, a forgotten voice or an apply shows
+            self.bridge.load(job.id)
+
+    def open_voices(self) -> None:
+        from app.ui.voices_dialog import VoicesDialog
+
+        self.voices_dialog = VoicesDialog(self.bridge, self)
+        self.voices_dialog.open()
 
     def suggest_roles(self) -> None:
         job = self.selected_job()

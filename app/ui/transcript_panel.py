@@ -7,7 +7,7 @@ import bisect
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QBrush, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QPushButton, QSlider,
+    QAbstractItemView, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QMenu, QPushButton, QSlider,
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
@@ -19,6 +19,13 @@ SPEAKER_COLOURS = ("#2E86DE", "#E67E22", "#27AE60", "#8E44AD", "#C0392B", "#16A0
 MATCH = QColor(255, 214, 10, 110)
 
 
+def shown_name(speaker) -> str:
+    """A known voice is shown apart from a name typed or suggested: "Ana - known voice, 0.91"."""
+    if speaker.voice:
+        return f"{speaker.name} - known voice, {speaker.voice['similarity']:.2f}"
+    return speaker.name
+
+
 def speaker_colour(speaker_id: str) -> QColor:
     digits = "".join(ch for ch in speaker_id if ch.isdigit())
     return QColor(SPEAKER_COLOURS[int(digits or 0) % len(SPEAKER_COLOURS)])
@@ -28,6 +35,8 @@ class TranscriptPanel(QWidget):
     renameRequested = Signal(str, str)  # speaker id, new name
     rolesRequested = Signal()  # ask the LLM (again)
     acceptRolesRequested = Signal()  # use the suggested roles as names
+    rememberRequested = Signal(str, str)  # speaker id, the voice's name (new or known)
+    rejectVoiceRequested = Signal(str)  # speaker id: not the known voice it was matched to
     EMPTY_TITLE = "Select a finished job to read its transcript."
 
     def __init__(self, parent=None):
@@ -45,8 +54,11 @@ class TranscriptPanel(QWidget):
         self.speakers.verticalHeader().hide()
         self.speakers.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
         self.speakers.setMaximumHeight(120)
-        self.speakers.setToolTip("Double-click a speaker to rename them")
+        self.speakers.setToolTip("Double-click a speaker to rename them; right-click to remember their voice")
         self.speakers.cellDoubleClicked.connect(self._ask_rename)
+        self.speakers.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.speakers.customContextMenuRequested.connect(self._speaker_menu)
+        self.known_voice_names: list[str] = []  # offered when a voice is remembered
         self.suggest_button = QPushButton("Suggest roles")
         self.suggest_button.setToolTip("Ask a local LLM (Ollama) what role each speaker has")
         self.suggest_button.clicked.connect(self.rolesRequested)
@@ -119,9 +131,10 @@ class TranscriptPanel(QWidget):
                            f"language {transcript.language or '?'}")
         self.speakers.setRowCount(len(transcript.speakers))
         for row, speaker in enumerate(transcript.speakers):
-            name = QTableWidgetItem(speaker.name)
+            name = QTableWidgetItem(shown_name(speaker))
             name.setForeground(QBrush(speaker_colour(speaker.id)))
             name.setData(Qt.UserRole, speaker.id)
+            name.setData(Qt.UserRole + 1, speaker.name)
             self.speakers.setItem(row, 0, name)
             self.speakers.setItem(row, 1, QTableWidgetItem(clock(speaker.talk_time)))
             self.speakers.setItem(row, 2, QTableWidgetItem(f"{speaker.talk_time / total * 100:.0f}%"))
@@ -146,9 +159,36 @@ class TranscriptPanel(QWidget):
 
     def _ask_rename(self, row: int, _column: int) -> None:
         item = self.speakers.item(row, 0)
-        name, ok = QInputDialog.getText(self, "Rename speaker", "Name:", text=item.text())
+        name, ok = QInputDialog.getText(self, "Rename speaker", "Name:", text=item.data(Qt.UserRole + 1))
         if ok:
             self.renameRequested.emit(item.data(Qt.UserRole), name)
+
+    def _speaker_menu(self, point) -> None:
+        row = self.speakers.rowAt(point.y())
+        if row < 0 or self.transcript is None:
+            return
+        speaker = self.transcript.speakers[row]
+        menu = QMenu(self)
+        menu.addAction("Rename…", lambda: self._ask_rename(row, 0))
+        menu.addAction("Remember this voice…", lambda: self.ask_remember(row))
+        if speaker.voice:
+            menu.addAction(f"This is not {speaker.voice['name']}", lambda: self.rejectVoiceRequested.emit(speaker.id))
+        menu.exec(self.speakers.viewport().mapToGlobal(point))
+
+    def ask_remember(self, row: int) -> None:
+        """Who the speaker is: a new voice, or one already known (another sample of it)."""
+        item = self.speakers.item(row, 0)
+        typed = item.data(Qt.UserRole + 1)
+        choices = list(self.known_voice_names)
+        if typed not in choices and not typed.startswith("Speaker "):
+            choices.insert(0, typed)
+        name, ok = QInputDialog.getItem(
+            self, "Remember this voice",
+            "Name this voice, or pick a known one to add this sample to it.\n"
+            "It will name this person in new recordings; it stays on this computer.",
+            choices or [""], 0, True)
+        if ok and name.strip():
+            self.rememberRequested.emit(item.data(Qt.UserRole), name)
 
     # search
 
