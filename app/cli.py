@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     remove = voice.add_parser("remove", help="forget a voice for good (its samples and the names it gave)")
     remove.add_argument("name", metavar="NAME")
     voice.add_parser("apply", help="name the speakers of every past transcript after the known voices")
+    find = commands.add_parser("search", help="find words (or a speaker's name) in every stored transcript")
+    find.add_argument("query", nargs="+", metavar="QUERY", help="words to find; accents and case are ignored")
     return parser
 
 
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return selftest.run(Path(args.self_test) if args.self_test else None)
     commands = {"transcribe": _transcribe, "jobs": _jobs, "show": _show, "gui": _gui, "worker": _worker,
-                "voices": _voices, None: _gui}
+                "voices": _voices, "search": _search, None: _gui}
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:
@@ -257,6 +259,21 @@ def _voices(args) -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _search(args) -> int:
+    """One line per hit: file, time as M:SS, speaker, snippet."""
+    engine = _open_store()
+    if engine is None:
+        return 2
+    hits = engine.search(" ".join(args.query))
+    if not hits:
+        print("No transcript says that.", file=sys.stderr)
+        return 1
+    for hit in hits:
+        minutes, seconds = divmod(int(hit.start), 60)
+        print(f"{hit.path}  {minutes}:{seconds:02d}  {hit.name}  {one_line(hit.snippet, 300)}")
     return 0
 
 

@@ -1,5 +1,5 @@
 """Takes the README's screenshots of the real window: empty, running, completed, a speaker
-named by a known voice, and the Known Voices dialog.
+named by a known voice, the Known Voices dialog, a search across all transcripts.
 
     xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python docs/screenshots.py
 """
@@ -60,7 +60,13 @@ def main() -> None:
     def known_voice() -> None:  # the second recording's speaker, named by the voice remembered in the first
         window.table.selectRow(1)
         QTimer.singleShot(800, lambda: (shoot("known-voice"), window.open_voices(),
-                                        QTimer.singleShot(800, lambda: (shoot("voices", window.voices_dialog), app.quit()))))
+                                        QTimer.singleShot(800, lambda: (shoot("voices", window.voices_dialog),
+                                                                        window.voices_dialog.close(), search()))))
+
+    def search() -> None:  # "All transcripts": both recordings searched at once
+        window.panel.everywhere.setChecked(True)
+        window.panel.search.setText("new jersey")
+        QTimer.singleShot(800, lambda: (shoot("search"), app.quit()))
 
     def step() -> None:
         jobs = window.model.jobs

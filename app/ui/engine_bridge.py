@@ -44,6 +44,7 @@ class EngineBridge(QObject):
     deviceFound = Signal(str, str)  # label, problem ("" when none)
     voicesListed = Signal(list)  # the known voices (engine.voices()), after any change to them
     commandFailed = Signal(str)  # what a command could not do, to show the user
+    searchDone = Signal(str, list)  # the text searched, its hits (engine_search.Found)
 
     def __init__(self, store, pool: QThreadPool | None = None, parent: QObject | None = None, settings=None):
         super().__init__(parent)
@@ -128,6 +129,16 @@ class EngineBridge(QObject):
                 pass
 
         self.submit(run)
+
+    def search(self, text: str) -> None:
+        """Every transcript searched on the pool; the hits come back by `searchDone`."""
+        def find() -> None:
+            try:
+                self.searchDone.emit(text, self.engine.search(text))
+            except RuntimeError:  # the app is quitting
+                pass
+
+        self.submit(find)
 
     def submit(self, fn) -> None:
         """Runs `fn` on the pool, off the GUI thread."""

@@ -97,6 +97,10 @@ class MainWindow(QMainWindow):
         bridge.voicesListed.connect(self._voices_listed)
         bridge.commandFailed.connect(lambda text: self.statusBar().showMessage(text, 10000))
         bridge.voices_command(lambda engine: None)  # the known voices' names, for the panel
+        self.panel.searchEverywhere.connect(bridge.search)
+        bridge.searchDone.connect(self.panel.show_hits)
+        self.panel.hitOpened.connect(self.open_hit)
+        self._reveal: tuple[int, int] | None = None  # (job id, segment) to show once loaded
         self.splitter = QSplitter()
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.panel)
@@ -284,6 +288,21 @@ class MainWindow(QMainWindow):
             return  # the selection moved on meanwhile
         self.panel.show_transcript(transcript, job.path)
         self.panel.show_roles(suggested, job.note)
+        if self._reveal and self._reveal[0] == job_id:
+            self.panel.reveal(self._reveal[1])
+            self._reveal = None
+
+    def open_hit(self, hit) -> None:
+        """A hit of a search across every transcript: its job selected, the transcript
+        shown at that segment, ready to play from it."""
+        row = self.model.row_of(hit.job_id)
+        if row < 0:
+            return
+        self._reveal = (hit.job_id, hit.segment)
+        if self._shown_id == hit.job_id and self.panel.transcript is not None:
+            self.panel.reveal(hit.segment)
+            self._reveal = None
+        self.table.selectRow(row)
 
     def rename_speaker(self, speaker_id: str, name: str) -> None:
         job = self.selected_job()

@@ -7,12 +7,13 @@ import bisect
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QBrush, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QMenu, QPushButton, QSlider,
+    QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QMenu, QPushButton, QSlider,
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from app.core.transcript import Transcript
 from app.core.exports import clock
+from app.ui.history_search import HitList
 
 # Distinct in light and dark appearance alike; a speaker keeps its colour (by number).
 SPEAKER_COLOURS = ("#2E86DE", "#E67E22", "#27AE60", "#8E44AD", "#C0392B", "#16A085", "#D35400", "#7F8C8D")
@@ -37,6 +38,8 @@ class TranscriptPanel(QWidget):
     acceptRolesRequested = Signal()  # use the suggested roles as names
     rememberRequested = Signal(str, str)  # speaker id, the voice's name (new or known)
     rejectVoiceRequested = Signal(str)  # speaker id: not the known voice it was matched to
+    searchEverywhere = Signal(str)  # "All transcripts" ticked: find this text in every transcript
+    hitOpened = Signal(object)  # a hit of that search to show (engine_search.Found)
     EMPTY_TITLE = "Select a finished job to read its transcript."
 
     def __init__(self, parent=None):
@@ -72,6 +75,11 @@ class TranscriptPanel(QWidget):
         self.search.textChanged.connect(self._find)
         self.search.returnPressed.connect(self.next_match)
         self.match_label = QLabel("")
+        self.everywhere = QCheckBox("All transcripts")
+        self.everywhere.setToolTip("Search every transcript in the history (accents and case ignored)")
+        self.everywhere.toggled.connect(lambda on: (self.hits.setVisible(on), self._find(self.search.text())))
+        self.hits = HitList()
+        self.hits.opened.connect(self.hitOpened)
         self.segments = QTableWidget(0, 3)
         space = QShortcut(QKeySequence(Qt.Key_Space), self.segments, activated=self.toggle_play)
         space.setContext(Qt.WidgetShortcut)  # typing a space in the search box or a name is left alone
@@ -92,6 +100,7 @@ class TranscriptPanel(QWidget):
         search_row = QHBoxLayout()
         search_row.addWidget(self.search)
         search_row.addWidget(self.match_label)
+        search_row.addWidget(self.everywhere)
         controls = QHBoxLayout()
         controls.addWidget(self.play_button)
         controls.addWidget(self.slider, 1)
@@ -105,6 +114,7 @@ class TranscriptPanel(QWidget):
         roles_row.addWidget(self.roles_note, 1)
         layout.addLayout(roles_row)
         layout.addLayout(search_row)
+        layout.addWidget(self.hits)
         layout.addWidget(self.segments, 1)
         layout.addLayout(controls)
         # Made now, before the window shows: making it later (the first finished job)
@@ -192,7 +202,32 @@ class TranscriptPanel(QWidget):
 
     # search
 
+    def show_hits(self, text: str, hits: list) -> None:
+        """The hits of a search across every transcript, if it is still the one typed."""
+        if self.everywhere.isChecked() and text == self.search.text():
+            self.hits.show_hits(hits)
+            self.match_label.setText(f"{len(hits)} found" if text.strip() else "")
+
+    def reveal(self, row: int) -> None:
+        """Segment `row` selected, in view, and the player there, ready to play."""
+        if not self.transcript or not 0 <= row < len(self.transcript.segments):
+            return
+        self.segments.selectRow(row)
+        self.segments.scrollToItem(self.segments.item(row, 0), QAbstractItemView.PositionAtCenter)
+        self.segments.setFocus()  # Space plays from here
+        ms = int(self.transcript.segments[row].start * 1000)
+        if self.player is not None:
+            from PySide6.QtMultimedia import QMediaPlayer
+
+            if self.player.mediaStatus() in (QMediaPlayer.NoMedia, QMediaPlayer.LoadingMedia):
+                self._pending_ms, self._pending_play = ms, False
+            else:
+                self.player.setPosition(ms)
+
     def _find(self, text: str) -> None:
+        if self.everywhere.isChecked():
+            self.searchEverywhere.emit(text)
+            text = ""  # no marks in this transcript meanwhile
         text = text.strip().lower()
         self._matches = []
         for row in range(self.segments.rowCount()):
@@ -202,7 +237,8 @@ class TranscriptPanel(QWidget):
             for column in range(3):
                 self.segments.item(row, column).setBackground(QBrush(MATCH) if hit else QBrush())
         self._match = -1
-        self.match_label.setText(f"{len(self._matches)} found" if text else "")
+        if not self.everywhere.isChecked():
+            self.match_label.setText(f"{len(self._matches)} found" if text else "")
         if self._matches:
             self.next_match()
 
@@ -235,6 +271,7 @@ class TranscriptPanel(QWidget):
         return self.player
 
     _pending_ms = None
+    _pending_play = True  # False: a position to go to without playing (reveal)
 
     def _on_media_status(self, status) -> None:
         from PySide6.QtMultimedia import QMediaPlayer
@@ -242,7 +279,9 @@ class TranscriptPanel(QWidget):
         if status == QMediaPlayer.LoadedMedia and self._pending_ms is not None:
             ms, self._pending_ms = self._pending_ms, None
             self.player.setPosition(ms)
-            self.player.play()
+            if self._pending_play:
+                self.player.play()
+            self._pending_play = True
 
     def _set_source(self, path: str | None) -> None:
         player = self._ensure_player() if (self.player is not None or path) else None

@@ -18,6 +18,7 @@ from ..status import FINISHED, JobStatus
 from ..text import one_line, shown
 from ..transcript import Transcript, compact
 from .schema import migrate
+from .search import SearchStore
 from .voices import VoiceStore
 
 STATUSES = tuple(JobStatus)
@@ -64,7 +65,7 @@ _COLUMNS = [f.name for f in fields(Job)]
 _SELECT = ", ".join(_COLUMNS + ["path_bytes"])
 
 
-class Store(VoiceStore):
+class Store(VoiceStore, SearchStore):
     def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT_SEC):
         self.path = Path(path)
         self._lock = threading.RLock()
@@ -225,6 +226,7 @@ class Store(VoiceStore):
             steps += [(f"DELETE FROM {table} WHERE cache_key = ?", (job.cache_key,))
                       for table in ("results", "checkpoints", "diarization_checkpoints", "job_parts", "speaker_names",
                                     "speaker_suggestions", "speaker_voices", "voice_matches")]
+            steps += self._index_steps(job.cache_key, None)
         self._transaction(steps)
 
     # results and checkpoints
@@ -257,6 +259,7 @@ class Store(VoiceStore):
             ("DELETE FROM diarization_checkpoints WHERE cache_key = ?", (cache_key,)),
             ("DELETE FROM job_parts WHERE cache_key = ?", (cache_key,)),
             *self._signature_steps(cache_key, voices or {}),
+            *self._index_steps(cache_key, transcript.with_names(self.speaker_names(cache_key))),
             (f"UPDATE jobs SET {sets} WHERE id = ?", (*changes.values(), job_id)),
         ])
         return self.job(job_id)
@@ -314,6 +317,7 @@ class Store(VoiceStore):
         else:
             self._run("INSERT OR REPLACE INTO speaker_names (cache_key, speaker_id, name) VALUES (?, ?, ?)",
                       (cache_key, speaker_id, name))
+        self.reindex(cache_key)
 
     # roles suggested by the LLM, kept apart from the names people type
 

@@ -101,3 +101,15 @@ CREATE TABLE voice_matches (
     rejected INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (cache_key, speaker_id, voice_id)
 );
+
+-- Search across every transcript (FTS5): each segment's text and its speaker's shown name,
+-- accents and case ignored; kept in step by the store (store/search.py).
+CREATE VIRTUAL TABLE transcript_search USING fts5 (
+    name,
+    text,
+    cache_key,
+    segment UNINDEXED,
+    start UNINDEXED,
+    speaker UNINDEXED,
+    tokenize = 'unicode61 remove_diacritics 2'
+);

@@ -79,6 +79,7 @@ class VoiceStore:
             ("INSERT INTO voice_matches (cache_key, speaker_id, voice_id, similarity) "
              "VALUES (?, ?, (SELECT id FROM voices WHERE name = ?), 1.0)", (cache_key, speaker_id, name)),
         ])
+        self.reindex(*self._keys_named_by(name))
         return self._run("SELECT id FROM voices WHERE name = ?", (name,)).fetchone()[0]
 
     def rename_voice(self, old: str, new: str) -> None:
@@ -89,17 +90,20 @@ class VoiceStore:
             raise UserError(f"There is already a voice called {new}.")
         if self._run("UPDATE voices SET name = ? WHERE name = ?", (new, old)).rowcount == 0:
             raise UserError(f"No known voice is called {old}.")
+        self.reindex(*self._keys_named_by(new))
 
     def forget_voice(self, name: str) -> None:
         """The voice, its samples and its matches, gone from the file."""
         row = self._run("SELECT id FROM voices WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise UserError(f"No known voice is called {name}.")
+        named = self._keys_named_by(name)
         self._transaction([
             ("DELETE FROM voice_samples WHERE voice_id = ?", (row[0],)),
             ("DELETE FROM voice_matches WHERE voice_id = ?", (row[0],)),
             ("DELETE FROM voices WHERE id = ?", (row[0],)),
         ])
+        self.reindex(*named)
         self._empty_log()
 
     def remove_sample(self, sample_id: int) -> None:
@@ -126,6 +130,7 @@ class VoiceStore:
             + [("INSERT OR REPLACE INTO voice_matches (cache_key, speaker_id, voice_id, similarity) VALUES (?, ?, ?, ?)",
                 (cache_key, m.speaker_id, m.voice_id, m.similarity)) for m in found]
         )
+        self.reindex(cache_key)
         return found
 
     def apply_voices_everywhere(self, threshold: float = voice_math.THRESHOLD) -> int:
@@ -142,3 +147,10 @@ class VoiceStore:
 
     def reject_voice_match(self, cache_key: str, speaker_id: str) -> None:
         self._run("UPDATE voice_matches SET rejected = 1 WHERE cache_key = ? AND speaker_id = ?", (cache_key, speaker_id))
+        self.reindex(cache_key)
+
+    def _keys_named_by(self, name: str) -> list[str]:
+        """The transcripts in which the voice `name` names a speaker."""
+        rows = self._run("SELECT DISTINCT m.cache_key FROM voice_matches m JOIN voices v ON v.id = m.voice_id "
+                         "WHERE v.name = ?", (name,))
+        return [key for (key,) in rows.fetchall()]
