@@ -38,7 +38,8 @@ def main() -> None:
             palette.setColor(role, QColor(colour))
         app.setPalette(palette)
     folder = Path(tempfile.mkdtemp())
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(folder / "qsettings"))
+    for fmt in (QSettings.NativeFormat, QSettings.IniFormat):  # not the user's own ~/.config
+        QSettings.setPath(fmt, QSettings.UserScope, str(folder / "qsettings"))
     QSettings.setDefaultFormat(QSettings.IniFormat)
     sample = pyannote_sample().wav
     from app.core import audio

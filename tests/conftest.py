@@ -20,6 +20,12 @@ def _isolated_environment(monkeypatch, tmp_path_factory):
     for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path_factory.getbasetemp() / "data"))
+    # The window's own settings (geometry and the like): never the developer's ~/.config.
+    # QSettings("org", "app") uses the native format, which IniFormat's path does not move.
+    from PySide6.QtCore import QSettings
+
+    for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
+        QSettings.setPath(fmt, QSettings.UserScope, str(tmp_path_factory.getbasetemp() / "qsettings"))
 
 
 @pytest.fixture(scope="session")

@@ -289,3 +289,38 @@ def test_a_file_opened_from_the_dock_or_open_with_becomes_a_job(window, qtbot, t
         assert sorted(j.name for j in window.model.jobs) == ["opened first.wav", "opened later.wav"]
     finally:
         app.removeEventFilter(opener)
+
+
+def test_a_long_error_shows_in_a_tooltip_and_the_details_line_not_in_the_columns(qtbot, tmp_path, settings):
+    from PySide6.QtCore import QSettings
+
+    from app.core.store import Store
+    from app.ui.engine_bridge import EngineBridge
+    from app.ui.main_window import MainWindow
+
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+    store = Store(tmp_path / "history.db")
+    error = "broken.m4a: " + "this file could not be decoded because its audio stream is damaged " * 6
+    store.add_job(str(tmp_path / "broken.m4a"), "", "k", {}, status="failed")
+    store.update(store.jobs()[0].id, error=error)
+    bridge = EngineBridge(store)
+    win = MainWindow(bridge, settings, "cpu (int8)")
+    qtbot.addWidget(win)
+    win.show()
+    room = win.screen().availableGeometry()  # a first start: roomy, within the screen
+    assert min(900, 0.85 * room.width()) <= win.width() <= room.width()
+    assert min(600, 0.85 * room.height()) <= win.height() <= room.height()
+    win.resize(1200, 760)  # as it opens on a laptop's screen (the offscreen one is 800 px)
+    header = win.table.horizontalHeader()
+    widths = [header.sectionSize(c) for c in range(header.count())]
+    qtbot.waitUntil(lambda: len(win.model.jobs) == 1, timeout=10_000)
+    win.table.selectRow(0)
+    stage = win.model.item(0, 3)
+    assert stage.toolTip() == error  # in full
+    assert [header.sectionSize(c) for c in range(1, header.count())] == widths[1:]  # no column widened
+    right = header.sectionViewportPosition(header.count() - 1) + header.sectionSize(header.count() - 1)
+    assert right <= win.table.viewport().width() + 1  # Progress, Elapsed, Remaining still in view
+    qtbot.waitUntil(lambda: win.panel.title.text() == error, timeout=10_000)  # the details line
+    win.close()
+    bridge.close()

@@ -385,8 +385,9 @@ class MainWindow(QMainWindow):
         geometry = self.prefs.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1200, 760)
+        else:  # a first start: roomy, within the screen
+            room = self.screen().availableGeometry()
+            self.resize(min(1200, int(room.width() * 0.9)), min(760, int(room.height() * 0.9)))
         splitter = self.prefs.value("splitter")
         if splitter is not None:
             self.splitter.restoreState(splitter)
