@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import audio, devices, jobs, media
+from .engine_edits import EditsDoor
 from .engine_search import SearchDoor
 from .engine_voices import VoicesDoor
 from .errors import Cancelled, UserError
@@ -74,7 +75,7 @@ def worker_factory(settings_now: Callable[[], Settings]):
     return make
 
 
-class Engine(VoicesDoor, SearchDoor):
+class Engine(VoicesDoor, SearchDoor, EditsDoor):
     """`worker_factory()` gives a new worker (see `_Worker` for what one must do); tests
     give a scripted one. `only_own`: as owner, run only the jobs this engine added or
     resumed (the command line), leaving the others to the app that added them."""

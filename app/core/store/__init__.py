@@ -10,7 +10,7 @@ import os
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from ..errors import UserError
@@ -225,7 +225,7 @@ class Store(VoiceStore, SearchStore):
         if not [j for j in self.jobs_with_key(job.cache_key) if j.id != job_id]:
             steps += [(f"DELETE FROM {table} WHERE cache_key = ?", (job.cache_key,))
                       for table in ("results", "checkpoints", "diarization_checkpoints", "job_parts", "speaker_names",
-                                    "speaker_suggestions", "speaker_voices", "voice_matches")]
+                                    "speaker_suggestions", "speaker_voices", "voice_matches", "edited_results")]
             steps += self._index_steps(job.cache_key, None)
         self._transaction(steps)
 
@@ -235,15 +235,49 @@ class Store(VoiceStore, SearchStore):
         return self._run("SELECT 1 FROM results WHERE cache_key = ?", (cache_key,)).fetchone() is not None
 
     def result(self, cache_key: str) -> Transcript | None:
-        row = self._run("SELECT transcript FROM results WHERE cache_key = ?", (cache_key,)).fetchone()
-        if row is None:
+        """The transcript as shown: the user's corrections if any, names applied."""
+        row = self._run("SELECT transcript FROM edited_results WHERE cache_key = ?", (cache_key,)).fetchone()
+        transcript = Transcript.from_dict(json.loads(row[0])) if row else self.machine_result(cache_key)
+        if transcript is None:
             return None
-        transcript = Transcript.from_dict(json.loads(row[0]))
+        return self._named(cache_key, transcript)
+
+    def _named(self, cache_key: str, transcript: Transcript) -> Transcript:
         matches = self.voice_matches(cache_key)
         if matches:  # a known voice names its speaker, unless the user typed a name
             transcript = transcript.with_voices(matches)
         names = self.speaker_names(cache_key)
         return transcript.with_names(names) if names else transcript
+
+    def machine_result(self, cache_key: str) -> Transcript | None:
+        """The result as the pipeline made it (no corrections, no names)."""
+        row = self._run("SELECT transcript FROM results WHERE cache_key = ?", (cache_key,)).fetchone()
+        return Transcript.from_dict(json.loads(row[0])) if row else None
+
+    def save_edit(self, cache_key: str, transcript: Transcript) -> None:
+        """The corrected transcript, kept apart from the machine's. Names stay where they
+        live (typed names, known voices): the speakers keep the machine's labels here."""
+        machine = self.machine_result(cache_key)
+        if machine is None:
+            raise UserError("This transcript is no longer in the history.")
+        labels = {s.id: s.name for s in machine.speakers}
+        plain = replace(transcript, speakers=tuple(
+            replace(s, name=labels.get(s.id, s.name if s.name.startswith("Speaker ") else f"Speaker {i + 1}"), voice=None)
+            for i, s in enumerate(transcript.speakers)))
+        data = json.dumps(compact(plain.to_dict()), ensure_ascii=False, separators=(",", ":"))
+        self._transaction(
+            [("INSERT OR REPLACE INTO edited_results (cache_key, transcript, updated_at) VALUES (?, ?, ?)",
+              (cache_key, data, time.time()))]
+            + self._index_steps(cache_key, self._named(cache_key, plain))
+        )
+
+    def revert_edits(self, cache_key: str) -> None:
+        """Back to the machine's result."""
+        self._run("DELETE FROM edited_results WHERE cache_key = ?", (cache_key,))
+        self.reindex(cache_key)
+
+    def has_edits(self, cache_key: str) -> bool:
+        return self._run("SELECT 1 FROM edited_results WHERE cache_key = ?", (cache_key,)).fetchone() is not None
 
     def complete(self, job_id: int, cache_key: str, transcript: Transcript, voices: dict[str, bytes] | None = None,
                  **job_changes) -> Job:

@@ -1,0 +1,130 @@
+"""Corrections to a transcript: each takes a Transcript and gives a new one (nothing is
+changed in place), so the window can undo and redo by keeping the one before.
+
+The machine's result is never overwritten: the store keeps the edited transcript apart
+(store.save_edit) and can revert to the machine's. A speaker's talk time after an edit is
+the time of its segments.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import replace
+
+from .errors import UserError
+from .transcript import Segment, Speaker, Transcript, Word
+
+
+def merge_speakers(t: Transcript, keep: str, into_it: str) -> Transcript:
+    """Speaker `into_it` becomes `keep` everywhere."""
+    _known(t, keep)
+    _known(t, into_it)
+    if keep == into_it:
+        return t
+    segments = tuple(replace(s, speaker=keep) if s.speaker == into_it else s for s in t.segments)
+    return _tidy(replace(t, segments=segments))
+
+
+def move_segment(t: Transcript, index: int, speaker: str | None) -> Transcript:
+    """Segment `index` said by `speaker` (None: a new speaker)."""
+    return move_words(t, index, 0, len(_segment(t, index).words) - 1, speaker)
+
+
+def move_words(t: Transcript, index: int, first: int, last: int, speaker: str | None) -> Transcript:
+    """Words first..last of segment `index` said by `speaker` (None: a new speaker); the
+    words before and after stay with their speaker, as segments of their own."""
+    seg = _segment(t, index)
+    if not 0 <= first <= last < max(1, len(seg.words)):
+        raise UserError("Choose words of that segment.")
+    t, speaker = _speaker_or_new(t, speaker)
+    if not seg.words:  # a segment without word timings moves whole
+        pieces = [replace(seg, speaker=speaker)]
+    else:
+        pieces = [
+            _piece(seg.words[:first], seg.speaker),
+            _piece(seg.words[first : last + 1], speaker),
+            _piece(seg.words[last + 1 :], seg.speaker),
+        ]
+    return _tidy(_replace_segment(t, index, [p for p in pieces if p is not None]))
+
+
+def split_segment(t: Transcript, index: int, word: int) -> Transcript:
+    """Segment `index` in two, the second starting at word `word`."""
+    seg = _segment(t, index)
+    if not 0 < word < len(seg.words):
+        raise UserError("A segment is split between two of its words.")
+    return _tidy(_replace_segment(t, index, [_piece(seg.words[:word], seg.speaker), _piece(seg.words[word:], seg.speaker)]))
+
+
+def edit_text(t: Transcript, index: int, text: str) -> Transcript:
+    """Segment `index` says `text`. Words that did not change keep their timings; changed
+    or new words share out the time of the words they replace (or the pause they fill)."""
+    seg = _segment(t, index)
+    new = text.split()
+    if not new:
+        return _tidy(_replace_segment(t, index, []))
+    old = list(seg.words) or [Word(seg.start, seg.end, " " + w, 1.0) for w in seg.text.split()]
+    matcher = difflib.SequenceMatcher(a=[w.word.strip() for w in old], b=new, autojunk=False)
+    words: list[Word] = []
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
+        if op == "equal":
+            words += old[a0:a1]
+            continue
+        if b0 == b1:  # deleted
+            continue
+        if a0 < a1:  # replaced: the span of the words they replace
+            start, end = old[a0].start, old[a1 - 1].end
+        else:  # inserted: the pause between the neighbours
+            start = old[a0 - 1].end if a0 > 0 else seg.start
+            end = old[a0].start if a0 < len(old) else seg.end
+            end = max(end, start)
+        step = (end - start) / (b1 - b0)
+        words += [Word(round(start + k * step, 3), round(start + (k + 1) * step, 3), " " + new[b0 + k], 1.0)
+                  for k in range(b1 - b0)]
+    return _tidy(_replace_segment(t, index, [_piece(tuple(words), seg.speaker)]))
+
+
+# helpers
+
+
+def _known(t: Transcript, speaker: str) -> None:
+    if speaker not in {s.id for s in t.speakers}:
+        raise UserError(f"There is no speaker {speaker} in this transcript.")
+
+
+def _segment(t: Transcript, index: int) -> Segment:
+    if not 0 <= index < len(t.segments):
+        raise UserError("That segment is not in this transcript.")
+    return t.segments[index]
+
+
+def _speaker_or_new(t: Transcript, speaker: str | None) -> tuple[Transcript, str]:
+    if speaker is not None:
+        _known(t, speaker)
+        return t, speaker
+    taken = {s.id for s in t.speakers}
+    number = next(n for n in range(len(taken) + 1) if f"SPEAKER_{n:02d}" not in taken)
+    new = Speaker(f"SPEAKER_{number:02d}", f"Speaker {len(t.speakers) + 1}", 0.0)
+    return replace(t, speakers=t.speakers + (new,)), new.id
+
+
+def _piece(words: tuple[Word, ...], speaker: str) -> Segment | None:
+    if not words:
+        return None
+    return Segment(words[0].start, words[-1].end, speaker, "".join(w.word for w in words).strip(), tuple(words))
+
+
+def _replace_segment(t: Transcript, index: int, pieces: list[Segment]) -> Transcript:
+    return replace(t, segments=t.segments[:index] + tuple(pieces) + t.segments[index + 1 :])
+
+
+def _tidy(t: Transcript) -> Transcript:
+    """Segments in time order; neighbours of one speaker with no pause between them stay
+    apart (the machine's cuts are kept); a speaker with no segment left goes; talk times
+    from the segments."""
+    segments = tuple(sorted(t.segments, key=lambda s: (s.start, s.end)))
+    talk: dict[str, float] = {}
+    for seg in segments:
+        talk[seg.speaker] = talk.get(seg.speaker, 0.0) + seg.end - seg.start
+    speakers = tuple(replace(s, talk_time=round(talk[s.id], 2)) for s in t.speakers if s.id in talk)
+    return replace(t, segments=segments, speakers=speakers)

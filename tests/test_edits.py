@@ -1,0 +1,81 @@
+"""Corrections: merge, move (a segment or some words), split, edit text with timings kept;
+kept apart from the machine's result, which stays; exports, show and search use them."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core import edits
+from app.core.errors import UserError
+from app.core.store import Store
+from app.core.transcript import Segment, Source, Speaker, Transcript, Word
+
+
+def seg(speaker: str, *timed: tuple[float, float, str]) -> Segment:
+    words = tuple(Word(s, e, " " + w, 0.9) for s, e, w in timed)
+    return Segment(words[0].start, words[-1].end, speaker, "".join(w.word for w in words).strip(), words)
+
+
+def sample() -> Transcript:
+    return Transcript(
+        Source("/a.wav", "0" * 64, 20.0), "es", "base", "cpu",
+        (Speaker("SPEAKER_00", "Speaker 1", 3.0), Speaker("SPEAKER_01", "Speaker 2", 3.0)),
+        (seg("SPEAKER_00", (0.0, 0.5, "Buenos"), (0.5, 1.0, "días,"), (1.2, 1.6, "doctora.")),
+         seg("SPEAKER_01", (2.0, 2.4, "Hola,"), (2.5, 3.0, "pase"), (3.1, 3.5, "usted.")),
+         seg("SPEAKER_00", (4.0, 4.5, "Gracias."))),
+    )
+
+
+def test_merge_two_speakers():
+    t = edits.merge_speakers(sample(), "SPEAKER_00", "SPEAKER_01")
+    assert {s.speaker for s in t.segments} == {"SPEAKER_00"} and [s.id for s in t.speakers] == ["SPEAKER_00"]
+    assert t.speakers[0].talk_time == pytest.approx(1.6 + 1.5 + 0.5)
+
+
+def test_move_a_segment_or_some_words_to_another_or_a_new_speaker():
+    t = edits.move_segment(sample(), 2, "SPEAKER_01")
+    assert t.segments[2].speaker == "SPEAKER_01"
+    t = edits.move_words(sample(), 1, 1, 2, None)  # "pase usted." to someone new
+    assert [(s.speaker, s.text) for s in t.segments] == [
+        ("SPEAKER_00", "Buenos días, doctora."), ("SPEAKER_01", "Hola,"), ("SPEAKER_02", "pase usted."),
+        ("SPEAKER_00", "Gracias.")]
+    assert t.speakers[-1].name == "Speaker 3" and t.segments[2].start == 2.5
+    with pytest.raises(UserError):
+        edits.move_words(sample(), 1, 2, 5, "SPEAKER_00")
+
+
+def test_split_at_a_word():
+    t = edits.split_segment(sample(), 0, 2)
+    assert [s.text for s in t.segments[:2]] == ["Buenos días,", "doctora."] and t.segments[1].start == 1.2
+    with pytest.raises(UserError):
+        edits.split_segment(sample(), 0, 0)
+
+
+def test_edited_text_keeps_the_timings_of_words_that_did_not_change():
+    t = edits.edit_text(sample(), 1, "Hola, pasen ustedes ya.")
+    words = t.segments[1].words
+    assert [w.word.strip() for w in words] == ["Hola,", "pasen", "ustedes", "ya."]
+    assert (words[0].start, words[0].end) == (2.0, 2.4)  # unchanged
+    assert (words[1].start, words[-1].end) == (2.5, 3.5)  # the three share the span of the two they replace
+    assert words[1].end == words[2].start
+    t = edits.edit_text(sample(), 0, "Buenos días, querida doctora.")  # an inserted word fills the pause
+    assert [(w.word.strip(), w.start, w.end) for w in t.segments[0].words][2] == ("querida", 1.0, 1.2)
+    assert len(edits.edit_text(sample(), 2, "  ").segments) == 2  # all words removed: the segment goes
+
+
+def test_edits_are_kept_apart_and_exports_show_and_search_use_them(tmp_path):
+    from app.core.exports import render
+
+    store = Store(tmp_path / "history.db")
+    job = store.add_job("/a.wav", "0" * 64, "k", {})
+    store.complete(job.id, "k", sample())
+    store.rename_speaker("k", "SPEAKER_00", "Paciente")
+    shown = store.result("k")
+    store.save_edit("k", edits.edit_text(shown, 2, "Muchas gracias."))
+    assert store.machine_result("k") == sample()  # never overwritten
+    assert store.result("k").segments[2].text == "Muchas gracias."
+    assert store.result("k").speakers[0].name == "Paciente"  # the typed name still applies
+    assert "Paciente: Muchas gracias." in render("srt", store.result("k"))
+    assert [h.segment for h in store.search("muchas")] == [2]
+    store.revert_edits("k")
+    assert store.result("k").segments[2].text == "Gracias." and store.search("muchas") == []
