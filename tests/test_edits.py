@@ -79,3 +79,51 @@ def test_edits_are_kept_apart_and_exports_show_and_search_use_them(tmp_path):
     assert [h.segment for h in store.search("muchas")] == [2]
     store.revert_edits("k")
     assert store.result("k").segments[2].text == "Gracias." and store.search("muchas") == []
+
+
+def test_the_window_edits_undoes_redoes_reverts_and_exports_the_edited_transcript(qtbot, tmp_path, settings):
+    import numpy as np
+    from PySide6.QtGui import QKeySequence
+
+    from app.ui.engine_bridge import EngineBridge
+    from app.ui.main_window import MainWindow
+    from tests import media
+
+    store = Store(tmp_path / "history.db")
+    wav = media.write_wav(tmp_path / "a.wav", np.zeros(16000 * 6))
+    job = store.add_job(str(wav), "0" * 64, "k", {})
+    store.complete(job.id, "k", sample())
+    bridge = EngineBridge(store)
+    win = MainWindow(bridge, settings, "cpu (int8)")
+    qtbot.addWidget(win)
+    win.show()
+    panel, editor = win.panel, win.editor
+    qtbot.waitUntil(lambda: len(win.model.jobs) == 1, timeout=10_000)
+    win.table.selectRow(0)
+    qtbot.waitUntil(lambda: panel.segments.rowCount() == 3, timeout=10_000)
+    said_by = lambda row: panel.transcript.segments[row].speaker  # noqa: E731
+
+    editor.edit("Move segment", lambda t: edits.move_segment(t, 2, "SPEAKER_01"))
+    qtbot.waitUntil(lambda: said_by(2) == "SPEAKER_01", timeout=10_000)
+    assert store.has_edits("k") and store.machine_result("k") == sample()
+    assert win.undo_action.shortcut() == QKeySequence(QKeySequence.Undo)
+    win.undo_action.trigger()
+    qtbot.waitUntil(lambda: said_by(2) == "SPEAKER_00" and not store.has_edits("k"), timeout=10_000)
+    win.redo_action.trigger()
+    qtbot.waitUntil(lambda: said_by(2) == "SPEAKER_01", timeout=10_000)
+    editor.edit("Edit text", lambda t: edits.edit_text(t, 0, "Buenos días, doctora García."))
+    qtbot.waitUntil(lambda: panel.transcript.segments[0].text.endswith("García."), timeout=10_000)
+    win.rename_speaker("SPEAKER_01", "Doctora")  # a rename is a step too
+    assert panel.speakers.item(1, 0).text() == "Doctora"
+    win.export_to("srt", tmp_path / "out.srt")
+    srt = (tmp_path / "out.srt").read_text()
+    assert "Buenos días, doctora García." in srt and "Doctora: Gracias." in srt
+    win.undo_action.trigger()
+    assert panel.speakers.item(1, 0).text() == "Speaker 2"
+    win.revert_action.trigger()
+    qtbot.waitUntil(lambda: not store.has_edits("k") and said_by(2) == "SPEAKER_00", timeout=10_000)
+    win.undo_action.trigger()  # the revert undone: the corrections are back
+    qtbot.waitUntil(lambda: said_by(2) == "SPEAKER_01" and panel.transcript.segments[0].text.endswith("García."),
+                    timeout=10_000)
+    win.close()
+    bridge.close()

@@ -101,6 +101,9 @@ class MainWindow(QMainWindow):
         bridge.searchDone.connect(self.panel.show_hits)
         self.panel.hitOpened.connect(self.open_hit)
         self._reveal: tuple[int, int] | None = None  # (job id, segment) to show once loaded
+        from app.ui.editing import Editor
+
+        self.editor = Editor(self)
         self.splitter = QSplitter()
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.panel)
@@ -147,6 +150,16 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
         edit_menu = self.menuBar().addMenu("&Edit")
+        undo = self.editor.group.createUndoAction(self, "&Undo")
+        undo.setShortcuts(QKeySequence.Undo)
+        redo = self.editor.group.createRedoAction(self, "&Redo")
+        redo.setShortcuts(QKeySequence.Redo)
+        edit_menu.addAction(undo)
+        edit_menu.addAction(redo)
+        self.undo_action, self.redo_action = undo, redo
+        self.revert_action = QAction("Re&vert to the Machine Result", self, triggered=self.editor.revert)
+        edit_menu.addAction(self.revert_action)
+        edit_menu.addSeparator()
         preferences = QAction("&Preferences…", self, triggered=self.open_preferences)
         preferences.setShortcuts([QKeySequence.Preferences, QKeySequence("Ctrl+,")])
         preferences.setMenuRole(QAction.PreferencesRole)  # the app menu on macOS
@@ -288,6 +301,7 @@ class MainWindow(QMainWindow):
             return  # the selection moved on meanwhile
         self.panel.show_transcript(transcript, job.path)
         self.panel.show_roles(suggested, job.note)
+        self.editor.show_job(job.id)
         if self._reveal and self._reveal[0] == job_id:
             self.panel.reveal(self._reveal[1])
             self._reveal = None
@@ -305,10 +319,8 @@ class MainWindow(QMainWindow):
         self.table.selectRow(row)
 
     def rename_speaker(self, speaker_id: str, name: str) -> None:
-        job = self.selected_job()
-        if job:
-            self.engine.rename_speaker(job.id, speaker_id, name)
-            self.panel.show_transcript(self.engine.result(job.id), job.path)
+        """A step that can be undone (app/ui/editing.py)."""
+        self.editor.rename(speaker_id, name)
 
     # known voices
 

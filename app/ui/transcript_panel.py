@@ -62,6 +62,7 @@ class TranscriptPanel(QWidget):
         self.speakers.setContextMenuPolicy(Qt.CustomContextMenu)
         self.speakers.customContextMenuRequested.connect(self._speaker_menu)
         self.known_voice_names: list[str] = []  # offered when a voice is remembered
+        self.extra_speaker_actions = None  # fn(menu, speaker): more entries for a speaker's menu
         self.suggest_button = QPushButton("Suggest roles")
         self.suggest_button.setToolTip("Ask a local LLM (Ollama) what role each speaker has")
         self.suggest_button.clicked.connect(self.rolesRequested)
@@ -183,6 +184,8 @@ class TranscriptPanel(QWidget):
         menu.addAction("Remember this voice…", lambda: self.ask_remember(row))
         if speaker.voice:
             menu.addAction(f"This is not {speaker.voice['name']}", lambda: self.rejectVoiceRequested.emit(speaker.id))
+        if self.extra_speaker_actions is not None:  # corrections (app/ui/editing.py)
+            self.extra_speaker_actions(menu, speaker)
         menu.exec(self.speakers.viewport().mapToGlobal(point))
 
     def ask_remember(self, row: int) -> None:

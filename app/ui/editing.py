@@ -1,0 +1,175 @@
+"""Correcting the shown transcript from the window, with undo and redo (one history of
+edits per job; the platform's shortcuts): merge speakers, move a segment or some of its
+words to another (or a new) speaker, split a segment, edit its text, rename a speaker,
+revert to the machine's result. Each edit is computed by app/core/edits.py and saved
+through the engine on the pool; the transcript is then loaded again."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
+from PySide6.QtWidgets import QInputDialog, QMenu
+
+from app.core import edits
+
+
+class _Edit(QUndoCommand):
+    """One correction: the transcript before and after (None before: the machine's)."""
+
+    def __init__(self, editor: "Editor", job_id: int, label: str, before, after):
+        super().__init__(label)
+        self.editor, self.job_id, self.before, self.after = editor, job_id, before, after
+
+    def redo(self) -> None:
+        self.editor.save(self.job_id, self.after)
+
+    def undo(self) -> None:
+        self.editor.save(self.job_id, self.before)
+
+
+class _Rename(QUndoCommand):
+    def __init__(self, editor: "Editor", job_id: int, speaker_id: str, old: str, new: str):
+        super().__init__(f"Rename {old}")
+        self.editor, self.job_id, self.speaker_id, self.old, self.new = editor, job_id, speaker_id, old, new
+
+    def redo(self) -> None:
+        self.editor.rename_now(self.job_id, self.speaker_id, self.new)
+
+    def undo(self) -> None:
+        self.editor.rename_now(self.job_id, self.speaker_id, self.old)
+
+
+class Editor(QObject):
+    def __init__(self, window):
+        super().__init__(window)
+        self.window, self.bridge, self.panel = window, window.bridge, window.panel
+        self.group = QUndoGroup(self)
+        self.stacks: dict[int, QUndoStack] = {}
+        self.panel.segments.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.panel.segments.customContextMenuRequested.connect(self._segment_menu)
+        self.panel.extra_speaker_actions = self._speaker_actions
+
+    # the shown job
+
+    def show_job(self, job_id: int | None) -> None:
+        """Undo and redo follow the job on show."""
+        if job_id is None:
+            self.group.setActiveStack(None)
+            return
+        if job_id not in self.stacks:
+            self.stacks[job_id] = QUndoStack(self.group)
+        self.group.setActiveStack(self.stacks[job_id])
+
+    def _job_id(self) -> int | None:
+        job = self.window.selected_job()
+        return job.id if job and self.panel.transcript is not None else None
+
+    # commands
+
+    def edit(self, label: str, change) -> None:
+        """`change(transcript) -> transcript`, on the transcript on show, as an undoable step."""
+        job_id = self._job_id()
+        if job_id is None:
+            return
+        before = self.panel.transcript
+        try:
+            after = change(before)
+        except Exception as exc:  # a UserError from edits.py: said, nothing changed
+            self.window.statusBar().showMessage(str(exc), 8000)
+            return
+        if not self.bridge.engine.has_edits(job_id):
+            before = None  # undoing the first correction goes back to the machine's result
+        self.show_job(job_id)
+        self.stacks[job_id].push(_Edit(self, job_id, label, before, after))
+
+    def rename(self, speaker_id: str, name: str) -> None:
+        job_id = self._job_id()
+        if job_id is None:
+            return
+        old = next((s.name for s in self.panel.transcript.speakers if s.id == speaker_id), "")
+        if name.strip() and name != old:
+            self.show_job(job_id)
+            self.stacks[job_id].push(_Rename(self, job_id, speaker_id, old, name))
+
+    def revert(self) -> None:
+        """Back to the machine's result, itself a step that can be undone."""
+        job_id = self._job_id()
+        if job_id is not None:
+            self.show_job(job_id)
+            self.stacks[job_id].push(_Edit(self, job_id, "Revert to the Machine Result", self.panel.transcript, None))
+
+    def save(self, job_id: int, transcript) -> None:
+        engine = self.bridge.engine
+        self.bridge.submit(lambda: (engine.revert(job_id) if transcript is None else engine.save_edit(job_id, transcript),
+                                    self.bridge.load(job_id)))
+
+    def rename_now(self, job_id: int, speaker_id: str, name: str) -> None:
+        """At once, as a rename always was (a few rows in the history)."""
+        engine = self.bridge.engine
+        engine.rename_speaker(job_id, speaker_id, name)
+        job = engine.job(job_id)
+        if job is not None and self._job_id() == job_id:
+            self.panel.show_transcript(engine.result(job_id), job.path)
+
+    # menus
+
+    def _segment_menu(self, point) -> None:
+        t = self.panel.transcript
+        row = self.panel.segments.rowAt(point.y())
+        if t is None or not 0 <= row < len(t.segments):
+            return
+        seg = t.segments[row]
+        menu = QMenu(self.panel)
+        move = menu.addMenu("Move to Speaker")
+        for speaker in t.speakers:
+            if speaker.id != seg.speaker:
+                move.addAction(speaker.name, lambda s=speaker.id: self.edit("Move segment", lambda t: edits.move_segment(t, row, s)))
+        move.addAction("New Speaker", lambda: self.edit("Move segment", lambda t: edits.move_segment(t, row, None)))
+        menu.addAction("Move Some Words…", lambda: self.ask_move_words(row))
+        menu.addAction("Split Here…", lambda: self.ask_split(row))
+        menu.addAction("Edit Text…", lambda: self.ask_text(row))
+        menu.exec(self.panel.segments.viewport().mapToGlobal(point))
+
+    def _speaker_actions(self, menu: QMenu, speaker) -> None:
+        """The speaker menu's corrections (transcript_panel adds them)."""
+        t = self.panel.transcript
+        others = [s for s in t.speakers if s.id != speaker.id] if t else []
+        if others:
+            merge = menu.addMenu(f"Merge {speaker.name} Into")
+            for other in others:
+                merge.addAction(other.name, lambda o=other.id: self.edit(
+                    "Merge speakers", lambda t: edits.merge_speakers(t, o, speaker.id)))
+
+    def _words(self, row: int) -> list[str]:
+        return [f"{i + 1}. {w.word.strip()}" for i, w in enumerate(self.panel.transcript.segments[row].words)]
+
+    def ask_split(self, row: int) -> None:
+        words = self._words(row)[1:]
+        if not words:
+            return
+        choice, ok = QInputDialog.getItem(self.panel, "Split segment", "The second part starts at:", words, 0, False)
+        if ok:
+            at = int(choice.split(".", 1)[0]) - 1
+            self.edit("Split segment", lambda t: edits.split_segment(t, row, at))
+
+    def ask_move_words(self, row: int) -> None:
+        words = self._words(row)
+        first, ok = QInputDialog.getItem(self.panel, "Move words", "From the word:", words, 0, False)
+        if not ok:
+            return
+        start = int(first.split(".", 1)[0]) - 1
+        last, ok = QInputDialog.getItem(self.panel, "Move words", "To the word:", words[start:], len(words) - start - 1, False)
+        if not ok:
+            return
+        end = int(last.split(".", 1)[0]) - 1
+        t = self.panel.transcript
+        names = [s.name for s in t.speakers] + ["New Speaker"]
+        who, ok = QInputDialog.getItem(self.panel, "Move words", "Said by:", names, 0, False)
+        if ok:
+            target = None if who == "New Speaker" else t.speakers[names.index(who)].id
+            self.edit("Move words", lambda t: edits.move_words(t, row, start, end, target))
+
+    def ask_text(self, row: int) -> None:
+        text, ok = QInputDialog.getMultiLineText(self.panel, "Edit text", "Text:", self.panel.transcript.segments[row].text)
+        if ok:
+            self.edit("Edit text", lambda t: edits.edit_text(t, row, text))
