@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 from app.core.transcript import Transcript
 from app.core.exports import clock
 from app.ui.history_search import HitList
+from app.ui.timeline import NowSaying, Timeline
 
 # Distinct in light and dark appearance alike; a speaker keeps its colour (by number).
 SPEAKER_COLOURS = ("#2E86DE", "#E67E22", "#27AE60", "#8E44AD", "#C0392B", "#16A085", "#D35400", "#7F8C8D")
@@ -80,6 +81,10 @@ class TranscriptPanel(QWidget):
         self.everywhere.setToolTip("Search every transcript in the history (accents and case ignored)")
         self.everywhere.toggled.connect(lambda on: (self.hits.setVisible(on), self._find(self.search.text())))
         self.hits = HitList()
+        self.timeline = Timeline(speaker_colour)
+        self.timeline.seek.connect(self.seek)
+        self.now_saying = NowSaying()
+        self.now_saying.seek.connect(self.play_at)
         self.hits.opened.connect(self.hitOpened)
         self.segments = QTableWidget(0, 3)
         space = QShortcut(QKeySequence(Qt.Key_Space), self.segments, activated=self.toggle_play)
@@ -116,7 +121,9 @@ class TranscriptPanel(QWidget):
         layout.addLayout(roles_row)
         layout.addLayout(search_row)
         layout.addWidget(self.hits)
+        layout.addWidget(self.timeline)
         layout.addWidget(self.segments, 1)
+        layout.addWidget(self.now_saying)
         layout.addLayout(controls)
         # Made now, before the window shows: making it later (the first finished job)
         # held the window's thread for tens of milliseconds while jobs ran.
@@ -126,6 +133,8 @@ class TranscriptPanel(QWidget):
 
     def show_transcript(self, transcript: Transcript | None, audio_path: str | None = None) -> None:
         self.transcript = transcript
+        self.timeline.set_transcript(transcript)
+        self.now_saying.show_words(None, 0.0)
         self.segments.setRowCount(0)
         self.speakers.setRowCount(0)
         self._starts = []
@@ -296,16 +305,8 @@ class TranscriptPanel(QWidget):
             player.setSource(QUrl.fromLocalFile(path) if path else QUrl())
 
     def play_from(self, row: int) -> None:
-        from PySide6.QtMultimedia import QMediaPlayer
-
-        if not self.transcript or not 0 <= row < len(self.transcript.segments) or self.player is None:
-            return
-        ms = int(self.transcript.segments[row].start * 1000)
-        if self.player.mediaStatus() in (QMediaPlayer.NoMedia, QMediaPlayer.LoadingMedia):
-            self._pending_ms = ms  # applied once the file is open
-            return
-        self.player.setPosition(ms)
-        self.player.play()
+        if self.transcript and 0 <= row < len(self.transcript.segments):
+            self.play_at(int(self.transcript.segments[row].start * 1000))
 
     def toggle_play(self) -> None:
         from PySide6.QtMultimedia import QMediaPlayer
@@ -332,5 +333,24 @@ class TranscriptPanel(QWidget):
         from PySide6.QtMultimedia import QMediaPlayer
 
         row = self.current_row(ms)
+        self.timeline.set_position(ms / 1000)
+        if self.transcript is not None:
+            self.now_saying.show_words(self.transcript.segments[row] if row >= 0 else None, ms / 1000)
         if self.player.playbackState() == QMediaPlayer.PlayingState and row >= 0 and row != self.segments.currentRow():
             self.segments.selectRow(row)
+
+    def seek(self, ms: int) -> None:
+        """The player to `ms` (playing on if it was)."""
+        if self.player is not None:
+            self.player.setPosition(ms)
+
+    def play_at(self, ms: int) -> None:
+        from PySide6.QtMultimedia import QMediaPlayer
+
+        if self.player is None:
+            return
+        if self.player.mediaStatus() in (QMediaPlayer.NoMedia, QMediaPlayer.LoadingMedia):
+            self._pending_ms, self._pending_play = ms, True  # applied once the file is open
+            return
+        self.player.setPosition(ms)
+        self.player.play()
