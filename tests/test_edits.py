@@ -127,3 +127,36 @@ def test_the_window_edits_undoes_redoes_reverts_and_exports_the_edited_transcrip
                     timeout=10_000)
     win.close()
     bridge.close()
+
+
+@pytest.fixture(scope="module")
+def sample_result_with_windows(sample, settings, resources):
+    from app.core import pipeline
+
+    windows = []
+    transcript = pipeline.run(sample.wav, settings, pipeline.Hooks(on_windows=windows.append), resources)
+    return transcript, windows[0]
+
+
+@pytest.mark.slow
+def test_speakers_found_again_with_any_count_keep_the_words_and_the_names(sample_result_with_windows):
+    import time
+
+    from app.core import recluster
+
+    transcript, windows = sample_result_with_windows
+    edited = edits.edit_text(transcript, 1, transcript.segments[1].text + " corregido")
+    for count in (1, 2, 3):
+        started = time.perf_counter()
+        again = recluster.speakers_again(edited, windows, count)
+        assert time.perf_counter() - started < 5
+        assert len(again.speakers) == count
+        words = [w.word for s in again.segments for w in s.words]
+        assert words == [w.word for s in edited.segments for w in s.words]  # every word, corrected text included
+        assert " corregido" in words
+    two = recluster.speakers_again(edited, windows, 2)
+    kept = sum(1 for s in two.segments for w in s.words
+               for e in edited.segments for v in e.words if v == w and e.speaker == s.speaker)
+    assert kept >= 0.8 * len(words)  # two voices again: the same people, under the same ids (so the same names)
+    with pytest.raises(UserError):
+        recluster.speakers_again(edited, b"", 2)

@@ -128,6 +128,9 @@ def test_remove_and_rename(engine, settings, sample):
     assert engine.result(job.id).speaker_names()["SPEAKER_01"] == "Sheila"
     # the worker sent each speaker's voice signature with the result; remembered, it names
     assert sorted(engine.store.signatures(job.cache_key)) == ["SPEAKER_00", "SPEAKER_01"]
+    # and its voice windows: the speakers can be found again with another count, in seconds
+    again = engine.speakers_again(job.id, engine.result(job.id), 3)
+    assert len(again.speakers) == 3
     engine.remember_voice(job.id, "SPEAKER_00", "Dana")
     assert engine.result(job.id).speakers[0].voice == {"name": "Dana", "similarity": 1.0}
     engine.remove(job.id)

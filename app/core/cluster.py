@@ -141,7 +141,8 @@ def cluster(embeddings: np.ndarray, options: Options = Options()) -> np.ndarray:
         k = min(options.exact, len(points))
         if len(np.unique(labels)) < k:
             labels = spectral(points, k)
-        labels = merge_closest(points, labels, limit=k)
+        # as below: a small group's centre is a noisy print, so it is the first to join
+        labels = merge_closest(points, labels, limit=k, slack=options.small_slack)
     else:
         labels = merge_closest(
             points, labels, above=options.centre_merge, limit=options.max_speakers, slack=options.small_slack

@@ -456,7 +456,8 @@ class Engine(VoicesDoor, SearchDoor, EditsDoor):
                 transcript = Transcript.from_dict(message.transcript)
                 resumed, computed = message.chunks_resumed, message.chunks_computed
                 job = self.store.complete(
-                    job_id, job.cache_key, transcript, message.voices, duration=transcript.source.duration,
+                    job_id, job.cache_key, transcript, message.voices, windows=message.windows,
+                    duration=transcript.source.duration,
                     chunks_resumed=resumed, chunks_computed=computed, chunks_total=resumed + computed, worker_pid=None,
                 )
                 self._apply_voices(job.cache_key)

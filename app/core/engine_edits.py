@@ -20,6 +20,14 @@ class EditsDoor:
         self.store.revert_edits(job.cache_key)
         self._emit(EventKind.STATUS, job, edited=False)
 
+    def speakers_again(self, job_id: int, transcript: Transcript, count: int) -> Transcript:
+        """`transcript` (the job's, as shown and corrected) with its words given to exactly
+        `count` speakers found again from the stored voices; not saved (see save_edit)."""
+        from . import recluster
+
+        job = self._finished(job_id)
+        return recluster.speakers_again(transcript, self.store.speaker_windows(job.cache_key), count)
+
     def has_edits(self, job_id: int) -> bool:
         job = self.store.job(job_id)
         return bool(job) and self.store.has_edits(job.cache_key)

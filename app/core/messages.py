@@ -65,6 +65,7 @@ class Result:
     chunks_resumed: int
     chunks_computed: int
     voices: dict = field(default_factory=dict)  # {speaker id: signature bytes}, voices.py
+    windows: bytes = b""  # the diarizer's windows and embeddings, recluster.py
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import align, audio, chunks, coverage, devices, level, models, vad, voices
+from . import align, audio, chunks, coverage, devices, level, models, recluster, vad, voices
 from .diarize import Diarizer, SpeakerHint, Turn, import_libraries
 from .errors import Cancelled, UserError
 from .settings import Settings
@@ -56,6 +56,8 @@ class Hooks:
     on_part: Callable[[int, bytes], None] = lambda part, data: None
     # each speaker's voice signature ({speaker id: float32 bytes}; see voices.py), once known
     on_voices: Callable[[dict[str, bytes]], None] = lambda signatures: None
+    # the diarizer's windows and their embeddings (recluster.pack), to find speakers again
+    on_windows: Callable[[bytes], None] = lambda data: None
 
 
 log = logging.getLogger("app")
@@ -159,6 +161,7 @@ def run(
     ids = align.speaker_ids(aligned)
     segments, speakers = align.name_speakers(aligned, turns)
     hooks.on_voices({ids[label]: voices.to_bytes(vector) for label, vector in job.voices.items() if label in ids})
+    hooks.on_windows(job.windows)
     timer.stage("align")
     if not segments:
         warnings.append(f"{path.name}: speech was found but no words could be recognised.")
@@ -225,6 +228,7 @@ class _Job:
         self._shares = {"transcribe": 0.0, "diarize": 0.0}
         self.speech: list[tuple[float, float]] = []  # the diarizer's voice detector's regions
         self.voices: dict[str, np.ndarray] = {}  # diarizer label: voice signature
+        self.windows = b""  # recluster.pack of this run's windows (none when resumed after diarizing)
         self._lock = threading.Lock()
         self.background = _Background(self._diarize) if self.overlap else None
 
@@ -271,6 +275,7 @@ class _Job:
         )
         self.speech = diarizer.last_speech
         self.voices = voices.signatures(turns, diarizer.last_subsegments, diarizer.last_embeddings)
+        self.windows = recluster.pack(diarizer.last_subsegments, diarizer.last_embeddings)
         timings["diarize"] = round(time.perf_counter() - started, 3)
         for key, value in diarizer.last_timings.items():
             if key != "total_time":

@@ -51,6 +51,7 @@ def run_job(job, send, resources, settings=None, decoded=None, cancel=lambda: Fa
     done = {int(k): v for k, v in job.done_chunks.items()}
     computed = [0]
     signatures: dict[str, bytes] = {}
+    windows = [b""]
 
     def on_chunk(chunk, result):
         computed[0] += 1
@@ -65,6 +66,7 @@ def run_job(job, send, resources, settings=None, decoded=None, cancel=lambda: Fa
         parts=job.parts,
         on_part=lambda part, data: send(Part(job_id, part, data)),
         on_voices=signatures.update,
+        on_windows=lambda data: windows.__setitem__(0, data),
         cancel=cancel,
     )
     try:
@@ -77,7 +79,7 @@ def run_job(job, send, resources, settings=None, decoded=None, cancel=lambda: Fa
         send(Failure(job_id, f"{job.path}: unexpected failure ({type(exc).__name__}: {exc}).", internal=True,
                      traceback=traceback.format_exc()))
         return
-    send(Result(job_id, transcript.to_dict(), len(done), computed[0], signatures))
+    send(Result(job_id, transcript.to_dict(), len(done), computed[0], signatures, windows[0]))
 
 
 class _Sender:

@@ -6,7 +6,7 @@ through the engine on the pool; the transcript is then loaded again."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import QInputDialog, QMenu
 
@@ -40,6 +40,8 @@ class _Rename(QUndoCommand):
 
 
 class Editor(QObject):
+    _computed = Signal(int, str, object, object)  # job id, label, before, after (from the pool)
+
     def __init__(self, window):
         super().__init__(window)
         self.window, self.bridge, self.panel = window, window.bridge, window.panel
@@ -48,6 +50,7 @@ class Editor(QObject):
         self.panel.segments.setContextMenuPolicy(Qt.CustomContextMenu)
         self.panel.segments.customContextMenuRequested.connect(self._segment_menu)
         self.panel.extra_speaker_actions = self._speaker_actions
+        self._computed.connect(self._push)
 
     # the shown job
 
@@ -81,6 +84,41 @@ class Editor(QObject):
             before = None  # undoing the first correction goes back to the machine's result
         self.show_job(job_id)
         self.stacks[job_id].push(_Edit(self, job_id, label, before, after))
+
+    def find_speakers_again(self, count: int) -> None:
+        """The shown transcript's words given to exactly `count` speakers, from the stored
+        voices (on the pool: clustering an hour takes a second or two); undoable."""
+        job_id = self._job_id()
+        if job_id is None:
+            return
+        before, engine = self.panel.transcript, self.bridge.engine
+        edited = engine.has_edits(job_id)
+
+        def compute() -> None:
+            from app.core.errors import UserError
+
+            try:
+                after = engine.speakers_again(job_id, before, count)
+            except UserError as exc:
+                self.bridge.commandFailed.emit(str(exc))
+                return
+            self._computed.emit(job_id, f"Find {count} speakers", before if edited else None, after)
+
+        self.bridge.submit(compute)
+
+    def _push(self, job_id: int, label: str, before, after) -> None:
+        self.show_job(job_id)
+        self.stacks[job_id].push(_Edit(self, job_id, label, before, after))
+
+    def ask_speaker_count(self) -> None:
+        t = self.panel.transcript
+        if t is None:
+            return
+        count, ok = QInputDialog.getInt(self.panel, "Find speakers again", "How many people speak?\n"
+                                        "(the words stay; who said them is found again from the voices)",
+                                        len(t.speakers) or 2, 1, 20)
+        if ok:
+            self.find_speakers_again(count)
 
     def rename(self, speaker_id: str, name: str) -> None:
         job_id = self._job_id()
@@ -133,6 +171,7 @@ class Editor(QObject):
     def _speaker_actions(self, menu: QMenu, speaker) -> None:
         """The speaker menu's corrections (transcript_panel adds them)."""
         t = self.panel.transcript
+        menu.addAction("Find Speakers Again…", self.ask_speaker_count)
         others = [s for s in t.speakers if s.id != speaker.id] if t else []
         if others:
             merge = menu.addMenu(f"Merge {speaker.name} Into")

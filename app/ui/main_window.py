@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
         self.undo_action, self.redo_action = undo, redo
         self.revert_action = QAction("Re&vert to the Machine Result", self, triggered=self.editor.revert)
         edit_menu.addAction(self.revert_action)
+        edit_menu.addAction(QAction("Find Speakers &Again…", self, triggered=self.editor.ask_speaker_count))
         edit_menu.addSeparator()
         preferences = QAction("&Preferences…", self, triggered=self.open_preferences)
         preferences.setShortcuts([QKeySequence.Preferences, QKeySequence("Ctrl+,")])

@@ -225,7 +225,7 @@ class Store(VoiceStore, SearchStore):
         if not [j for j in self.jobs_with_key(job.cache_key) if j.id != job_id]:
             steps += [(f"DELETE FROM {table} WHERE cache_key = ?", (job.cache_key,))
                       for table in ("results", "checkpoints", "diarization_checkpoints", "job_parts", "speaker_names",
-                                    "speaker_suggestions", "speaker_voices", "voice_matches", "edited_results")]
+                                    "speaker_suggestions", "speaker_voices", "voice_matches", "edited_results", "speaker_windows")]
             steps += self._index_steps(job.cache_key, None)
         self._transaction(steps)
 
@@ -276,11 +276,16 @@ class Store(VoiceStore, SearchStore):
         self._run("DELETE FROM edited_results WHERE cache_key = ?", (cache_key,))
         self.reindex(cache_key)
 
+    def speaker_windows(self, cache_key: str) -> bytes:
+        """The diarizer's windows and embeddings stored with the result (recluster.py)."""
+        row = self._run("SELECT data FROM speaker_windows WHERE cache_key = ?", (cache_key,)).fetchone()
+        return bytes(row[0]) if row else b""
+
     def has_edits(self, cache_key: str) -> bool:
         return self._run("SELECT 1 FROM edited_results WHERE cache_key = ?", (cache_key,)).fetchone() is not None
 
     def complete(self, job_id: int, cache_key: str, transcript: Transcript, voices: dict[str, bytes] | None = None,
-                 **job_changes) -> Job:
+                 windows: bytes = b"", **job_changes) -> Job:
         """Stores the result (and its speakers' voice signatures) and marks the job
         completed, in one transaction."""
         changes = dict(job_changes, status="completed", progress=1.0, stage="done", error="", finished_at=time.time())
@@ -293,6 +298,9 @@ class Store(VoiceStore, SearchStore):
             ("DELETE FROM diarization_checkpoints WHERE cache_key = ?", (cache_key,)),
             ("DELETE FROM job_parts WHERE cache_key = ?", (cache_key,)),
             *self._signature_steps(cache_key, voices or {}),
+            ("DELETE FROM speaker_windows WHERE cache_key = ?", (cache_key,)),
+            *([("INSERT INTO speaker_windows (cache_key, data) VALUES (?, ?)", (cache_key, bytes(windows)))]
+              if windows else []),
             *self._index_steps(cache_key, transcript.with_names(self.speaker_names(cache_key))),
             (f"UPDATE jobs SET {sets} WHERE id = ?", (*changes.values(), job_id)),
         ])
