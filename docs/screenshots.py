@@ -1,5 +1,5 @@
 """Takes the README's screenshots of the real window: empty, running, completed, a speaker
-named by a known voice, the Known Voices dialog, a search across all transcripts.
+named by a known voice, the Known Voices dialog, a search across all transcripts, following the words.
 
     xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python docs/screenshots.py
 """
@@ -67,7 +67,14 @@ def main() -> None:
     def search() -> None:  # "All transcripts": both recordings searched at once
         window.panel.everywhere.setChecked(True)
         window.panel.search.setText("new jersey")
-        QTimer.singleShot(800, lambda: (shoot("search"), app.quit()))
+        QTimer.singleShot(800, lambda: (shoot("search"), following()))
+
+    def following() -> None:  # the timeline, and the words being said at 0:08.6
+        window.panel.everywhere.setChecked(False)
+        window.panel.search.setText("")
+        window.table.selectRow(0)
+        QTimer.singleShot(800, lambda: (window.panel.seek(8600),
+                                        QTimer.singleShot(800, lambda: (shoot("following"), app.quit()))))
 
     def step() -> None:
         jobs = window.model.jobs

@@ -125,6 +125,15 @@ def test_the_window_edits_undoes_redoes_reverts_and_exports_the_edited_transcrip
     win.undo_action.trigger()  # the revert undone: the corrections are back
     qtbot.waitUntil(lambda: said_by(2) == "SPEAKER_01" and panel.transcript.segments[0].text.endswith("García."),
                     timeout=10_000)
+    editor.edit("Split segment", lambda t: edits.split_segment(t, 1, 1))
+    qtbot.waitUntil(lambda: panel.segments.rowCount() == 4, timeout=10_000)
+    editor.edit("Move words", lambda t: edits.move_words(t, 2, 0, 0, None))
+    qtbot.waitUntil(lambda: panel.speakers.rowCount() == 3, timeout=10_000)
+    editor.edit("Merge speakers", lambda t: edits.merge_speakers(t, "SPEAKER_00", "SPEAKER_02"))
+    qtbot.waitUntil(lambda: panel.speakers.rowCount() == 2, timeout=10_000)
+    for _ in range(3):
+        win.undo_action.trigger()
+    qtbot.waitUntil(lambda: panel.segments.rowCount() == 3 and panel.speakers.rowCount() == 2, timeout=10_000)
     win.close()
     bridge.close()
 

@@ -46,6 +46,7 @@ def test_the_word_said_is_highlighted_and_a_click_plays_from_a_word_or_the_timel
     panel.seek(2700)  # inside "pase"
     qtbot.waitUntil(lambda: panel.now_saying.current_word() == 1, timeout=10_000)
     text = panel.now_saying.text()
+    assert panel.now_saying.textFormat() == Qt.RichText  # drawn, not shown as markup
     assert "Hola," in text and "usted." in text and "Gracias." not in text
     marked = [part for part in text.split("</a>") if "#FFD60A" in part]
     assert len(marked) == 1 and ">pase" in marked[0]  # the word being said

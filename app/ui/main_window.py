@@ -39,9 +39,11 @@ class ProgressDelegate(QStyledItemDelegate):
 
 def _plain_text_only(widget) -> None:
     """Every label shows its text as it is: a file named "<b>Done</b>.wav", an error or an
-    LLM's note is never read as HTML."""
+    LLM's note is never read as HTML. (A label that writes its own markup, escaping every
+    text it shows, says so with `escapes_its_text`.)"""
     for label in widget.findChildren(QLabel):
-        label.setTextFormat(Qt.PlainText)
+        if not getattr(label, "escapes_its_text", False):
+            label.setTextFormat(Qt.PlainText)
 
 
 class MainWindow(QMainWindow):

@@ -72,6 +72,7 @@ class NowSaying(QLabel):
     """The words of the segment being played; a click on one plays from it."""
 
     seek = Signal(int)  # milliseconds
+    escapes_its_text = True  # every word goes through html.escape (see main_window._plain_text_only)
 
     def __init__(self, parent=None):
         super().__init__(parent)
