@@ -176,6 +176,8 @@ def test_suggested_roles_are_shown_and_can_be_used(window, qtbot, sample):
         window.panel.accept_button.click()
         names = [window.panel.speakers.item(r, 0).text() for r in range(2)]
         assert names == ["Doctor", "Sheila"], "a typed name is never overwritten"
+        window.undo_action.trigger()  # using the suggestions is one step, undone at once
+        assert [window.panel.speakers.item(r, 0).text() for r in range(2)] == ["Speaker 1", "Sheila"]
     finally:
         server.close()
 

@@ -254,11 +254,17 @@ class Engine(VoicesDoor, SearchDoor, EditsDoor):
         job = self.store.job(job_id)
         if job is None:
             return
-        typed = self.store.speaker_names(job.cache_key)
-        for speaker_id, role in self.store.suggestions(job.cache_key).items():
-            if speaker_id not in typed:
-                self.store.rename_speaker(job.cache_key, speaker_id, role)
+        for speaker_id, role in self.roles_to_accept(job_id).items():
+            self.store.rename_speaker(job.cache_key, speaker_id, role)
         self._emit(EventKind.STATUS, job, renamed="*")
+
+    def roles_to_accept(self, job_id: int) -> dict[str, str]:
+        """{speaker id: suggested role} for the speakers nobody typed a name for."""
+        job = self.store.job(job_id)
+        if job is None:
+            return {}
+        typed = self.store.speaker_names(job.cache_key)
+        return {k: v for k, v in self.store.suggestions(job.cache_key).items() if k not in typed}
 
     def name_roles(self, job_id: int, settings: Settings | None = None) -> Job | None:
         """Asks the LLM for each speaker's role; stores the suggestions and one note. Never fails the job."""

@@ -129,6 +129,18 @@ class Editor(QObject):
             self.show_job(job_id)
             self.stacks[job_id].push(_Rename(self, job_id, speaker_id, old, name))
 
+    def use_roles(self, roles: dict[str, str]) -> None:
+        """The suggested roles as names (those of speakers nobody named), one undoable step."""
+        job_id = self._job_id()
+        if job_id is None or not roles:
+            return
+        self.show_job(job_id)
+        stack = self.stacks[job_id]
+        stack.beginMacro("Use suggestions")
+        for speaker_id, role in roles.items():  # undone: no typed name, as before
+            stack.push(_Rename(self, job_id, speaker_id, "", role))
+        stack.endMacro()
+
     def revert(self) -> None:
         """Back to the machine's result, itself a step that can be undone."""
         job_id = self._job_id()

@@ -358,8 +358,7 @@ class MainWindow(QMainWindow):
         job = self.selected_job()
         if not job:
             return
-        self.engine.accept_roles(job.id)
-        self.panel.show_transcript(self.engine.result(job.id), job.path)
+        self.editor.use_roles(self.engine.roles_to_accept(job.id))  # one step to undo
         self.panel.show_roles(self.engine.suggestions(job.id), job.note)
 
     # export
