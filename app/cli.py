@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     remove = voice.add_parser("remove", help="forget a voice for good (its samples and the names it gave)")
     remove.add_argument("name", metavar="NAME")
     voice.add_parser("apply", help="name the speakers of every past transcript after the known voices")
+    sv = commands.add_parser("serve", help="the HTTP API for other programs, without the window")
+    sv.add_argument("--port", type=int, default=7001)
+    sv.add_argument("--host", default="127.0.0.1",
+                    help="where to listen (default: this computer only; another address needs the token printed)")
+    sv.add_argument("--cors", action="append", default=[], metavar="ORIGIN", help="a web page origin allowed to call it")
     find = commands.add_parser("search", help="find words (or a speaker's name) in every stored transcript")
     find.add_argument("query", nargs="+", metavar="QUERY", help="words to find; accents and case are ignored")
     return parser
@@ -67,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return selftest.run(Path(args.self_test) if args.self_test else None)
     commands = {"transcribe": _transcribe, "jobs": _jobs, "show": _show, "gui": _gui, "worker": _worker,
-                "voices": _voices, "search": _search, None: _gui}
+                "voices": _voices, "search": _search,
+                "serve": _serve, None: _gui}
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:
@@ -259,6 +265,21 @@ def _voices(args) -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _serve(args) -> int:
+    from app import api
+    from app.core import settings as settings_mod
+    from app.core.errors import UserError
+
+    try:
+        settings = settings_mod.load()
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Diarization Studio API on http://{args.host}:{args.port}/api/diarization (documented at /docs)", flush=True)
+    api.serve(args.host, args.port, cors_origins=tuple(args.cors), settings=settings)
     return 0
 
 

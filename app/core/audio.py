@@ -57,6 +57,24 @@ def file_sha256(path: Path, block: int = 1 << 20, cancel=lambda: False) -> str:
     return digest.hexdigest()
 
 
+def probe(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS) -> None:
+    """What `decode` checks before decoding (an audio track, a sane header, not too long),
+    without decoding: an upload that is not audio is refused at once."""
+    import av
+
+    check_readable(path)
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except av.error.FFmpegError as exc:
+        raise AudioError(f"{path}: cannot be read as audio or video; it is damaged, incomplete or not a media "
+                         f"file ({_reason(exc)}).") from exc
+    with container:
+        if not container.streams.audio:
+            kind = "a video without an audio track" if container.streams.video else "no audio track"
+            raise AudioError(f"{path}: contains {kind}; there is nothing to transcribe.")
+        _check_header(container, container.streams.audio[0], path, max_seconds)
+
+
 def decode(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS) -> Audio:
     """Decode the first audio stream, mixing every channel down to mono.
 

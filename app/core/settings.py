@@ -54,6 +54,9 @@ class Settings:
     ollama_api_key: str = ""
     offline: bool = False  # never download a model, even one the user picks
     max_hours: float = 12.0  # a longer recording is refused (a lying header cannot fill the memory)
+    max_upload_mb: float = 2048.0  # the largest recording the HTTP API takes (app/api.py)
+    api_enabled: bool = False  # Preferences: "Allow other programs to send recordings"
+    api_port: int = 7001
     # Exports name the recording without its folder. On for new installs; an install
     # that predates the option keeps full paths until its user turns it on.
     exports_without_folder: bool = True
@@ -88,6 +91,10 @@ class Settings:
             value = getattr(self, name)
             if value is not None and not 1 <= value <= 32:
                 raise UserError(f"The speaker count must be between 1 and 32, not {value}.")
+        if not 1 <= self.max_upload_mb <= 65536:
+            raise UserError(f"The largest upload must be between 1 MB and 64 GB, not {self.max_upload_mb:g} MB.")
+        if not 1024 <= self.api_port <= 65535:
+            raise UserError(f"The port must be between 1024 and 65535, not {self.api_port}.")
         if not 0.01 <= self.max_hours <= 48:
             raise UserError(f"The longest recording must be between 0.01 and 48 hours, not {self.max_hours:g}.")
         if not 1 <= self.ollama_timeout <= 3600:

@@ -50,6 +50,7 @@ class Job:
     started_at: float | None
     finished_at: float | None
     note: str = ""
+    session_id: str = ""  # an HTTP API client's X-Session-ID (app/api.py)
 
     @property
     def name(self) -> str:

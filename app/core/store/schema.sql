@@ -21,7 +21,8 @@ CREATE TABLE jobs (
     started_at REAL,
     finished_at REAL,
     note TEXT NOT NULL DEFAULT '',       -- e.g. what role naming said
-    path_bytes BLOB                      -- the path's bytes when not valid UTF-8; path shows them with U+FFFD
+    path_bytes BLOB,                     -- the path's bytes when not valid UTF-8; path shows them with U+FFFD
+    session_id TEXT NOT NULL DEFAULT ''  -- X-Session-ID of an upload over the HTTP API (app/api.py)
 );
 CREATE INDEX jobs_by_key ON jobs (cache_key);
 CREATE INDEX jobs_by_status ON jobs (status);
