@@ -179,7 +179,6 @@ def test_ten_uploads_at_once_run_one_at_a_time_in_order_and_cancel_stops_one(ser
     def send(i):
         with httpx.Client(base_url=server.url, timeout=60) as client:
             answers[i] = upload(client, clips[i]).json()
-            time.sleep(0)
 
     threads = [threading.Thread(target=send, args=(i,)) for i in range(10)]
     for t in threads:
@@ -207,3 +206,60 @@ def test_ten_uploads_at_once_run_one_at_a_time_in_order_and_cancel_stops_one(ser
         assert cancelled.status_code == 200
         assert wait_done(client, job["job_id"], timeout=60)["status"] == "cancelled"
         assert client.get(f"{API}/result/{job['job_id']}").status_code == 409
+
+
+def test_the_window_serves_the_api_when_allowed_and_uploads_join_its_queue(qtbot, tmp_path, settings):
+    from dataclasses import replace
+
+    import httpx
+
+    from app.ui.engine_bridge import EngineBridge
+    from app.ui.main_window import MainWindow
+
+    port = free_port()
+    allowed = replace(settings, api_enabled=True, api_port=port)
+    bridge = EngineBridge(Store(tmp_path / "history.db"))
+    win = MainWindow(bridge, allowed, "cpu (int8)")
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        assert win.api.running and str(port) in win.api_label.text()
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            assert client.get("/docs").status_code == 200  # the OpenAPI page
+            answer = client.post(API + "/upload", files={"audio": ("x.wav", wav_bytes(2.0), "audio/wav")},
+                                 headers={"X-Session-ID": "s"})
+            assert answer.status_code == 200, answer.text
+        qtbot.waitUntil(lambda: any(str(j.id) == answer.json()["job_id"] for j in win.model.jobs), timeout=10_000)
+        win.settings = replace(allowed, api_enabled=False)
+        win._serve_api()
+        assert not win.api.running and win.api_label.text() == ""
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}{API}/jobs", timeout=5)
+    finally:
+        win.close()
+
+
+def test_python_m_app_serve_answers_on_loopback(tmp_path, settings):
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    port = free_port()
+    env = dict(os.environ, DIARIZATION_STUDIO_DATA_DIR=str(tmp_path / "data"), HF_HUB_OFFLINE="1")
+    proc = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}{API}/jobs", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert answer.status_code == 200 and answer.json() == []
+        assert "openapi" in httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).text
+    finally:
+        proc.terminate()
+        proc.wait(20)

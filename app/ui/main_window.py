@@ -103,9 +103,11 @@ class MainWindow(QMainWindow):
         bridge.searchDone.connect(self.panel.show_hits)
         self.panel.hitOpened.connect(self.open_hit)
         self._reveal: tuple[int, int] | None = None  # (job id, segment) to show once loaded
+        from app.ui.api_host import ApiHost
         from app.ui.editing import Editor
 
         self.editor = Editor(self)
+        self.api = ApiHost(self.engine, lambda: self.settings)
         self.splitter = QSplitter()
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.panel)
@@ -123,6 +125,9 @@ class MainWindow(QMainWindow):
         self.status_label = QLabel(f"Model: {settings.model} · Device: {device_label or settings.device + ' (looking…)'}")
         bridge.deviceFound.connect(self._device_found)
         self.statusBar().addPermanentWidget(self.status_label)
+        self.api_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.api_label)
+        self._serve_api()
         bridge.jobAdded.connect(self._job_changed)
         bridge.resultLoaded.connect(self._result_loaded)
         # Bound methods, not lambdas: Qt drops these connections when the window is gone,
@@ -196,6 +201,19 @@ class MainWindow(QMainWindow):
                 self.show_problem(str(exc))
                 return
             self.status_label.setText(f"Model: {self.settings.model} · Device: {self.settings.device}")
+            self._serve_api()
+
+    def _serve_api(self) -> None:
+        """The HTTP API on or off, on the chosen port, as Preferences say."""
+        wanted = self.settings.api_enabled
+        if not wanted:
+            self.api.stop()
+        elif not self.api.running or self.api.port != self.settings.api_port:
+            problem = self.api.start(self.settings.api_port, self.settings.max_upload_mb)
+            if problem:
+                self.show_problem(problem)
+        self.api_label.setText(f"Other programs: http://127.0.0.1:{self.api.port}/api/diarization"
+                               if self.api.running else "")
 
     # jobs
 
@@ -411,5 +429,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.prefs.setValue("geometry", self.saveGeometry())
         self.prefs.setValue("splitter", self.splitter.saveState())
+        self.api.stop()
         self.bridge.close()
         super().closeEvent(event)

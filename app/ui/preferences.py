@@ -123,6 +123,11 @@ class PreferencesDialog(QDialog):
         row2.addWidget(self.redis_url, 1)
         row2.addWidget(self.test_button)
         self.max_hours = QSpinBox(minimum=1, maximum=48, value=max(1, int(round(settings.max_hours))), suffix=" h")
+        self.api_enabled = QCheckBox("Allow other programs to send recordings (this computer only)")
+        self.api_enabled.setChecked(settings.api_enabled)
+        self.api_port = QSpinBox(minimum=1024, maximum=65535, value=settings.api_port)
+        self.api_port.setToolTip("http://127.0.0.1:PORT/api/diarization, documented at /docs")
+        self.max_upload = QSpinBox(minimum=1, maximum=65536, value=int(settings.max_upload_mb), suffix=" MB")
         form = QFormLayout()
         self.notes: dict[str, QLabel] = {}
         for label, name, widget in (
@@ -134,6 +139,8 @@ class PreferencesDialog(QDialog):
             ("Ollama timeout", "ollama_timeout", self.ollama_timeout),
             ("Longest recording", "max_hours", self.max_hours),
             ("Exports", "exports_without_folder", self.without_folder),
+            ("Other programs", "api_enabled", self.api_enabled), ("Port", "api_port", self.api_port),
+            ("Largest upload", "max_upload_mb", self.max_upload),
             ("Process on", "process_on", self.process_on), ("Queue", "redis_url", queue_row),
             ("Queue unreachable", "queue_fallback", self.fallback), ("", "queue_test", self.test_result),
         ):
@@ -177,6 +184,9 @@ class PreferencesDialog(QDialog):
             "ollama_timeout": float(self.ollama_timeout.value()),
             "max_hours": float(self.max_hours.value()),
             "exports_without_folder": self.without_folder.isChecked(),
+            "api_enabled": self.api_enabled.isChecked(),
+            "api_port": self.api_port.value(),
+            "max_upload_mb": float(self.max_upload.value()),
             "process_on": self.process_on.currentData(),
             "redis_url": self.redis_url.text().strip(),
             "queue_fallback": self.fallback.currentData(),
