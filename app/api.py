@@ -111,8 +111,12 @@ def create_app(engine, settings, *, token: str | None = None, cors_origins=(), m
         uploads.track(job, target, persist)
         return _job_json(job)
 
+    # Polls and results answer on the event loop itself (a read of a few rows, or bytes
+    # already rendered), not through a pool of threads: no hand-over per request.
+    rendered = _Rendered(engine)
+
     @app.get(PREFIX + "/jobs/{job_id}")
-    def job_status(job_id: int):
+    async def job_status(job_id: int):
         return _job_json(_job(job_id))
 
     @app.get(PREFIX + "/jobs")
@@ -128,12 +132,15 @@ def create_app(engine, settings, *, token: str | None = None, cors_origins=(), m
         return _job_json(engine.job(job_id) or job)
 
     @app.get(PREFIX + "/result/{job_id}")
-    def result(job_id: int, format: str = Query("json", pattern="^(" + "|".join(FORMATS) + ")$")):
-        job = _job(job_id)
-        if job.status != JobStatus.COMPLETED:
-            raise HTTPException(409, f"Job {job_id} is {STATUS_TEXT.get(job.status, job.status)}; it has no result yet.")
-        transcript = engine.result(job_id)
-        return Response(render(format, transcript), media_type=MEDIA_TYPES[format])
+    async def result(job_id: int, format: str = Query("json", pattern="^(" + "|".join(FORMATS) + ")$")):
+        body = rendered.get(job_id, format)
+        if body is None:
+            job = _job(job_id)
+            if job.status != JobStatus.COMPLETED:
+                raise HTTPException(409, f"Job {job_id} is {STATUS_TEXT.get(job.status, job.status)}; "
+                                         "it has no result yet.")
+            body = rendered.put(job_id, format, render(format, engine.result(job_id)).encode("utf-8"))
+        return Response(body, media_type=MEDIA_TYPES[format])
 
     def _job(job_id: int):
         job = engine.job(job_id)
@@ -143,6 +150,31 @@ def create_app(engine, settings, *, token: str | None = None, cors_origins=(), m
 
     app.state.uploads = uploads
     return app
+
+
+class _Rendered:
+    """Results already rendered, by job and format: a cached result is bytes handed back.
+    Any event about a job (a rename, a correction, a known voice, its removal) drops its
+    entries; a bounded number are kept."""
+
+    MOST = 256
+
+    def __init__(self, engine):
+        self._entries: dict[tuple[int, str], bytes] = {}
+        engine.subscribe(self._on_event)
+
+    def get(self, job_id: int, fmt: str) -> bytes | None:
+        return self._entries.get((job_id, fmt))
+
+    def put(self, job_id: int, fmt: str, body: bytes) -> bytes:
+        if len(self._entries) >= self.MOST:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[(job_id, fmt)] = body
+        return body
+
+    def _on_event(self, event) -> None:
+        for key in [k for k in self._entries if k[0] == event.job.id]:
+            self._entries.pop(key, None)
 
 
 def _job_json(job) -> dict:

@@ -1,0 +1,152 @@
+"""The HTTP API under load, served from the window: latency of a cached result and of a
+status poll with 50 clients polling at once while a job runs, and the window's worst stall
+meanwhile.
+
+    .venv/bin/python bench/bench_http.py [--seconds 20] [--clients 50] [--interval 0.2]
+
+The window (offscreen) serves the API on a free loopback port, as Preferences turn it on.
+The two-speaker sample is uploaded and finished first (its result is then served from the
+history); then the 7.4-minute benchmark recording is uploaded, and while its job runs a
+separate process runs 50 clients, each asking in turn for the cached result and the
+running job's status, waiting --interval between two requests (0.2 s: 250 requests a
+second in all; 0 asks as fast as answers come, which on 2 cores measures queueing more
+than answering). The window's thread is watched by a 5 ms timer: its worst gap is
+the worst stall. Targets: p99 under 10 ms for both, stall <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+POLLER = r"""
+import asyncio, json, sys, time
+import httpx
+url, done_id, running_id, seconds, clients, interval = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
+times = {"result": [], "status": []}
+
+async def client():
+    async with httpx.AsyncClient(base_url=url, timeout=30) as c:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            for kind, path in (("result", f"/api/diarization/result/{done_id}"), ("status", f"/api/diarization/jobs/{running_id}")):
+                t = time.perf_counter()
+                r = await c.get(path)
+                times[kind].append((time.perf_counter() - t) * 1000)
+                assert r.status_code == 200, r.text
+                await asyncio.sleep(interval)
+
+async def main():
+    await asyncio.gather(*(client() for _ in range(clients)))
+
+asyncio.run(main())
+print(json.dumps(times))
+"""
+
+
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))] if values else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--interval", type=float, default=0.2, help="seconds each client waits between requests (0: none)")
+    args = parser.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from dataclasses import replace
+
+    import httpx
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.core.settings import Settings
+    from app.core.store import Store
+    from app.ui.engine_bridge import EngineBridge
+    from app.ui.main_window import MainWindow
+    from bench.bench_audio import recording
+    from tests.fixtures import pyannote_sample
+    from tests.test_api import free_port
+
+    sys.setswitchinterval(0.001)  # as app/ui/app.py sets it for the window
+    app = QApplication(sys.argv[:1])
+    folder = Path(tempfile.mkdtemp())
+    for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
+        QSettings.setPath(fmt, QSettings.UserScope, str(folder / "qsettings"))
+    port = free_port()
+    settings = replace(Settings(data_dir=ROOT / "bench" / "out" / "data"), api_enabled=True, api_port=port)
+    bridge = EngineBridge(Store(folder / "history.db"))
+    window = MainWindow(bridge, settings, "cpu (int8)")
+    window.show()
+    bridge.engine.start()
+    url = f"http://127.0.0.1:{port}"
+    client = httpx.Client(base_url=url, timeout=60)
+
+    def send(path: Path) -> str:
+        with open(path, "rb") as handle:
+            return client.post("/api/diarization/upload", files={"audio": (path.name, handle, "audio/wav")}).json()["job_id"]
+
+    def wait(job_id: str, until: tuple[str, ...]) -> None:
+        while client.get(f"/api/diarization/jobs/{job_id}").json()["status"] not in until:
+            time.sleep(0.05)
+
+    gaps, last, measuring, found = [], [time.perf_counter()], threading.Event(), {}
+
+    def clients() -> None:  # off the window's thread, as another program would be
+        try:
+            done = send(pyannote_sample().wav)
+            wait(done, ("completed",))
+            running = send(recording())
+            wait(running, ("in progress",))
+            measuring.set()
+            poller = subprocess.run([sys.executable, "-c", POLLER, url, done, running, str(args.seconds),
+                                     str(args.clients), str(args.interval)], capture_output=True, text=True)
+            found["times"] = json.loads(poller.stdout.strip().splitlines()[-1])
+            found["state"] = client.get(f"/api/diarization/jobs/{running}").json()
+        finally:
+            measuring.clear()
+            found["done"] = True
+
+    def tick() -> None:
+        now = time.perf_counter()
+        if measuring.is_set():
+            gaps.append((now - last[0]) * 1000 - 5)
+        last[0] = now
+        if found.get("done"):
+            app.quit()
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(5)
+    threading.Thread(target=clients, daemon=True).start()
+    app.exec()
+    timer.stop()
+    times, state = found["times"], found["state"]
+    print(f"{args.clients} clients, each waiting {args.interval:g} s between requests, for {args.seconds:g} s while a job ran ({state['status']}, "
+          f"{state['progress_percent']}%), {os.cpu_count()} cores")
+    for kind in ("result", "status"):
+        values = times[kind]
+        print(f"  {kind:<7} {len(values):>6} requests  p50 {percentile(values, 0.5):7.2f} ms  "
+              f"p99 {percentile(values, 0.99):7.2f} ms (target < 10 ms)")
+    worst = max(gaps, default=0.0)
+    print(f"  the window's worst stall: {worst:.0f} ms (target <= 50 ms)  {'ok' if worst <= 50 else 'MISSED'}")
+    client.close()
+    window.close()
+    bridge.close()
+
+
+if __name__ == "__main__":
+    main()
