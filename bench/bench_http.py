@@ -38,13 +38,16 @@ times = {"result": [], "status": []}
 async def client():
     async with httpx.AsyncClient(base_url=url, timeout=30) as c:
         end = time.monotonic() + seconds
+        first = True  # connecting: not counted (all 50 connect at once at the start)
         while time.monotonic() < end:
             for kind, path in (("result", f"/api/diarization/result/{done_id}"), ("status", f"/api/diarization/jobs/{running_id}")):
                 t = time.perf_counter()
                 r = await c.get(path)
-                times[kind].append((time.perf_counter() - t) * 1000)
+                if not first:
+                    times[kind].append((time.perf_counter() - t) * 1000)
                 assert r.status_code == 200, r.text
                 await asyncio.sleep(interval)
+            first = False
 
 async def main():
     await asyncio.gather(*(client() for _ in range(clients)))
@@ -109,6 +112,7 @@ def main() -> None:
         try:
             done = send(pyannote_sample().wav)
             wait(done, ("completed",))
+            client.get(f"/api/diarization/result/{done}")  # rendered once: what follows is the cached result
             running = send(recording())
             wait(running, ("in progress",))
             measuring.set()
