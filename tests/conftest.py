@@ -70,3 +70,28 @@ def speech(sample):
     from app.core import audio
 
     return audio.decode(sample.wav).samples[6 * 16000 : 11 * 16000]
+
+
+@pytest.fixture
+def window_over(qtbot, settings):
+    """A real window over a history already holding finished jobs: `window_over(store, jobs,
+    row)` shows it, waits for the `jobs` rows and selects `row`; closed at the end."""
+    opened = []
+
+    def open_window(store, jobs: int = 1, row: int = 0):
+        from app.ui.engine_bridge import EngineBridge
+        from app.ui.main_window import MainWindow
+
+        bridge = EngineBridge(store)
+        win = MainWindow(bridge, settings, "cpu (int8)")
+        qtbot.addWidget(win)
+        win.show()
+        opened.append((win, bridge))
+        qtbot.waitUntil(lambda: len(win.model.jobs) == jobs, timeout=10_000)
+        win.table.selectRow(row)
+        return win
+
+    yield open_window
+    for win, bridge in opened:
+        win.close()
+        bridge.close()

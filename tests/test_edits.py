@@ -81,25 +81,18 @@ def test_edits_are_kept_apart_and_exports_show_and_search_use_them(tmp_path):
     assert store.result("k").segments[2].text == "Gracias." and store.search("muchas") == []
 
 
-def test_the_window_edits_undoes_redoes_reverts_and_exports_the_edited_transcript(qtbot, tmp_path, settings):
+def test_the_window_edits_undoes_redoes_reverts_and_exports_the_edited_transcript(qtbot, tmp_path, window_over):
     import numpy as np
     from PySide6.QtGui import QKeySequence
 
-    from app.ui.engine_bridge import EngineBridge
-    from app.ui.main_window import MainWindow
     from tests import media
 
     store = Store(tmp_path / "history.db")
     wav = media.write_wav(tmp_path / "a.wav", np.zeros(16000 * 6))
     job = store.add_job(str(wav), "0" * 64, "k", {})
     store.complete(job.id, "k", sample())
-    bridge = EngineBridge(store)
-    win = MainWindow(bridge, settings, "cpu (int8)")
-    qtbot.addWidget(win)
-    win.show()
+    win = window_over(store)
     panel, editor = win.panel, win.editor
-    qtbot.waitUntil(lambda: len(win.model.jobs) == 1, timeout=10_000)
-    win.table.selectRow(0)
     qtbot.waitUntil(lambda: panel.segments.rowCount() == 3, timeout=10_000)
     said_by = lambda row: panel.transcript.segments[row].speaker  # noqa: E731
 
@@ -134,8 +127,6 @@ def test_the_window_edits_undoes_redoes_reverts_and_exports_the_edited_transcrip
     for _ in range(3):
         win.undo_action.trigger()
     qtbot.waitUntil(lambda: panel.segments.rowCount() == 3 and panel.speakers.rowCount() == 2, timeout=10_000)
-    win.close()
-    bridge.close()
 
 
 @pytest.fixture(scope="module")

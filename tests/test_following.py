@@ -21,25 +21,18 @@ def transcript(path: str) -> Transcript:
                        seg("SPEAKER_00", (5.0, 6.0, "Gracias.", 0.9))))
 
 
-def test_the_word_said_is_highlighted_and_a_click_plays_from_a_word_or_the_timeline(qtbot, tmp_path, settings):
+def test_the_word_said_is_highlighted_and_a_click_plays_from_a_word_or_the_timeline(qtbot, tmp_path, window_over):
     from PySide6.QtCore import QPoint, Qt
     from PySide6.QtMultimedia import QMediaPlayer
 
-    from app.ui.engine_bridge import EngineBridge
-    from app.ui.main_window import MainWindow
     from tests import media
 
     store = Store(tmp_path / "history.db")
     wav = media.write_wav(tmp_path / "a.wav", np.zeros(16000 * 8))
     job = store.add_job(str(wav), "0" * 64, "k", {})
     store.complete(job.id, "k", transcript(str(wav)))
-    bridge = EngineBridge(store)
-    win = MainWindow(bridge, settings, "cpu (int8)")
-    qtbot.addWidget(win)
-    win.show()
+    win = window_over(store)
     panel = win.panel
-    qtbot.waitUntil(lambda: len(win.model.jobs) == 1, timeout=10_000)
-    win.table.selectRow(0)
     qtbot.waitUntil(lambda: panel.segments.rowCount() == 3, timeout=10_000)
     qtbot.waitUntil(lambda: panel.player.mediaStatus() == QMediaPlayer.LoadedMedia, timeout=10_000)
 
@@ -63,5 +56,3 @@ def test_the_word_said_is_highlighted_and_a_click_plays_from_a_word_or_the_timel
     assert timeline.height() >= 28
     qtbot.mouseClick(timeline, Qt.LeftButton, pos=QPoint(timeline.width() // 4, timeline.height() // 2))
     qtbot.waitUntil(lambda: abs(panel.player.position() - 2000) < 150, timeout=10_000)  # a quarter of 8 s
-    win.close()
-    bridge.close()

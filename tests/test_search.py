@@ -88,29 +88,18 @@ def test_search_from_the_command_line(tmp_path, monkeypatch, capsys):
     assert cli.main(["search", "nada"]) == 1
 
 
-def test_all_transcripts_from_the_window_opens_the_hit_at_its_segment(qtbot, tmp_path, settings):
+def test_all_transcripts_from_the_window_opens_the_hit_at_its_segment(qtbot, tmp_path, window_over):
     import numpy as np
-    from PySide6.QtCore import QSettings
-
-    from app.ui.engine_bridge import EngineBridge
-    from app.ui.main_window import MainWindow
     from tests import media
 
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
-    QSettings.setDefaultFormat(QSettings.IniFormat)
     store = Store(tmp_path / "history.db")
     first = media.write_wav(tmp_path / "lunes.wav", np.zeros(16000 * 20))
     second = media.write_wav(tmp_path / "martes.wav", np.zeros(16000 * 20))
     stored(store, "k1", str(first), [(0.0, "SPEAKER_00", "Buenos días"), (4.0, "SPEAKER_01", "Hola")])
     target = stored(store, "k2", str(second), [(0.0, "SPEAKER_00", "Hola otra vez"), (3.0, "SPEAKER_01", "Nada"),
                                                (9.0, "SPEAKER_00", "Tengo fiebre desde el día de ayer")])
-    bridge = EngineBridge(store)
-    win = MainWindow(bridge, settings, "cpu (int8)")
-    qtbot.addWidget(win)
-    win.show()
+    win = window_over(store, jobs=2, row=0)  # the other transcript is on show
     panel = win.panel
-    qtbot.waitUntil(lambda: len(win.model.jobs) == 2, timeout=10_000)
-    win.table.selectRow(win.model.row_of(target - 1))  # the other transcript is on show
     panel.everywhere.setChecked(True)
     panel.search.setText("FIEBRE dia")
     qtbot.waitUntil(lambda: panel.hits.count() == 1, timeout=10_000)
@@ -120,5 +109,3 @@ def test_all_transcripts_from_the_window_opens_the_hit_at_its_segment(qtbot, tmp
                     and panel.transcript is not None and panel.transcript.source.path.endswith("martes.wav"), timeout=10_000)
     qtbot.waitUntil(lambda: panel.segments.currentRow() == 2, timeout=10_000)
     qtbot.waitUntil(lambda: abs(panel.player.position() - 9000) < 300, timeout=10_000)  # ready to play from it
-    win.close()
-    bridge.close()

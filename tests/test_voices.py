@@ -166,25 +166,14 @@ def test_a_voice_from_one_meeting_names_the_same_person_in_another_and_nobody_el
     assert not [s for s in store.result("ami-trn05").speakers if s.voice]
 
 
-def test_the_window_remembers_a_voice_shows_it_apart_lets_it_be_rejected_and_forgets_it(qtbot, tmp_path, settings):
-    from PySide6.QtCore import QSettings
-
-    from app.ui.engine_bridge import EngineBridge
-    from app.ui.main_window import MainWindow
+def test_the_window_remembers_a_voice_shows_it_apart_lets_it_be_rejected_and_forgets_it(qtbot, tmp_path, window_over):
     from tests import media
 
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
-    QSettings.setDefaultFormat(QSettings.IniFormat)
     store = Store(tmp_path / "history.db")
     wav = media.write_wav(tmp_path / "consulta.wav", np.zeros(16000))
     finished(store, "k", {"SPEAKER_00": unit(1, 2, 3), "SPEAKER_01": unit(3, 2, 1)}, path=str(wav))
-    bridge = EngineBridge(store)
-    win = MainWindow(bridge, settings, "cpu (int8)")
-    qtbot.addWidget(win)
-    win.show()
+    win = window_over(store)
     panel = win.panel
-    qtbot.waitUntil(lambda: len(win.model.jobs) == 1, timeout=10_000)
-    win.table.selectRow(0)
     qtbot.waitUntil(lambda: panel.speakers.rowCount() == 2, timeout=10_000)
     panel.rememberRequested.emit("SPEAKER_00", "Ana")  # what "Remember this voice…" sends
     qtbot.waitUntil(lambda: panel.speakers.item(0, 0).text() == "Ana - known voice, 1.00", timeout=10_000)
@@ -200,5 +189,3 @@ def test_the_window_remembers_a_voice_shows_it_apart_lets_it_be_rejected_and_for
     qtbot.waitUntil(lambda: dialog.tree.topLevelItemCount() == 0, timeout=10_000)
     assert store.known_voices() == []
     dialog.close()
-    win.close()
-    bridge.close()
