@@ -77,6 +77,10 @@ def test_edits_are_kept_apart_and_exports_show_and_search_use_them(tmp_path):
     assert store.result("k").speakers[0].name == "Paciente"  # the typed name still applies
     assert "Paciente: Muchas gracias." in render("srt", store.result("k"))
     assert [h.segment for h in store.search("muchas")] == [2]
+    again = store.add_job("/a.wav", "0" * 64, "k", {})  # transcribed again (--no-cache): the corrections stay
+    store.complete(again.id, "k", sample())
+    assert [h.segment for h in store.search("muchas")] == [2]
+    assert [h.snippet for h in store.search("gracias")] == ["Muchas [gracias]."]  # indexed as corrected
     store.revert_edits("k")
     assert store.result("k").segments[2].text == "Gracias." and store.search("muchas") == []
 

@@ -237,8 +237,7 @@ class Store(VoiceStore, SearchStore):
 
     def result(self, cache_key: str) -> Transcript | None:
         """The transcript as shown: the user's corrections if any, names applied."""
-        row = self._run("SELECT transcript FROM edited_results WHERE cache_key = ?", (cache_key,)).fetchone()
-        transcript = Transcript.from_dict(json.loads(row[0])) if row else self.machine_result(cache_key)
+        transcript = self._edited(cache_key) or self.machine_result(cache_key)
         if transcript is None:
             return None
         return self._named(cache_key, transcript)
@@ -249,6 +248,10 @@ class Store(VoiceStore, SearchStore):
             transcript = transcript.with_voices(matches)
         names = self.speaker_names(cache_key)
         return transcript.with_names(names) if names else transcript
+
+    def _edited(self, cache_key: str) -> Transcript | None:
+        row = self._run("SELECT transcript FROM edited_results WHERE cache_key = ?", (cache_key,)).fetchone()
+        return Transcript.from_dict(json.loads(row[0])) if row else None
 
     def machine_result(self, cache_key: str) -> Transcript | None:
         """The result as the pipeline made it (no corrections, no names)."""
@@ -302,7 +305,7 @@ class Store(VoiceStore, SearchStore):
             ("DELETE FROM speaker_windows WHERE cache_key = ?", (cache_key,)),
             *([("INSERT INTO speaker_windows (cache_key, data) VALUES (?, ?)", (cache_key, bytes(windows)))]
               if windows else []),
-            *self._index_steps(cache_key, transcript.with_names(self.speaker_names(cache_key))),
+            *self._index_steps(cache_key, self._named(cache_key, self._edited(cache_key) or transcript)),
             (f"UPDATE jobs SET {sets} WHERE id = ?", (*changes.values(), job_id)),
         ])
         return self.job(job_id)
