@@ -288,6 +288,18 @@ class _Uploads:
         self.kept = Path(data_dir) / "recordings"
         self._pending: dict[int, Path] = {}
         engine.subscribe(self._on_event)
+        self._sweep(engine)
+
+    def _sweep(self, engine) -> None:
+        """Temporary uploads left by an earlier run: those a job still waits for are
+        tracked again, the others removed."""
+        waiting = {Path(j.path): j.id for j in engine.jobs()
+                   if j.status not in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)}
+        for path in self.temporary.glob("*.upload") if self.temporary.is_dir() else ():
+            if path in waiting:
+                self._pending[waiting[path]] = path
+            else:
+                path.unlink(missing_ok=True)
 
     def new_file(self, persist: bool) -> Path:
         folder = self.kept if persist else self.temporary

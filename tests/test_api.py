@@ -263,3 +263,23 @@ def test_python_m_app_serve_answers_on_loopback(tmp_path, settings):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_temporary_uploads_left_by_an_earlier_run_are_removed_unless_a_job_waits_for_them(tmp_path, settings):
+    from dataclasses import replace
+
+    from app import api
+    from app.core.engine import Engine
+
+    data = replace(settings, data_dir=tmp_path / "data")
+    uploads = tmp_path / "data" / "uploads"
+    uploads.mkdir(parents=True)
+    (uploads / "old.upload").write_bytes(b"x")
+    waiting = uploads / "waiting.upload"
+    waiting.write_bytes(wav_bytes())
+    store = Store(tmp_path / "history.db")
+    store.add_job(str(waiting), "", "k", {})  # pending: its file is still needed
+    engine = Engine(store)
+    api.create_app(engine, lambda: data)
+    assert not (uploads / "old.upload").exists() and waiting.exists()
+    engine.close()
