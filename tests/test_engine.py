@@ -76,7 +76,8 @@ def test_same_content_under_another_name_comes_from_the_store_without_a_model(en
     assert fresh._worker is None
     assert fresh.result(second.id).segments == engine.result(first.id).segments
     other_settings = fresh.add(copy, replace(settings, num_speakers=3))
-    assert other_settings.status == "pending", "a setting that changes the result is a new job"
+    # a new job (the first engine, which owns the queue, may have started it already)
+    assert other_settings.status in ("pending", "in_progress"), "a setting that changes the result is a new job"
     fresh.cancel(other_settings.id)
 
 

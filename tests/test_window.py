@@ -267,7 +267,14 @@ def test_labels_show_names_and_errors_as_plain_text(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: window.selected_job() is not None)
     assert window.model.item(0, 0).text() == "<b>Done<br>.wav"
     assert window.panel.title.text().startswith("<i>x</i>")
-    assert all(label.textFormat() == Qt.PlainText for label in window.findChildren(QLabel))
+    assert all(label.textFormat() == Qt.PlainText for label in window.findChildren(QLabel)
+               if not getattr(label, "escapes_its_text", False))
+    # the one that draws its own markup (the words being said) escapes what it shows
+    from app.core.transcript import Segment, Word
+
+    said = Segment(0.0, 1.0, "SPEAKER_00", "x", (Word(0.0, 1.0, " <img src=x onerror=alert(1)>", 0.9),))
+    window.panel.now_saying.show_words(said, 0.5)
+    assert "<img" not in window.panel.now_saying.text() and "&lt;img" in window.panel.now_saying.text()
 
 
 def test_a_file_opened_from_the_dock_or_open_with_becomes_a_job(window, qtbot, tmp_path, speech):

@@ -6,11 +6,12 @@ through the engine on the pool; the transcript is then loaded again."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import QInputDialog, QMenu
 
 from app.core import edits
+from app.ui.engine_bridge import _Task
 
 
 class _Edit(QUndoCommand):
@@ -46,6 +47,11 @@ class Editor(QObject):
         super().__init__(window)
         self.window, self.bridge, self.panel = window, window.bridge, window.panel
         self.group = QUndoGroup(self)
+        # Saves run one after another, each followed by its reload: undo pressed three
+        # times quickly must land in that order (on the shared pool, one thread each,
+        # they could finish in any order and leave an earlier state on show).
+        self.saves = QThreadPool(self)
+        self.saves.setMaxThreadCount(1)
         self.stacks: dict[int, QUndoStack] = {}
         self.panel.segments.setContextMenuPolicy(Qt.CustomContextMenu)
         self.panel.segments.customContextMenuRequested.connect(self._segment_menu)
@@ -149,17 +155,21 @@ class Editor(QObject):
             self.stacks[job_id].push(_Edit(self, job_id, "Revert to the Machine Result", self.panel.transcript, None))
 
     def save(self, job_id: int, transcript) -> None:
-        engine = self.bridge.engine
-        self.bridge.submit(lambda: (engine.revert(job_id) if transcript is None else engine.save_edit(job_id, transcript),
-                                    self.bridge.load(job_id)))
+        engine, bridge = self.bridge.engine, self.bridge
+
+        def run() -> None:
+            try:
+                engine.revert(job_id) if transcript is None else engine.save_edit(job_id, transcript)
+                bridge.load_now(job_id)
+            except RuntimeError:  # the app is quitting
+                pass
+
+        self.saves.start(_Task(run))
 
     def rename_now(self, job_id: int, speaker_id: str, name: str) -> None:
         """At once, as a rename always was (a few rows in the history)."""
-        engine = self.bridge.engine
-        engine.rename_speaker(job_id, speaker_id, name)
-        job = engine.job(job_id)
-        if job is not None and self._job_id() == job_id:
-            self.panel.show_transcript(engine.result(job_id), job.path)
+        self.bridge.engine.rename_speaker(job_id, speaker_id, name)
+        self.bridge.load_now(job_id)  # here, so it shows at once (and any older read in flight is dropped)
 
     # menus
 

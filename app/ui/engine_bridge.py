@@ -54,6 +54,7 @@ class EngineBridge(QObject):
         self.pool = pool
         self._pending: deque[Event] = deque()
         self._pending_lock = threading.Lock()
+        self._loads: dict[int, int] = {}  # job id: the latest read asked for (load)
         self._draining = False
         self._wake.connect(self._drain, Qt.QueuedConnection)
         self.settings = settings  # the window's, kept current: where jobs run follows it
@@ -91,13 +92,27 @@ class EngineBridge(QObject):
 
     def load(self, job_id: int) -> None:
         """The job's transcript and suggested roles, read from the history on the pool."""
-        def read() -> None:
-            try:
-                self.resultLoaded.emit(job_id, self.engine.result(job_id), self.engine.suggestions(job_id))
-            except RuntimeError:  # the app is quitting
-                pass
+        ticket = self._ticket(job_id)
+        self.submit(lambda: self.load_now(job_id, ticket))
 
-        self.submit(read)
+    def load_now(self, job_id: int, ticket: int | None = None) -> None:
+        """Reads and announces the job's transcript in this thread; a read that a later one
+        was asked after (it may finish first, on another thread) is not announced, so an
+        older state never replaces a newer one on show."""
+        ticket = self._ticket(job_id) if ticket is None else ticket
+        try:
+            found = self.engine.result(job_id), self.engine.suggestions(job_id)
+            with self._pending_lock:
+                if self._loads.get(job_id) != ticket:
+                    return
+            self.resultLoaded.emit(job_id, *found)
+        except RuntimeError:  # the app is quitting
+            pass
+
+    def _ticket(self, job_id: int) -> int:
+        with self._pending_lock:
+            self._loads[job_id] = self._loads.get(job_id, 0) + 1
+            return self._loads[job_id]
 
     def cancel(self, job_id: int) -> None:
         self.submit(lambda: self.engine.cancel(job_id))
