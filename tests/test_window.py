@@ -170,8 +170,9 @@ def test_suggested_roles_are_shown_and_can_be_used(window, qtbot, sample):
         window.table.selectRow(0)
         window.rename_speaker("SPEAKER_01", "Sheila")
         window.panel.suggest_button.click()
-        qtbot.waitUntil(lambda: window.panel.accept_button.isEnabled(), timeout=20_000)
-        assert window.panel.speakers.item(0, 3).text() == "Doctor"
+        role = lambda: window.panel.speakers.item(0, 3)  # noqa: E731
+        qtbot.waitUntil(lambda: window.panel.accept_button.isEnabled() and role() is not None, timeout=20_000)
+        assert role().text() == "Doctor"
         assert MODEL in window.panel.roles_note.text()
         window.panel.accept_button.click()
         names = [window.panel.speakers.item(r, 0).text() for r in range(2)]

@@ -53,6 +53,7 @@ class Editor(QObject):
         self.saves = QThreadPool(self)
         self.saves.setMaxThreadCount(1)
         self.stacks: dict[int, QUndoStack] = {}
+        self.shown: int | None = None  # the job whose transcript is on show
         self.panel.segments.setContextMenuPolicy(Qt.CustomContextMenu)
         self.panel.segments.customContextMenuRequested.connect(self._segment_menu)
         self.panel.extra_speaker_actions = self._speaker_actions
@@ -62,6 +63,7 @@ class Editor(QObject):
 
     def show_job(self, job_id: int | None) -> None:
         """Undo and redo follow the job on show."""
+        self.shown = job_id
         if job_id is None:
             self.group.setActiveStack(None)
             return
@@ -70,8 +72,12 @@ class Editor(QObject):
         self.group.setActiveStack(self.stacks[job_id])
 
     def _job_id(self) -> int | None:
+        """The selected job, when the transcript on show is its own (a selection that just
+        moved shows the last one until the new one is read)."""
         job = self.window.selected_job()
-        return job.id if job and self.panel.transcript is not None else None
+        if job is None or self.panel.transcript is None or job.id != self.shown:
+            return None
+        return job.id
 
     # commands
 
@@ -127,10 +133,13 @@ class Editor(QObject):
             self.find_speakers_again(count)
 
     def rename(self, speaker_id: str, name: str) -> None:
-        job_id = self._job_id()
-        if job_id is None:
+        job = self.window.selected_job()
+        if job is None or job.status != "completed":
             return
-        old = next((s.name for s in self.panel.transcript.speakers if s.id == speaker_id), "")
+        job_id = job.id
+        shown = self.panel.transcript if self._job_id() == job_id else None
+        shown = shown or self.bridge.engine.result(job_id)  # not on show yet: as stored
+        old = next((s.name for s in shown.speakers if s.id == speaker_id), "") if shown else ""
         if name.strip() and name != old:
             self.show_job(job_id)
             self.stacks[job_id].push(_Rename(self, job_id, speaker_id, old, name))

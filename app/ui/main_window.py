@@ -312,6 +312,7 @@ class MainWindow(QMainWindow):
                 self.bridge.load(job.id)  # shown when it arrives (_result_loaded)
         else:
             self._shown_id = None
+            self.editor.show_job(None)
             if self.panel.transcript is not None:  # progress events come often: clear once
                 self.panel.show_transcript(None)
             self.panel.title.setText(job.error if job and job.status == JobStatus.FAILED else self.panel.EMPTY_TITLE)
