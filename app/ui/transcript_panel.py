@@ -227,14 +227,7 @@ class TranscriptPanel(QWidget):
         self.segments.selectRow(row)
         self.segments.scrollToItem(self.segments.item(row, 0), QAbstractItemView.PositionAtCenter)
         self.segments.setFocus()  # Space plays from here
-        ms = int(self.transcript.segments[row].start * 1000)
-        if self.player is not None:
-            from PySide6.QtMultimedia import QMediaPlayer
-
-            if self.player.mediaStatus() in (QMediaPlayer.NoMedia, QMediaPlayer.LoadingMedia):
-                self._pending_ms, self._pending_play = ms, False
-            else:
-                self.player.setPosition(ms)
+        self._go_to(int(self.transcript.segments[row].start * 1000), play=False)
 
     def _find(self, text: str) -> None:
         if self.everywhere.isChecked():
@@ -345,12 +338,17 @@ class TranscriptPanel(QWidget):
             self.player.setPosition(ms)
 
     def play_at(self, ms: int) -> None:
+        self._go_to(ms, play=True)
+
+    def _go_to(self, ms: int, play: bool) -> None:
+        """The player to `ms`, playing or not; before the file is open, once it is."""
         from PySide6.QtMultimedia import QMediaPlayer
 
         if self.player is None:
             return
         if self.player.mediaStatus() in (QMediaPlayer.NoMedia, QMediaPlayer.LoadingMedia):
-            self._pending_ms, self._pending_play = ms, True  # applied once the file is open
+            self._pending_ms, self._pending_play = ms, play
             return
         self.player.setPosition(ms)
-        self.player.play()
+        if play:
+            self.player.play()

@@ -125,12 +125,15 @@ class VoiceStore:
                                  (cache_key,)).fetchall())
         known = self.known_voices()
         found = [m for m in voice_math.match(speakers, known, threshold) if (m.speaker_id, m.voice_id) not in rejected]
+        before = set(self._run("SELECT speaker_id, voice_id FROM voice_matches WHERE cache_key = ? AND rejected = 0",
+                               (cache_key,)).fetchall())
         self._transaction(
             [("DELETE FROM voice_matches WHERE cache_key = ? AND rejected = 0", (cache_key,))]
             + [("INSERT OR REPLACE INTO voice_matches (cache_key, speaker_id, voice_id, similarity) VALUES (?, ?, ?, ?)",
                 (cache_key, m.speaker_id, m.voice_id, m.similarity)) for m in found]
         )
-        self.reindex(cache_key)
+        if before != {(m.speaker_id, m.voice_id) for m in found}:  # the names shown changed
+            self.reindex(cache_key)
         return found
 
     def apply_voices_everywhere(self, threshold: float = voice_math.THRESHOLD) -> int:
