@@ -189,3 +189,19 @@ def test_the_window_remembers_a_voice_shows_it_apart_lets_it_be_rejected_and_for
     qtbot.waitUntil(lambda: dialog.tree.topLevelItemCount() == 0, timeout=10_000)
     assert store.known_voices() == []
     dialog.close()
+
+
+def test_a_sample_removed_and_voices_applied_to_every_past_transcript(tmp_path):
+    store = Store(tmp_path / "history.db")
+    ana, other = unit(1, 0.2, 0.1), unit(0.1, 1, 0.2)
+    finished(store, "first", {"SPEAKER_00": ana, "SPEAKER_01": other})
+    finished(store, "second", {"SPEAKER_00": unit(1, 0.21, 0.1)})
+    finished(store, "third", {"SPEAKER_00": unit(1, 0.19, 0.12)})
+    store.remember_voice("Ana", "first", "SPEAKER_00")
+    store.remember_voice("Ana", "first", "SPEAKER_01")  # a wrong sample, added by mistake
+    assert len(store.voice_list()[0]["samples"]) == 2
+    store.remove_sample(store.voice_list()[0]["samples"][1]["id"])
+    assert len(store.voice_list()[0]["samples"]) == 1 and len(store.known_voices()[0][2]) == 1
+    # (the bytes stay in the file as the first transcript's own signature for its SPEAKER_01)
+    assert store.apply_voices_everywhere() == 3  # past transcripts, from their stored signatures
+    assert [s.name for s in store.result("third").speakers] == ["Ana", "Speaker 2"]
