@@ -166,3 +166,26 @@ def test_the_mac_app_declares_macos_14_and_opens_recordings():
     kinds = {t for entry in plist["CFBundleDocumentTypes"] for t in entry["LSItemContentTypes"]}
     assert kinds == {"public.audio", "public.movie"}
     assert all(entry["CFBundleTypeRole"] == "Viewer" for entry in plist["CFBundleDocumentTypes"])
+
+
+def test_a_word_begun_in_the_silence_before_it_starts_where_the_voice_does():
+    from app.core import coverage
+
+    # A constructed call: whisper began "always" at 3.58 s, after "you," (3.30 s), though
+    # the voice starts again at 5.22 s; so the party's pause read as 2 s of speech.
+    segments = [_seg((2.92, 3.30, "you,"), (3.58, 5.48, "always"), (5.48, 6.02, "begin")),
+                _seg((30.0, 30.4, "unheard"))]
+    speech = [(0.51, 3.39), (5.22, 7.42)]
+    trimmed = coverage.trim_to_speech(segments, speech)
+    words = [(w["word"].strip(), w["start"], w["end"]) for s in trimmed for w in s["words"]]
+    assert words == [("you,", 2.92, 3.30), ("always", 5.12, 5.48), ("begin", 5.48, 6.02),
+                     ("unheard", 30.0, 30.4)], "a word the detector did not hear at all is left alone"
+    assert trimmed[0]["start"] == 2.92 and segments[0]["words"][1]["start"] == 3.58
+
+
+def test_a_word_that_starts_just_before_the_voice_keeps_its_start():
+    from app.core import coverage
+
+    segments = [_seg((5.15, 5.5, "always"), (5.5, 5.51, "a"))]
+    trimmed = coverage.trim_to_speech(segments, [(5.2, 5.508)])
+    assert [(w["start"], w["end"]) for w in trimmed[0]["words"]] == [(5.15, 5.5), (5.5, 5.51)]
