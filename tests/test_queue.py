@@ -172,12 +172,52 @@ def test_a_guest_closing_never_stops_the_owners_job(tmp_path, settings, wavs):
         job = owner.add(wavs[0], settings)
         assert owner.wait(job.id, statuses=("in_progress",), timeout=5).status == JobStatus.IN_PROGRESS
         guest.start()
-        guest.cancel(job.id)  # not the guest's to stop
         guest.close()
         time.sleep(0.3)
         assert owner.job(job.id).status == JobStatus.IN_PROGRESS and not ScriptedWorker.made[0].dead
     finally:
         owner.close()
+
+
+def test_a_cancel_from_another_process_stops_the_owners_job_and_a_retry_runs_it(tmp_path, settings, wavs):
+    runs = []
+
+    def first_never_then_finishes(job):
+        runs.append(job.job_id)
+        return never_finishes(job) if len(runs) == 1 else finishes(job)
+
+    owner = make_engine(tmp_path / "h.db", first_never_then_finishes)
+    guest = Engine(Store(tmp_path / "h.db"), worker_factory=lambda: pytest.fail("the guest started a worker"),
+                   watch_interval=0.1, runs_jobs=False)
+    try:
+        job = owner.add(wavs[0], settings)
+        assert owner.wait(job.id, statuses=("in_progress",), timeout=5).status == JobStatus.IN_PROGRESS
+        guest.start()
+        guest.cancel(job.id)  # the HTTP API's process asks; the window's runs it and stops it
+        assert guest.wait(job.id, timeout=5).status == JobStatus.CANCELLED
+        assert ScriptedWorker.made[0].dead
+        owner.retry(job.id)
+        assert owner.wait(job.id, timeout=5).status == JobStatus.COMPLETED, "an old cancel is not held against it"
+    finally:
+        guest.close()
+        owner.close()
+
+
+def test_an_engine_that_runs_no_jobs_never_takes_the_queue_even_when_its_owner_quits(tmp_path, settings, wavs):
+    owner = make_engine(tmp_path / "h.db", never_finishes)
+    guest = Engine(Store(tmp_path / "h.db"), worker_factory=lambda: pytest.fail("the guest started a worker"),
+                   watch_interval=0.1, runs_jobs=False)
+    try:
+        job = owner.add(wavs[0], settings)
+        assert owner.wait(job.id, statuses=("in_progress",), timeout=5).status == JobStatus.IN_PROGRESS
+        guest.start()
+        owner.close()  # the window quits: its job is left in progress, to resume with it
+        waiting = guest.add(wavs[1], settings)
+        time.sleep(0.5)
+        assert not guest.owner
+        assert guest.job(job.id).status == JobStatus.IN_PROGRESS and guest.job(waiting.id).status == JobStatus.PENDING
+    finally:
+        guest.close()
 
 
 def test_the_command_line_as_owner_runs_only_its_own_jobs(tmp_path, settings, wavs):

@@ -147,3 +147,24 @@ def test_a_thousand_segment_result_opens_fast(tmp_path):
     assert len(loaded.segments) == 1000
     print(f"opened a 1000-segment result in {elapsed * 1000:.1f} ms")  # the benchmark reports it properly
     assert json.loads(json.dumps(loaded.to_dict()))["segments"][999]["text"] == "frase número 999"
+
+
+def test_what_a_transcript_shows_has_a_revision_another_process_can_read(tmp_path):
+    from dataclasses import replace
+
+    store = Store(tmp_path / "h.db")
+    other = Store(tmp_path / "h.db")  # the HTTP API's process, say
+    job = store.add_job("/a.wav", "ab", "key", {})
+    assert other.shown_revision("key") == 0
+    store.complete(job.id, "key", transcript())
+    seen = [other.shown_revision("key")]
+    store.rename_speaker("key", "SPEAKER_00", "Ana")
+    seen.append(other.shown_revision("key"))
+    edited = store.result("key")
+    store.save_edit("key", replace(edited, segments=edited.segments[:1]))
+    seen.append(other.shown_revision("key"))
+    store.revert_edits("key")
+    seen.append(other.shown_revision("key"))
+    assert seen == sorted(set(seen)) and seen[0] > 0, seen  # each change a new number
+    store.remove(job.id)
+    assert other.shown_revision("key") == 0

@@ -78,15 +78,18 @@ def worker_factory(settings_now: Callable[[], Settings]):
 class Engine(VoicesDoor, SearchDoor, EditsDoor):
     """`worker_factory()` gives a new worker (see `_Worker` for what one must do); tests
     give a scripted one. `only_own`: as owner, run only the jobs this engine added or
-    resumed (the command line), leaving the others to the app that added them."""
+    resumed (the command line), leaving the others to the app that added them.
+    `runs_jobs=False`: this engine never takes the queue; it adds, reads and cancels, and
+    the owner runs (the HTTP API served beside the window, in a process of its own)."""
 
     def __init__(self, store: Store, spawn: Callable[[Callable[[], None]], None] = _thread,
                  worker_factory: Callable[[], "_Worker"] | None = None, only_own: bool = False,
-                 watch_interval: float = WATCH_INTERVAL_SEC):
+                 watch_interval: float = WATCH_INTERVAL_SEC, runs_jobs: bool = True):
         self.store = store
         self._spawn = spawn
         self._new_worker = worker_factory or _Worker
         self._only_own = only_own
+        self._runs_jobs = runs_jobs  # False: never the queue's owner (the window's HTTP API process)
         self._own: set[int] = set()
         self._queue_lock = QueueLock(store.path)
         self._listeners: list[Callable[[Event], None]] = []
@@ -214,8 +217,11 @@ class Engine(VoicesDoor, SearchDoor, EditsDoor):
                 self._emit(EventKind.STATUS, cancelled)
                 return
             job = self.store.job(job_id)
-            if job is None or job.status != JobStatus.IN_PROGRESS or self._active != job_id:
-                return  # finished, or run by another process (which alone can stop it)
+            if job is None or job.status != JobStatus.IN_PROGRESS:
+                return  # finished
+            if self._active != job_id:  # run by another process, which alone can stop it
+                self.store.update(job_id, cancel_requested=True)  # it sees this within a second
+                return
             self._cancel_requested.add(job_id)
             worker = self._worker if self._running == job_id else None
         if worker:
@@ -318,7 +324,7 @@ class Engine(VoicesDoor, SearchDoor, EditsDoor):
 
     def _take_queue(self) -> list[Job]:
         with self._lock:
-            if self._closed or not self._queue_lock.try_acquire():
+            if self._closed or not self._runs_jobs or not self._queue_lock.try_acquire():
                 return []
             resumed = []
             for job_id in self.store.mark_interrupted():  # their owner died: the lock was free
@@ -344,6 +350,9 @@ class Engine(VoicesDoor, SearchDoor, EditsDoor):
         current = {j.id: j for j in self.store.jobs()}
         with self._lock:
             seen = dict(self._seen)
+        active = current.get(self._active) if self._active is not None else None
+        if active is not None and active.cancel_requested and active.status == JobStatus.IN_PROGRESS:
+            self.cancel(active.id)  # asked for by another process on the history
         for job_id, job in current.items():
             if job_id not in seen:
                 self._emit(EventKind.ADDED, job)
@@ -357,7 +366,8 @@ class Engine(VoicesDoor, SearchDoor, EditsDoor):
     # running
 
     def _requeue(self, job: Job) -> Job:
-        job = self.store.update(job.id, status=JobStatus.PENDING, error="", progress=0.0, stage="", finished_at=None)
+        job = self.store.update(job.id, status=JobStatus.PENDING, error="", progress=0.0, stage="", finished_at=None,
+                                cancel_requested=False)
         self._emit(EventKind.STATUS, job)
         return job
 

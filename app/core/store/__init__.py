@@ -51,6 +51,7 @@ class Job:
     finished_at: float | None
     note: str = ""
     session_id: str = ""  # an HTTP API client's X-Session-ID (app/api.py)
+    cancel_requested: bool = False  # by another process on the history (Engine.cancel)
 
     @property
     def name(self) -> str:
@@ -407,5 +408,6 @@ def _job(row) -> Job:
         data["path"] = os.fsdecode(bytes(row[len(_COLUMNS)]))
     data["settings"] = json.loads(data["settings"])
     data["no_cache"] = bool(data["no_cache"])
+    data["cancel_requested"] = bool(data["cancel_requested"])
     data["status"] = JobStatus(data["status"])
     return Job(**data)

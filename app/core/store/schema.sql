@@ -22,7 +22,8 @@ CREATE TABLE jobs (
     finished_at REAL,
     note TEXT NOT NULL DEFAULT '',       -- e.g. what role naming said
     path_bytes BLOB,                     -- the path's bytes when not valid UTF-8; path shows them with U+FFFD
-    session_id TEXT NOT NULL DEFAULT ''  -- X-Session-ID of an upload over the HTTP API (app/api.py)
+    session_id TEXT NOT NULL DEFAULT '', -- X-Session-ID of an upload over the HTTP API (app/api.py)
+    cancel_requested INTEGER NOT NULL DEFAULT 0  -- by another process; the one running it stops it
 );
 CREATE INDEX jobs_by_key ON jobs (cache_key);
 CREATE INDEX jobs_by_status ON jobs (status);
@@ -128,4 +129,11 @@ CREATE TABLE edited_results (
 CREATE TABLE speaker_windows (
     cache_key TEXT PRIMARY KEY,
     data BLOB NOT NULL                   -- np.save of float32 rows (start, end, embedding)
+);
+
+-- What each transcript shows, as a number bumped with its search rows (store/search.py):
+-- another process on the history knows from it that a copy it rendered is out of date.
+CREATE TABLE shown_revisions (
+    cache_key TEXT PRIMARY KEY,
+    revision INTEGER NOT NULL
 );

@@ -41,10 +41,13 @@ def _key_query(cache_key: str) -> str:
 
 class SearchStore:
     def _index_steps(self, cache_key: str, transcript) -> list:
-        """Replaces the transcript's rows (`transcript` as shown, names applied; None: gone)."""
+        """Replaces the transcript's rows (`transcript` as shown, names applied; None: gone)
+        and moves its shown revision on."""
         steps = [("DELETE FROM transcript_search WHERE transcript_search MATCH ?", (_key_query(cache_key),))]
         if transcript is None:
-            return steps
+            return steps + [("DELETE FROM shown_revisions WHERE cache_key = ?", (cache_key,))]
+        steps.append(("INSERT INTO shown_revisions (cache_key, revision) VALUES (?, 1) "
+                      "ON CONFLICT (cache_key) DO UPDATE SET revision = revision + 1", (cache_key,)))
         names = transcript.speaker_names()
         for index, seg in enumerate(transcript.segments):
             steps.append((
@@ -52,6 +55,11 @@ class SearchStore:
                 (names.get(seg.speaker, seg.speaker), seg.text, cache_key, index, seg.start, seg.speaker),
             ))
         return steps
+
+    def shown_revision(self, cache_key: str) -> int:
+        """A number that changes whenever what the transcript shows changes (0: none stored)."""
+        row = self._run("SELECT revision FROM shown_revisions WHERE cache_key = ?", (cache_key,)).fetchone()
+        return row[0] if row else 0
 
     def reindex(self, *cache_keys: str) -> None:
         for key in dict.fromkeys(cache_keys):
