@@ -51,7 +51,7 @@ def create_app(engine, settings, *, token: str | None = None, cors_origins=(), m
     """The FastAPI application over `engine`. `settings()` gives the settings a new job
     takes (the window's, kept current); `token`: required as a bearer header when set."""
     from fastapi import FastAPI, HTTPException, Query, Request
-    from fastapi.responses import JSONResponse, Response
+    from fastapi.responses import Response
 
     app = FastAPI(title="Diarization Studio", version="1", description=__doc__.split("\n\n")[0],
                   docs_url="/docs", redoc_url=None)
@@ -62,14 +62,8 @@ def create_app(engine, settings, *, token: str | None = None, cors_origins=(), m
                            allow_headers=["Authorization", "X-Session-ID", "Content-Type"])
     uploads = _Uploads(engine, settings().data_dir)
 
-    @app.middleware("http")
-    async def bearer(request: Request, call_next):
-        if token is not None:
-            given = request.headers.get("authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-                return JSONResponse({"detail": "This server needs its token: Authorization: Bearer TOKEN "
-                                               "(shown in the app's Preferences)."}, status_code=401)
-        return await call_next(request)
+    if token is not None:
+        app.add_middleware(_Bearer, token=token)
 
     @app.post(PREFIX + "/upload", status_code=200)
     async def upload(request: Request, language: str | None = None, persist: bool = False,
@@ -113,7 +107,7 @@ def create_app(engine, settings, *, token: str | None = None, cors_origins=(), m
 
     # Polls and results answer on the event loop itself (a read of a few rows, or bytes
     # already rendered), not through a pool of threads: no hand-over per request.
-    rendered = _Rendered(engine)
+    rendered = _Rendered()
 
     @app.get(PREFIX + "/jobs/{job_id}")
     async def job_status(job_id: int):
@@ -133,13 +127,14 @@ def create_app(engine, settings, *, token: str | None = None, cors_origins=(), m
 
     @app.get(PREFIX + "/result/{job_id}")
     async def result(job_id: int, format: str = Query("json", pattern="^(" + "|".join(FORMATS) + ")$")):
-        body = rendered.get(job_id, format)
+        job = _job(job_id)
+        if job.status != JobStatus.COMPLETED:
+            raise HTTPException(409, f"Job {job_id} is {STATUS_TEXT.get(job.status, job.status)}; "
+                                     "it has no result yet.")
+        revision = engine.shown_revision(job)
+        body = rendered.get(job_id, format, revision)
         if body is None:
-            job = _job(job_id)
-            if job.status != JobStatus.COMPLETED:
-                raise HTTPException(409, f"Job {job_id} is {STATUS_TEXT.get(job.status, job.status)}; "
-                                         "it has no result yet.")
-            body = rendered.put(job_id, format, render(format, engine.result(job_id)).encode("utf-8"))
+            body = rendered.put(job_id, format, revision, render(format, engine.result(job_id)).encode("utf-8"))
         return Response(body, media_type=MEDIA_TYPES[format])
 
     def _job(job_id: int):
@@ -152,29 +147,45 @@ def create_app(engine, settings, *, token: str | None = None, cors_origins=(), m
     return app
 
 
+class _Bearer:
+    """Every request refused without `Authorization: Bearer TOKEN` (plain ASGI: Starlette's
+    http middleware cost a millisecond a request)."""
+
+    def __init__(self, app, token: str):
+        self.app, self.expected = app, f"Bearer {token}".encode()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            given = dict(scope.get("headers") or ()).get(b"authorization", b"")
+            if not hmac.compare_digest(given, self.expected):
+                from fastapi.responses import JSONResponse
+
+                refusal = JSONResponse({"detail": "This server needs its token: Authorization: Bearer TOKEN "
+                                                  "(shown in the app's Preferences)."}, status_code=401)
+                return await refusal(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
 class _Rendered:
-    """Results already rendered, by job and format: a cached result is bytes handed back.
-    Any event about a job (a rename, a correction, a known voice, its removal) drops its
-    entries; a bounded number are kept."""
+    """Results already rendered, by job and format: a cached result is bytes handed back
+    while the transcript's shown revision is the one it was rendered at (a rename, a
+    correction or a known voice, made here or in the window's process, moves it on); a
+    bounded number are kept."""
 
     MOST = 256
 
-    def __init__(self, engine):
-        self._entries: dict[tuple[int, str], bytes] = {}
-        engine.subscribe(self._on_event)
+    def __init__(self):
+        self._entries: dict[tuple[int, str], tuple[int, bytes]] = {}
 
-    def get(self, job_id: int, fmt: str) -> bytes | None:
-        return self._entries.get((job_id, fmt))
+    def get(self, job_id: int, fmt: str, revision: int) -> bytes | None:
+        found = self._entries.get((job_id, fmt))
+        return found[1] if found and found[0] == revision else None
 
-    def put(self, job_id: int, fmt: str, body: bytes) -> bytes:
-        if len(self._entries) >= self.MOST:
+    def put(self, job_id: int, fmt: str, revision: int, body: bytes) -> bytes:
+        if (job_id, fmt) not in self._entries and len(self._entries) >= self.MOST:
             self._entries.pop(next(iter(self._entries)))
-        self._entries[(job_id, fmt)] = body
+        self._entries[(job_id, fmt)] = (revision, body)
         return body
-
-    def _on_event(self, event) -> None:
-        for key in [k for k in self._entries if k[0] == event.job.id]:
-            self._entries.pop(key, None)
 
 
 def _job_json(job) -> dict:
@@ -346,6 +357,6 @@ def serve(host: str = "127.0.0.1", port: int = 7001, token: str | None = None, c
     app = create_app(engine, lambda: settings, token=token, cors_origins=cors_origins,
                      max_upload_mb=settings.max_upload_mb)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         engine.close()

@@ -209,6 +209,7 @@ def test_ten_uploads_at_once_run_one_at_a_time_in_order_and_cancel_stops_one(ser
 
 
 def test_the_window_serves_the_api_when_allowed_and_uploads_join_its_queue(qtbot, tmp_path, settings):
+    import os
     from dataclasses import replace
 
     import httpx
@@ -222,8 +223,10 @@ def test_the_window_serves_the_api_when_allowed_and_uploads_join_its_queue(qtbot
     win = MainWindow(bridge, allowed, "cpu (int8)")
     qtbot.addWidget(win)
     win.show()
+    bridge.engine.start()  # as app.py does: the window owns the queue
     try:
-        assert win.api.running and str(port) in win.api_label.text()
+        qtbot.waitUntil(lambda: win.api.running and str(port) in win.api_label.text(), timeout=30_000)
+        assert win.api._process.pid != os.getpid(), "served from a process of its own"
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             assert client.get("/docs").status_code == 200  # the OpenAPI page
             answer = client.post(API + "/upload", files={"audio": ("x.wav", wav_bytes(2.0), "audio/wav")},
@@ -283,3 +286,52 @@ def test_temporary_uploads_left_by_an_earlier_run_are_removed_unless_a_job_waits
     api.create_app(engine, lambda: data)
     assert not (uploads / "old.upload").exists() and waiting.exists()
     engine.close()
+
+
+@pytest.mark.slow
+def test_the_windows_api_process_hands_jobs_to_the_window_and_sees_its_renames_and_cancels(
+        qtbot, tmp_path, settings, sample):
+    """The API the window serves runs in a process of its own: what it is sent runs in the
+    window's engine, a rename made in the window is in the next result it serves, and a
+    cancel sent to it stops the window's job."""
+    from dataclasses import replace
+
+    import httpx
+
+    from app.core import audio
+    from app.ui.engine_bridge import EngineBridge
+    from app.ui.main_window import MainWindow
+    from tests import media
+
+    port = free_port()
+    allowed = replace(settings, api_enabled=True, api_port=port)
+    bridge = EngineBridge(Store(tmp_path / "history.db"))
+    bridge.settings = allowed
+    win = MainWindow(bridge, allowed, "cpu (int8)")
+    qtbot.addWidget(win)
+    win.show()
+    bridge.engine.start()
+    long = media.write_wav(tmp_path / "long.wav", np.tile(audio.decode(sample.wav).samples, 6))
+    try:
+        qtbot.waitUntil(lambda: win.api.running, timeout=30_000)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            job = upload(client, sample.wav, params={"language": "en"}).json()
+            assert wait_done(client, job["job_id"])["status"] == "completed"
+            first = client.get(f"{API}/result/{job['job_id']}").json()
+            assert [s["name"] for s in first["speakers"]] == ["Speaker 1", "Speaker 2"]
+            assert client.get(f"{API}/result/{job['job_id']}").json() == first  # from its cache
+            bridge.engine.rename_speaker(int(job["job_id"]), "SPEAKER_00", "Ana")  # in the window
+            renamed = client.get(f"{API}/result/{job['job_id']}").json()
+            assert [s["name"] for s in renamed["speakers"]] == ["Ana", "Speaker 2"]
+            running = upload(client, long, params={"language": "en"}).json()
+            deadline = time.monotonic() + 120
+            while client.get(f"{API}/jobs/{running['job_id']}").json()["status"] != "in progress":
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            assert bridge.engine.job(int(running["job_id"])).worker_pid  # run by the window's worker
+            asked = time.monotonic()
+            client.delete(f"{API}/jobs/{running['job_id']}")
+            assert wait_done(client, running["job_id"], timeout=30)["status"] == "cancelled"
+            assert time.monotonic() - asked < 10
+    finally:
+        win.close()

@@ -128,6 +128,11 @@ class Engine(VoicesDoor, SearchDoor, EditsDoor):
             return found
         return replace(found, source=replace(found.source, path=job.shown_path))
 
+    def shown_revision(self, job: Job) -> int:
+        """A number that changes whenever the job's transcript as shown changes, in any
+        process on the history (0: none)."""
+        return self.store.shown_revision(job.cache_key)
+
     def suggestions(self, job_id: int) -> dict[str, str]:
         job = self.store.job(job_id)
         return self.store.suggestions(job.cache_key) if job else {}

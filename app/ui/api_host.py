@@ -1,49 +1,93 @@
-"""The HTTP API served from the window (Preferences: "Allow other programs to send
-recordings"): uvicorn on this computer's loopback address only, in a thread of its own,
-on the window's engine, so jobs sent this way join the one queue like dropped files."""
+"""The HTTP API served for the window (Preferences: "Allow other programs to send
+recordings"): uvicorn on this computer's loopback address only, in a process of its own
+(app/api_process.py) on the window's history, so jobs sent this way join the one queue
+like dropped files while the window's own thread never answers a request.
+
+Started and stopped off the window's thread's way: `start` returns at once and `changed`
+says when it listens (or why it cannot); the process ends with the window."""
 
 from __future__ import annotations
 
 import threading
-import time
+
+from PySide6.QtCore import QObject, Signal
+
+from app.core import jobs
 
 
-class ApiHost:
+class ApiHost(QObject):
+    changed = Signal(str)  # "" once listening (or stopped), else the reason it cannot listen
+
     def __init__(self, engine, settings):
+        super().__init__()
         self.engine, self.settings = engine, settings  # settings(): the window's, kept current
-        self.server = None
-        self.thread = None
+        self._process = self._conn = None
+        self._started = False
         self.port = None
+        self.max_upload_mb = None
+        self._lock = threading.Lock()
 
     @property
     def running(self) -> bool:
-        return self.server is not None and self.server.started
+        return self._started and self._process is not None and self._process.is_alive()
 
-    def start(self, port: int, max_upload_mb: float) -> str:
-        """Starts it (stopping any other first); "" or the reason it could not."""
-        import uvicorn
-
-        from app import api
-
+    def start(self, port: int, max_upload_mb: float) -> None:
+        """Starts it (stopping any other first); `changed` follows."""
         self.stop()
-        app = api.create_app(self.engine, self.settings, max_upload_mb=max_upload_mb)
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.server.install_signal_handlers = lambda: None  # the window's, not uvicorn's
-        self.thread = threading.Thread(target=self.server.run, name="http-api", daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and self.thread.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if not self.server.started:
-            self.stop()
-            return f"Other programs cannot send recordings: port {port} is taken or cannot be used; choose another."
-        self.port = port
-        return ""
+        import multiprocessing
+
+        from app import api_process
+
+        context = multiprocessing.get_context("spawn")
+        conn, child = context.Pipe()
+        process = context.Process(
+            target=api_process.run, name="http-api", daemon=True,
+            args=(child, str(self.engine.store.path), jobs.settings_to_dict(self.settings()), port, max_upload_mb),
+        )
+        with self._lock:
+            self._process, self._conn, self._started = process, conn, False
+            self.port, self.max_upload_mb = port, max_upload_mb
+        threading.Thread(target=self._launch, args=(process, conn, child), daemon=True, name="http-api-start").start()
+
+    def _launch(self, process, conn, child) -> None:
+        process.start()  # a spawn: tens of milliseconds, not on the window's thread
+        child.close()  # so that the server's death reads as end-of-file here
+        try:
+            problem = conn.recv() if conn.poll(60) else "Other programs cannot send recordings: the server did not start."
+        except (EOFError, OSError):
+            problem = "Other programs cannot send recordings: the server stopped as it started."
+        with self._lock:
+            current = self._process is process
+            if current:
+                self._started = not problem
+        if current:
+            if problem:
+                self.stop()
+            self.changed.emit(problem)
+
+    def update_settings(self) -> None:
+        """The settings new jobs take, sent to the server after Preferences change them."""
+        with self._lock:
+            conn = self._conn if self._started else None
+        if conn is not None:
+            try:
+                conn.send(jobs.settings_to_dict(self.settings()))
+            except (OSError, ValueError):
+                pass
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.should_exit = True
-            if self.thread is not None:
-                self.thread.join(5)
-        self.server = self.thread = self.port = None
+        with self._lock:
+            process, conn = self._process, self._conn
+            self._process = self._conn = self.port = self.max_upload_mb = None
+            self._started = False
+        if conn is not None:
+            try:
+                conn.send(None)
+            except (OSError, ValueError):
+                pass
+            conn.close()
+        if process is not None and process.pid is not None:
+            process.join(10)
+            if process.is_alive():
+                process.kill()
+                process.join(5)

@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
 
         self.editor = Editor(self)
         self.api = ApiHost(self.engine, lambda: self.settings)
+        self.api.changed.connect(self._api_changed)
         self.splitter = QSplitter()
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.panel)
@@ -204,14 +205,19 @@ class MainWindow(QMainWindow):
             self._serve_api()
 
     def _serve_api(self) -> None:
-        """The HTTP API on or off, on the chosen port, as Preferences say."""
-        wanted = self.settings.api_enabled
-        if not wanted:
+        """The HTTP API on or off, on the chosen port, as Preferences say (it starts in the
+        background: `_api_changed` follows)."""
+        if not self.settings.api_enabled:
             self.api.stop()
-        elif not self.api.running or self.api.port != self.settings.api_port:
-            problem = self.api.start(self.settings.api_port, self.settings.max_upload_mb)
-            if problem:
-                self.show_problem(problem)
+        elif (self.api.port, self.api.max_upload_mb) != (self.settings.api_port, self.settings.max_upload_mb):
+            self.api.start(self.settings.api_port, self.settings.max_upload_mb)
+        else:
+            self.api.update_settings()
+        self._api_changed("")
+
+    def _api_changed(self, problem: str) -> None:
+        if problem:
+            self.show_problem(problem)
         self.api_label.setText(f"Other programs: http://127.0.0.1:{self.api.port}/api/diarization"
                                if self.api.running else "")
 
