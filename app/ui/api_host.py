@@ -31,6 +31,12 @@ class ApiHost(QObject):
     def running(self) -> bool:
         return self._started and self._process is not None and self._process.is_alive()
 
+    @property
+    def alive(self) -> bool:
+        """Starting or running (False once stopped, or if the server's process died)."""
+        process = self._process
+        return process is not None and (process.pid is None or process.is_alive())
+
     def start(self, port: int, max_upload_mb: float) -> None:
         """Starts it (stopping any other first); `changed` follows."""
         self.stop()

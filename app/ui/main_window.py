@@ -209,7 +209,8 @@ class MainWindow(QMainWindow):
         background: `_api_changed` follows)."""
         if not self.settings.api_enabled:
             self.api.stop()
-        elif (self.api.port, self.api.max_upload_mb) != (self.settings.api_port, self.settings.max_upload_mb):
+        elif not self.api.alive or (self.api.port, self.api.max_upload_mb) != (self.settings.api_port,
+                                                                               self.settings.max_upload_mb):
             self.api.start(self.settings.api_port, self.settings.max_upload_mb)
         else:
             self.api.update_settings()
