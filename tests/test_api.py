@@ -333,5 +333,7 @@ def test_the_windows_api_process_hands_jobs_to_the_window_and_sees_its_renames_a
             client.delete(f"{API}/jobs/{running['job_id']}")
             assert wait_done(client, running["job_id"], timeout=30)["status"] == "cancelled"
             assert time.monotonic() - asked < 10
+        uploads = allowed.data_dir / "uploads"  # removed by the API's process once their jobs ended
+        qtbot.waitUntil(lambda: not list(uploads.glob("*")), timeout=10_000)
     finally:
         win.close()
