@@ -179,6 +179,18 @@ def test_a_guest_closing_never_stops_the_owners_job(tmp_path, settings, wavs):
         owner.close()
 
 
+def api_side(path: Path) -> Engine:
+    """An engine that never runs jobs, as the HTTP API's process beside the window."""
+    return Engine(Store(path), worker_factory=lambda: pytest.fail("the guest started a worker"),
+                  watch_interval=0.1, runs_jobs=False)
+
+
+def running(owner: Engine, wav: Path, settings):
+    job = owner.add(wav, settings)
+    assert owner.wait(job.id, statuses=("in_progress",), timeout=5).status == JobStatus.IN_PROGRESS
+    return job
+
+
 def test_a_cancel_from_another_process_stops_the_owners_job_and_a_retry_runs_it(tmp_path, settings, wavs):
     runs = []
 
@@ -187,11 +199,9 @@ def test_a_cancel_from_another_process_stops_the_owners_job_and_a_retry_runs_it(
         return never_finishes(job) if len(runs) == 1 else finishes(job)
 
     owner = make_engine(tmp_path / "h.db", first_never_then_finishes)
-    guest = Engine(Store(tmp_path / "h.db"), worker_factory=lambda: pytest.fail("the guest started a worker"),
-                   watch_interval=0.1, runs_jobs=False)
+    guest = api_side(tmp_path / "h.db")
     try:
-        job = owner.add(wavs[0], settings)
-        assert owner.wait(job.id, statuses=("in_progress",), timeout=5).status == JobStatus.IN_PROGRESS
+        job = running(owner, wavs[0], settings)
         guest.start()
         guest.cancel(job.id)  # the HTTP API's process asks; the window's runs it and stops it
         assert guest.wait(job.id, timeout=5).status == JobStatus.CANCELLED
@@ -205,11 +215,9 @@ def test_a_cancel_from_another_process_stops_the_owners_job_and_a_retry_runs_it(
 
 def test_an_engine_that_runs_no_jobs_never_takes_the_queue_even_when_its_owner_quits(tmp_path, settings, wavs):
     owner = make_engine(tmp_path / "h.db", never_finishes)
-    guest = Engine(Store(tmp_path / "h.db"), worker_factory=lambda: pytest.fail("the guest started a worker"),
-                   watch_interval=0.1, runs_jobs=False)
+    guest = api_side(tmp_path / "h.db")
     try:
-        job = owner.add(wavs[0], settings)
-        assert owner.wait(job.id, statuses=("in_progress",), timeout=5).status == JobStatus.IN_PROGRESS
+        job = running(owner, wavs[0], settings)
         guest.start()
         owner.close()  # the window quits: its job is left in progress, to resume with it
         waiting = guest.add(wavs[1], settings)
