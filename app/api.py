@@ -149,7 +149,7 @@ def create_app(engine, settings, *, token: str | None = None, cors_origins=(), m
 
 class _Bearer:
     """Every request refused without `Authorization: Bearer TOKEN` (plain ASGI: Starlette's
-    http middleware cost a millisecond a request)."""
+    http middleware cost about 3 ms a request on 2 cores)."""
 
     def __init__(self, app, token: str):
         self.app, self.expected = app, f"Bearer {token}".encode()
