@@ -80,3 +80,27 @@ def test_too_little_voice_is_one_speaker_and_nothing_is_nothing():
     x, _ = voices(2, 3, seed=7)
     assert set(cluster.cluster(x)) == {0}
     assert len(cluster.cluster(np.zeros((0, 192), np.float32))) == 0
+
+
+def test_a_second_voice_heard_in_a_few_loose_windows_is_a_speaker():
+    # AMI trn04's shape: one man in 14 windows, alike to each other; a second man at the
+    # end in 4 windows, about 0.6 alike to each other (under the first cut's 0.65) and
+    # far less to the first man's. Absorbed into his group, they were one speaker.
+    rng = np.random.default_rng(8)
+    first, second = rng.normal(size=192), rng.normal(size=192)
+    second = 0.55 * first / np.linalg.norm(first) * np.linalg.norm(second) + second
+    windows = [first + 0.4 * rng.normal(size=192) for _ in range(14)]
+    windows += [second + 0.95 * rng.normal(size=192) for _ in range(4)]
+    x = cluster.normalise(np.array(windows))
+    a, b = x[:14], x[14:]
+    assert (a @ b.T).mean() < 0.45 and 0.5 < (b @ b.T)[np.triu_indices(4, 1)].mean() < 0.65
+    labels = cluster.cluster(x)
+    assert len(set(labels[:14])) == 1 and set(labels[14:]) == {labels[14]} != {labels[0]}
+
+
+def test_stray_windows_still_join_the_voice_they_are_nearest():
+    # three scattered windows unlike each other are not a person: they join the others
+    rng = np.random.default_rng(9)
+    first = rng.normal(size=192)
+    windows = [first + 0.4 * rng.normal(size=192) for _ in range(14)] + [rng.normal(size=192) for _ in range(3)]
+    assert len(set(cluster.cluster(np.array(windows)))) == 1

@@ -8,7 +8,12 @@ goes the same way, in three steps measured on the dev set (`bench/devset.py`):
    small, pure groups. Past two minutes of speech, neighbouring embeddings are averaged in
    pairs first.
 2. Groups too small to be a person (under `min_cluster_points` embeddings, about 2 s of
-   voice, or under `min_cluster_share` of a long recording) join the group they are most like.
+   voice, or under `min_cluster_share` of a long recording) join the group they are most like,
+   except those unlike every larger group (`apart`): a voice heard in a few windows
+   alike enough to be one person but too few to pass step 1's bar (AMI trn04: a second
+   man's four windows, 0.45 alike to the first man's). They are grouped again among
+   themselves at the lower `apart_threshold`, and a group that reaches the size of a person
+   is one.
 3. Groups whose centres are more alike than `centre_merge` are one voice: a centre
    averages many embeddings, so it is a much steadier voice print than one 1.5 s window;
    the centre of a small group is noisier, so the bar is lower for it (`small_slack`).
@@ -39,6 +44,8 @@ class Options:
     min_cluster_share: float = 0.03  # ... or under this share of all points (long recordings)
     centre_merge: float = 0.82
     small_slack: float = 0.2
+    apart: float = 0.6  # a small group's windows less alike than this to every larger group
+    apart_threshold: float = 0.5
 
 
 def normalise(x: np.ndarray) -> np.ndarray:
@@ -71,15 +78,28 @@ def centres(x: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ids, normalise(np.stack([x[labels == i].mean(0) for i in ids]))
 
 
-def absorb_small(x: np.ndarray, labels: np.ndarray, min_points: int) -> np.ndarray:
-    """Groups under `min_points` join the larger group whose centre they are most like."""
+def absorb_small(x: np.ndarray, labels: np.ndarray, min_points: int, apart: float = 0.0, apart_threshold: float = 0.5) -> np.ndarray:
+    """Groups under `min_points` join the larger group whose centre they are most like;
+    first, their windows less alike than `apart` to every larger group are grouped among
+    themselves (cut at `apart_threshold`), and a group of `min_points` or more stays."""
     ids, counts = np.unique(labels, return_counts=True)
     big = ids[counts >= min_points]
     if len(big) == 0 or len(big) == len(ids):
         return labels
-    kept = np.isin(labels, big)
-    big_ids, big_centres = centres(x[kept], labels[kept])
     labels = labels.copy()
+    kept = np.isin(labels, big)
+    _, big_centres = centres(x[kept], labels[kept])
+    small = np.flatnonzero(~kept)
+    distant = small[np.max(x[small] @ big_centres.T, axis=1) < apart]
+    if len(distant) >= min_points:
+        groups = agglomerative(x[distant], apart_threshold)
+        for group, count in zip(*np.unique(groups, return_counts=True)):
+            if count >= min_points:
+                labels[distant[groups == group]] = labels.max() + 1
+                kept[distant[groups == group]] = True
+    if kept.all():
+        return labels
+    big_ids, big_centres = centres(x[kept], labels[kept])
     labels[~kept] = big_ids[np.argmax(x[~kept] @ big_centres.T, axis=1)]
     return labels
 
@@ -136,7 +156,7 @@ def cluster(embeddings: np.ndarray, options: Options = Options()) -> np.ndarray:
     points = sample_points(x)
     labels = agglomerative(points, options.threshold)
     smallest = max(options.min_cluster_points, int(options.min_cluster_share * len(points)))
-    labels = absorb_small(points, labels, smallest)
+    labels = absorb_small(points, labels, smallest, options.apart, options.apart_threshold)
     if options.exact:
         k = min(options.exact, len(points))
         if len(np.unique(labels)) < k:
