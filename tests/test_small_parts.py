@@ -18,6 +18,13 @@ def test_repetition_loops_are_collapsed():
     assert said(loops.collapse(w("la " * 30))) == "la"
 
 
+def test_words_after_a_loop_are_left_to_be_heard_again():
+    words, looped = loops.until_loop(w("I wonder how many " + "yeah " * 9 + "look at this"))
+    assert looped and said(words) == "I wonder how many yeah"
+    words, looped = loops.until_loop(w("no no no no, it is fine"))
+    assert not looped and said(words) == "no no no no, it is fine"
+
+
 def test_ordinary_repetition_is_kept():
     for text in ("no no no no", "very very good", "sí, sí, sí", "one two three four"):
         assert said(loops.collapse(w(text))) == text
@@ -189,3 +196,20 @@ def test_a_word_that_starts_just_before_the_voice_keeps_its_start():
     segments = [_seg((5.15, 5.5, "always"), (5.5, 5.51, "a"))]
     trimmed = coverage.trim_to_speech(segments, [(5.2, 5.508)])
     assert [(w["start"], w["end"]) for w in trimmed[0]["words"]] == [(5.15, 5.5), (5.5, 5.51)]
+
+
+def test_the_token_budget_of_a_window_leaves_room_for_fast_speech(sample, fleurs, settings):
+    # whisper may give at most transcribe.token_budget(seconds) tokens for a window (a
+    # repetition loop stops there); every utterance of the two-speaker conversation and
+    # every FLEURS sentence, with its two timestamp tokens, fits with room to spare
+    import tokenizers
+
+    from app.core import audio, models, transcribe
+
+    tokenizer = tokenizers.Tokenizer.from_file(str(models.resolve("base", settings.models_dir) / "tokenizer.json"))
+    spoken = [(float(f[3]), float(f[4]), " ".join(f[5:])) for f in (line.split() for line in sample.stm.read_text().splitlines())]
+    spoken += [(0.0, audio.decode(clip.audio).duration, clip.reference) for clip in fleurs]
+    for start, end, text in spoken:
+        tokens = len(tokenizer.encode(" " + text, add_special_tokens=False).ids) + 2
+        assert tokens <= 0.8 * transcribe.token_budget(end - start), (text, end - start, tokens)
+    assert transcribe.token_budget(12.0) < 224 * 0.6  # and a loop in a short stretch ends well before whisper's limit

@@ -35,3 +35,15 @@ def collapse(words: list[dict]) -> list[dict]:
                 break
         i += 1
     return [w for w, k in zip(words, keep) if k]
+
+
+def until_loop(words: list[dict]) -> tuple[list[dict], bool]:
+    """The words up to the first loop, with one turn of its phrase kept, and whether there
+    was a loop: what follows a loop (more of it, or a partial turn that whisper's token
+    budget cut short) is not to be trusted, and is heard again from there."""
+    collapsed = collapse(words)
+    if len(collapsed) == len(words):
+        return words, False
+    kept = {id(w) for w in collapsed}
+    first_cut = next(i for i, w in enumerate(words) if id(w) not in kept)
+    return words[:first_cut], True

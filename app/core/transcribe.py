@@ -26,9 +26,14 @@ SAMPLE_RATE = 16000
 # A chunk whose words stop this far before its end is decoded again from there.
 REST_SEC = 2.0
 MAX_PASSES = 2
+LOOP_PASSES = 2  # passes more, each after a repetition loop
 # Short stretches transcribed on their own are heard together, up to this much at a time.
 PACKED_SEC = 25.0
 WITHOUT_TIMESTAMPS = False  # see _segments
+# Tokens a window may produce (see token_budget): speech on the dev set peaks at 10 tokens
+# a second over 3 s, 7 over 10 s and 5 over 30 s, timestamps included.
+TOKENS_BASE, TOKENS_PER_SEC = 24, 8.0
+ESCAPE_NGRAM = 5  # after a loop, no run of this many tokens may come twice (see _segments)
 ChunkResult = list  # [{"start", "end", "text", "words": [{"start", "end", "word", "probability"}]}]
 
 
@@ -142,13 +147,17 @@ class Transcriber:
     def _one(self, pipe, audio: np.ndarray, chunk: Chunk, language: str) -> ChunkResult:
         """The chunk's words, one entry per whisper segment. Whisper may end a window
         early (an end-of-text token after the first sentences): the rest of the chunk is
-        then decoded again from where the words stopped, so no speech in it is left out."""
+        then decoded again from where the words stopped, so no speech in it is left out.
+        So is a window that fell into a repetition loop, from where the loop began, with
+        whisper kept from repeating itself (up to LOOP_PASSES passes more for loops)."""
         joined, where = _joined(audio, chunk.heard)
         length = len(joined) / SAMPLE_RATE
         found: list[list[dict]] = []
-        start = 0.0
-        for _ in range(MAX_PASSES):
-            segments = self._segments(pipe, joined, start, length, language)
+        start, looped = 0.0, False
+        for passes in range(1, MAX_PASSES + LOOP_PASSES + 1):
+            if passes > MAX_PASSES and not looped:
+                break
+            segments, looped = self._segments(pipe, joined, start, length, language, escape=looped)
             found += segments
             if not segments:
                 break
@@ -163,9 +172,13 @@ class Transcriber:
             out.append({"start": words[0]["start"], "end": words[-1]["end"], "text": text, "words": words})
         return out
 
-    def _segments(self, pipe, audio: np.ndarray, start: float, end: float, language: str) -> list[list[dict]]:
-        """Whisper's segments between `start` and `end`, each a list of words (repetition
-        loops cut across the whole window)."""
+    def _segments(self, pipe, audio: np.ndarray, start: float, end: float, language: str, escape: bool = False):
+        """Whisper's segments between `start` and `end`, each a list of words, up to the
+        first repetition loop (one turn of it kept), and whether there was one: the
+        caller hears the rest again with `escape`, in which no five tokens may come twice
+        (on AMI tst00 a retry with that gave the meeting's 50 words where whisper had
+        looped on "Yeah," twice; a repetition penalty gave them too, but lost the
+        punctuation and capitals)."""
         pipe.last_speech_timestamp = start  # no state carried from the worker's last chunk
         segments, _ = pipe.transcribe(
             audio,
@@ -178,6 +191,10 @@ class Transcriber:
             # pipeline's default) it skipped whole sentences of a quiet party mid-window.
             without_timestamps=WITHOUT_TIMESTAMPS,
             vad_filter=False,
+            # CTranslate2 4.8 ends whisper's output at half its max_length (measured:
+            # 153 -> 76 tokens, 303 -> 151, 448 -> 224), so the budget is given twice over.
+            max_new_tokens=min(440, 2 * token_budget(end - start)),
+            no_repeat_ngram_size=ESCAPE_NGRAM if escape else 0,
         )
         grouped = [
             [
@@ -186,8 +203,18 @@ class Transcriber:
             ]
             for seg in segments
         ]
-        kept = {id(w) for w in loops.collapse([w for words in grouped for w in words])}
-        return [words for words in ([w for w in group if id(w) in kept] for group in grouped) if words]
+        words, looped = loops.until_loop([w for words in grouped for w in words])
+        kept = {id(w) for w in words}
+        return [words for words in ([w for w in group if id(w) in kept] for group in grouped) if words], looped
+
+
+def token_budget(seconds: float) -> int:
+    """The most tokens whisper may give for `seconds` of audio, half as much again as the
+    densest speech needs. A repetition loop runs to the limit, at about 25 ms a token with
+    five beams: whisper's own limit (224 tokens) cost 5-8 s a window on AMI meetings, and
+    as much again for each shorter stretch heard again after it, which this cuts to its
+    length. Speech that needs more than this is decoded again from its last word (_one)."""
+    return int(min(220, TOKENS_BASE + TOKENS_PER_SEC * seconds))
 
 
 def _model_class():
