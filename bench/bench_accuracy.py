@@ -158,7 +158,8 @@ def main() -> None:
     bare = Bare(settings.models_dir)
     rows = []
     head = (f"| {'file':14s} | {'sec':>6s} | DER ours / bare (c0) | DER ours / bare (c0.25) | miss ours / bare | "
-            f"FA ours / bare | conf. ours / bare | WER ours / bare | speakers ours / bare / true (alone) | s ours / bare |")
+            f"FA ours / bare | conf. ours / bare | WER ours / bare | speakers ours / bare / true (alone) | "
+            "s ours / bare |")
     print(head)
     print("|" + "|".join("---" for _ in range(10)) + "|")
     for name in names:

@@ -61,7 +61,8 @@ def test_a_meeting_window_that_whisper_loops_on_still_gives_its_words(settings, 
     if not wav.is_file():
         pytest.skip(f"{wav} is absent: the shared AMI excerpts exist only beside a developer checkout")
     plan = devices.plan("cpu", "int8")
-    transcriber = resources.transcriber(models.resolve("base", settings.models_dir), plan, pipeline.whisper_options(settings, plan))
+    model = models.resolve("base", settings.models_dir)
+    transcriber = resources.transcriber(model, plan, pipeline.whisper_options(settings, plan))
     samples = audio.decode(wav).samples
     planned = chunks.plan(vad.speech_regions(samples, max_region_sec=settings.chunk_sec), settings.chunk_sec)
     assert len(planned) == 1  # the whole excerpt is one window, as in a job

@@ -207,7 +207,8 @@ def test_the_token_budget_of_a_window_leaves_room_for_fast_speech(sample, fleurs
     from app.core import audio, models, transcribe
 
     tokenizer = tokenizers.Tokenizer.from_file(str(models.resolve("base", settings.models_dir) / "tokenizer.json"))
-    spoken = [(float(f[3]), float(f[4]), " ".join(f[5:])) for f in (line.split() for line in sample.stm.read_text().splitlines())]
+    lines = [line.split() for line in sample.stm.read_text().splitlines()]
+    spoken = [(float(f[3]), float(f[4]), " ".join(f[5:])) for f in lines]
     spoken += [(0.0, audio.decode(clip.audio).duration, clip.reference) for clip in fleurs]
     for start, end, text in spoken:
         tokens = len(tokenizer.encode(" " + text, add_special_tokens=False).ids) + 2

@@ -78,7 +78,9 @@ def centres(x: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ids, normalise(np.stack([x[labels == i].mean(0) for i in ids]))
 
 
-def absorb_small(x: np.ndarray, labels: np.ndarray, min_points: int, apart: float = 0.0, apart_threshold: float = 0.5) -> np.ndarray:
+def absorb_small(
+    x: np.ndarray, labels: np.ndarray, min_points: int, apart: float = 0.0, apart_threshold: float = 0.5
+) -> np.ndarray:
     """Groups under `min_points` join the larger group whose centre they are most like;
     first, their windows less alike than `apart` to every larger group are grouped among
     themselves (cut at `apart_threshold`), and a group of `min_points` or more stays."""
