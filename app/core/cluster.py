@@ -90,7 +90,7 @@ def absorb_small(
         return labels
     labels = labels.copy()
     kept = np.isin(labels, big)
-    _, big_centres = centres(x[kept], labels[kept])
+    big_ids, big_centres = centres(x[kept], labels[kept])
     small = np.flatnonzero(~kept)
     distant = small[np.max(x[small] @ big_centres.T, axis=1) < apart]
     if len(distant) >= min_points:
@@ -99,9 +99,10 @@ def absorb_small(
             if count >= min_points:
                 labels[distant[groups == group]] = labels.max() + 1
                 kept[distant[groups == group]] = True
-    if kept.all():
-        return labels
-    big_ids, big_centres = centres(x[kept], labels[kept])
+        if kept.all():
+            return labels
+        if len(small) != (~kept).sum():  # new speakers: the others may be nearer to one of them
+            big_ids, big_centres = centres(x[kept], labels[kept])
     labels[~kept] = big_ids[np.argmax(x[~kept] @ big_centres.T, axis=1)]
     return labels
 
