@@ -95,3 +95,31 @@ def test_a_change_moves_at_most_three_words():
     turns = [Turn(0.0, 0.75, "A"), Turn(0.75, 30.0, "B")]
     segs = align([words(*spoken)], turns)
     assert segs[0].speaker == "A" and len(segs[0].words) <= 2 + 3
+
+
+def test_the_speech_at_a_change_of_speaker_goes_to_the_words_on_each_side():
+    # The pyannote sample: whisper ends "there." at 9.74 and starts "Needs" at 9.98, while
+    # both people talk through the gap; the diarizer changes speaker at 9.9
+    turns = [Turn(7.65, 9.9, "A"), Turn(9.9, 11.1, "B")]
+    spoken = words((9.48, 9.74, "there."), (9.98, 10.24, "Needs"), (10.24, 10.62, "design."))
+    segs = align([spoken], turns, [(7.65, 17.95)])
+    assert [(s.speaker, s.start, s.end) for s in segs] == [("A", 9.48, 9.9), ("B", 9.9, 10.62)]
+    assert segs[1].words[-1].end == 10.62, "only the words at the change move"
+
+
+def test_silence_at_a_change_of_speaker_stays_silence():
+    # a call: one party stops at 3.0, the other starts at 3.8; the detector heard a pause
+    turns = [Turn(0.0, 3.4, "A"), Turn(3.4, 6.0, "B")]
+    spoken = words((2.5, 3.0, "gracias."), (3.8, 4.2, "Hola"))
+    segs = align([spoken], turns, [(0.0, 3.05), (3.75, 6.0)])
+    assert [(s.start, s.end) for s in segs] == [(2.5, 3.05), (3.75, 4.2)]
+    assert [(s.start, s.end) for s in align([spoken], turns)] == [(2.5, 3.0), (3.8, 4.2)], "without speech: as said"
+
+
+def test_speech_in_a_gap_past_the_diarizers_change_goes_to_the_nearer_side():
+    # AMI trn00: "stuff." ends 26.65, the other voice's "like" starts 28.0, the detector heard
+    # 27.01-27.36 in between and the diarizer changes at 28.1, past the gap: all of it to "stuff."
+    turns = [Turn(21.4, 25.85, "B"), Turn(25.86, 27.36, "A"), Turn(28.1, 30.0, "B")]
+    spoken = words((25.65, 26.65, "stuff."), (28.0, 28.21, "like"))
+    segs = align([spoken], turns, [(21.44, 25.85), (27.01, 27.358), (28.098, 30.0)])
+    assert [(s.speaker, s.start, s.end) for s in segs] == [("A", 25.65, 27.358), ("B", 28.0, 28.21)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
+from dataclasses import replace
 
 from .diarize import Turn
 from .transcript import Segment, Speaker, Word
@@ -32,8 +33,10 @@ def speaker_of(word: Word, turns: list[Turn], starts: list[float]) -> str | None
     return best or nearest
 
 
-def align(whisper_segments: list[dict], turns: list[Turn]) -> list[Segment]:
-    """Cut whisper's segments wherever the speaker changes (or a long pause falls)."""
+def align(whisper_segments: list[dict], turns: list[Turn],
+          speech: list[tuple[float, float]] | None = None) -> list[Segment]:
+    """Cut whisper's segments wherever the speaker changes (or a long pause falls); with the
+    diarizer's voice detector's `speech`, the speech at each change goes to its words."""
     turns = sorted(turns, key=lambda t: t.start)
     starts = [t.start for t in turns]
     default = turns[0].speaker if turns else "SPEAKER_00"
@@ -57,6 +60,8 @@ def align(whisper_segments: list[dict], turns: list[Turn]) -> list[Segment]:
             firsts.append(i == 0)
             previous = speaker
     speakers = snap_changes(words, speakers)
+    if speech:
+        words = fill_changes(words, speakers, turns, speech)
     for word, speaker, first in zip(words, speakers, firsts):
         pause = bool(current) and word.start - current[-1].end >= PAUSE_SEC
         if speaker != current_speaker or pause or (first and current):
@@ -95,6 +100,57 @@ def snap_changes(words: list[Word], speakers: list[str]) -> list[str]:
         for k in range(min(best, i), max(best, i)):
             speakers[k] = before if best > i else after
     return speakers
+
+
+def fill_changes(words: list[Word], speakers: list[str], turns: list[Turn],
+                 speech: list[tuple[float, float]]) -> list[Word]:
+    """Closes the gap at each change of speaker where the diarizer heard speech in it.
+
+    Whisper ends a word when its sound fades and starts the next where it is loud, so the
+    moments around a change, often both people at once, fell between two speakers' words
+    and belonged to nobody. The speech the voice detector heard in such a gap (under
+    PAUSE_SEC) goes to the words on each side, up to the diarizer's own change of speaker
+    held inside the gap; silence in it stays silence.
+    """
+    speech = _union(speech)
+    changes = [b.start for a, b in zip(turns, turns[1:]) if a.speaker != b.speaker]
+    words = list(words)
+    for i in range(1, len(words)):
+        before, after = words[i - 1], words[i]
+        if speakers[i] == speakers[i - 1] or not 0 < after.start - before.end < PAUSE_SEC:
+            continue
+        middle = (before.end + after.start) / 2
+        k = bisect.bisect_left(changes, middle)
+        change = min(changes[max(0, k - 1) : k + 1], key=lambda t: abs(t - middle), default=middle)
+        cut = min(max(change, before.end), after.start)
+        heard = _overlapping(speech, before.end, cut)
+        if heard:
+            words[i - 1] = replace(before, end=round(min(cut, heard[-1][1]), 3))
+        heard = _overlapping(speech, cut, after.start)
+        if heard:
+            words[i] = replace(after, start=round(max(cut, heard[0][0]), 3))
+    return words
+
+
+def _union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    merged: list[list[float]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(a, b) for a, b in merged]
+
+
+def _overlapping(spans: list[tuple[float, float]], start: float, end: float) -> list[tuple[float, float]]:
+    """The sorted, disjoint `spans` that overlap (start, end)."""
+    i = max(0, bisect.bisect_left(spans, (start, start)) - 1)
+    found = []
+    while i < len(spans) and spans[i][0] < end:
+        if spans[i][1] > start:
+            found.append(spans[i])
+        i += 1
+    return found
 
 
 def _cut_score(words: list[Word], j: int) -> float:

@@ -158,7 +158,7 @@ def run(
         raise
     whisper_segments = coverage.merge([seg for index in sorted(results) for seg in results[index]], extra)
     whisper_segments = coverage.trim_to_speech(whisper_segments, job.speech)
-    aligned = align.align(whisper_segments, turns)
+    aligned = align.align(whisper_segments, turns, job.speech)
     ids = align.speaker_ids(aligned)
     segments, speakers = align.name_speakers(aligned, turns)
     hooks.on_voices({ids[label]: voices.to_bytes(vector) for label, vector in job.voices.items() if label in ids})
