@@ -6,6 +6,7 @@ import bisect
 from collections import defaultdict
 from dataclasses import replace
 
+from .coverage import union
 from .diarize import Turn
 from .transcript import Segment, Speaker, Word
 
@@ -112,7 +113,7 @@ def fill_changes(words: list[Word], speakers: list[str], turns: list[Turn],
     PAUSE_SEC) goes to the words on each side, up to the diarizer's own change of speaker
     held inside the gap; silence in it stays silence.
     """
-    speech = _union(speech)
+    speech = union(speech)
     changes = [b.start for a, b in zip(turns, turns[1:]) if a.speaker != b.speaker]
     words = list(words)
     for i in range(1, len(words)):
@@ -130,16 +131,6 @@ def fill_changes(words: list[Word], speakers: list[str], turns: list[Turn],
         if heard:
             words[i] = replace(after, start=round(max(cut, heard[0][0]), 3))
     return words
-
-
-def _union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    merged: list[list[float]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [(a, b) for a, b in merged]
 
 
 def _overlapping(spans: list[tuple[float, float]], start: float, end: float) -> list[tuple[float, float]]:

@@ -30,9 +30,9 @@ def uncovered(speech: list[tuple[float, float]], words: list[tuple[float, float]
     """Stretches of `speech` at least `shortest` long that no word reaches, padded by `pad`
     (padded stretches that meet are one), none longer than MAX_GAP_SEC."""
     reach = _reach(sorted(words))
-    covered = _union(reach)
+    covered = union(reach)
     gaps, k = [], 0
-    for start, end in _union(speech):  # both sorted: one walk over each
+    for start, end in union(speech):  # both sorted: one walk over each
         while k < len(covered) and covered[k][1] <= start:
             k += 1
         position, j = start, k
@@ -43,7 +43,7 @@ def uncovered(speech: list[tuple[float, float]], words: list[tuple[float, float]
             j += 1
         if end - position >= shortest:
             gaps.append((position, end))
-    padded = _union([(max(0.0, s - pad), e + pad) for s, e in gaps])
+    padded = union([(max(0.0, s - pad), e + pad) for s, e in gaps])
     return [piece for s, e in padded for piece in _split(s, e, MAX_GAP_SEC)]
 
 
@@ -141,7 +141,7 @@ def trim_to_speech(segments: list[dict], speech: list[tuple[float, float]]) -> l
     """The segments with each word that overlaps `speech` starting no earlier than LEAD_SEC
     before the first stretch of speech it overlaps; a word the detector did not hear at all
     keeps its times (a quiet party). New dicts: the input is left as it was."""
-    speech = _union(speech)
+    speech = union(speech)
     starts, ends = [s for s, _ in speech], [e for _, e in speech]  # both sorted: disjoint
     out = []
     for seg in segments:
@@ -175,7 +175,8 @@ def _split(start: float, end: float, longest: float) -> list[tuple[float, float]
     return [(round(start + i * step, 3), round(start + (i + 1) * step, 3)) for i in range(parts)]
 
 
-def _union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+def union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The spans sorted, those that meet or overlap made one."""
     out: list[list[float]] = []
     for start, end in sorted(spans):
         if out and start <= out[-1][1]:
