@@ -193,7 +193,7 @@ class Transcriber:
             vad_filter=False,
             # CTranslate2 4.8 ends whisper's output at half its max_length (measured:
             # 153 -> 76 tokens, 303 -> 151, 448 -> 224), so the budget is given twice over.
-            max_new_tokens=min(440, 2 * token_budget(end - start)),
+            max_new_tokens=2 * token_budget(end - start),
             no_repeat_ngram_size=ESCAPE_NGRAM if escape else 0,
         )
         grouped = [
