@@ -104,3 +104,12 @@ def test_stray_windows_still_join_the_voice_they_are_nearest():
     first = rng.normal(size=192)
     windows = [first + 0.4 * rng.normal(size=192) for _ in range(14)] + [rng.normal(size=192) for _ in range(3)]
     assert len(set(cluster.cluster(np.array(windows)))) == 1
+
+
+def test_each_window_ends_with_the_voice_it_is_nearest_even_where_a_pair_straddles_a_change():
+    # past PAIR_FROM windows neighbours are clustered in pairs; with turns of three windows
+    # every third pair holds both voices, and both its windows first get one speaker
+    x, truth = voices(2, 300, seed=4, turn=3)
+    labels = cluster.cluster(x)
+    assert len(set(labels)) == 2
+    assert agreement(labels, truth) > 0.97

@@ -18,6 +18,12 @@ goes the same way, in three steps measured on the dev set (`bench/devset.py`):
    averages many embeddings, so it is a much steadier voice print than one 1.5 s window;
    the centre of a small group is noisier, so the bar is lower for it (`small_slack`).
 
+4. Every window goes to the speaker whose centre it is most like, the centres are
+   computed again, and so on until no window moves (k-means started from the groups
+   found): a window paired with another speaker's, or grouped early with the wrong voice
+   by the linkage, goes back to its own (the 12-minute two-person recording: DER of the
+   diarizer's turns 0.143 -> 0.079; no short file changed).
+
 Past `MAX_POINTS` pairs (about 30 minutes of speech), an even sample of them is clustered
 and every embedding then goes to the nearest centre. So an
 hour costs what `MAX_POINTS` embeddings cost. An exact count (`exact`) merges centres
@@ -33,6 +39,7 @@ import numpy as np
 MAX_POINTS = 1500  # points given to the linkage (its cost grows with the square)
 PAIR_FROM = 200  # embeddings (about 2 minutes of speech)
 MIN_POINTS = 10  # below this there is too little voice to tell people apart: one speaker
+REFINE_ROUNDS = 10  # of step 4, at most (the dev set's files settle in two to five)
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,7 @@ def cluster(embeddings: np.ndarray, options: Options = Options()) -> np.ndarray:
             points, labels, above=options.centre_merge, limit=options.max_speakers, slack=options.small_slack
         )
     if len(points) == n:
-        return np.unique(labels, return_inverse=True)[1]
+        return refine(x, np.unique(labels, return_inverse=True)[1])
     ids, c = centres(points, labels)
     if len(points) == n // 2:  # pairs: each window keeps its pair's speaker
         window_labels = np.repeat(labels, 2)
@@ -183,4 +190,18 @@ def cluster(embeddings: np.ndarray, options: Options = Options()) -> np.ndarray:
         for column, speaker in enumerate(ids):  # a speaker found keeps at least its closest window
             if not np.any(window_labels == speaker):
                 window_labels[np.argmax(similarity[:, column])] = speaker
-    return np.unique(window_labels, return_inverse=True)[1]
+    return refine(x, np.unique(window_labels, return_inverse=True)[1])
+
+
+def refine(x: np.ndarray, labels: np.ndarray, rounds: int = REFINE_ROUNDS) -> np.ndarray:
+    """Step 4: each window to the nearest centre, the centres again, until nothing moves;
+    a round that would leave a speaker with no window is not taken (the count stays)."""
+    for _ in range(rounds):
+        ids, c = centres(x, labels)
+        if len(ids) < 2:
+            break
+        moved = ids[np.argmax(x @ c.T, axis=1)]
+        if np.array_equal(moved, labels) or len(np.unique(moved)) < len(ids):
+            break
+        labels = moved
+    return np.unique(labels, return_inverse=True)[1]
