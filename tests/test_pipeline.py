@@ -207,3 +207,23 @@ def test_a_sentence_left_open_at_the_end_of_a_window_is_kept(settings):
     said = [tokenizer.decode([t for t in s["tokens"] if t < tokenizer.eot]) for s in segments]
     assert said == [" Good morning.", " And then we went"]
     assert segments[-1]["start"] == pytest.approx(11.2) and segments[-1]["end"] == pytest.approx(40.0)
+
+
+def test_the_first_chunk_is_encoded_once_for_its_language_and_its_words(sample, settings, monkeypatch):
+    """Detecting the language encodes the first chunk; its transcription uses that output
+    (1.5-2 s of one thread a file) and gives the same words as when it encodes its own."""
+    import faster_whisper
+
+    from app.core import audio, chunks, devices, models, vad
+    from app.core.transcribe import Transcriber, WhisperOptions
+
+    encoded = []
+    real = faster_whisper.WhisperModel.encode
+    monkeypatch.setattr(faster_whisper.WhisperModel, "encode", lambda self, f: encoded.append(1) or real(self, f))
+    samples = audio.decode(sample.wav).samples
+    planned = chunks.plan(vad.speech_regions(samples, max_region_sec=settings.chunk_sec), settings.chunk_sec)
+    transcriber = Transcriber(models.resolve("base", settings.models_dir), devices.plan("cpu", "int8"), WhisperOptions(workers=1))
+    language, _ = transcriber.detect_language(samples, planned)
+    kept = transcriber.run(samples, planned, language)
+    assert len(planned) == 1 and len(encoded) == 1, "the chunk was encoded again"
+    assert transcriber.run(samples, planned, language) == kept and len(encoded) == 2

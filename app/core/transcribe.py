@@ -59,11 +59,16 @@ class Transcriber:
             raise ModelError(f"The speech model in {model_dir} could not be loaded: {exc}") from exc
 
     def detect_language(self, audio: np.ndarray, planned: list[Chunk]) -> tuple[str, float]:
-        """Language of the first chunk of speech (whisper looks at 30 s anyway)."""
+        """Language of the first chunk of speech (whisper looks at 30 s anyway). Its
+        features are the ones the batched decoder computes for that chunk, so the encoder's
+        output is kept and the chunk's transcription does not encode it again."""
         if not planned:
             return "en", 0.0
+        from faster_whisper.audio import pad_or_trim
+
         piece, _ = _joined(audio, planned[0].heard)
-        language, probability, _ = self.model.detect_language(piece)
+        features = pad_or_trim(self.model.feature_extractor(piece)[..., :-1])
+        language, probability, _ = self.model.keep_encoding(features, self.model.detect_language)
         return language, float(probability)
 
     def run(
@@ -121,6 +126,7 @@ class Transcriber:
             thread.start()
         for thread in workers:
             thread.join()
+        self.model.forget_encoding()
         if failures:
             raise failures[0]
         return results
@@ -227,6 +233,34 @@ def _model_class():
     from faster_whisper import WhisperModel
 
     class Model(WhisperModel):
+        # The encoder's output for the features the language was detected from, until the
+        # chunk they belong to is transcribed (see Transcriber.detect_language).
+        _keeping = False
+        _kept: tuple[bytes, object] | None = None
+        _lock = threading.Lock()
+
+        def encode(self, features):
+            if self._keeping:  # detecting the language
+                output = super().encode(features)
+                self._kept = (_digest(features), output)
+                return output
+            with self._lock:
+                kept = self._kept
+                if kept is not None and kept[0] == _digest(features):
+                    self._kept = None
+                    return kept[1]
+            return super().encode(features)
+
+        def keep_encoding(self, features, detect):
+            self._keeping = True
+            try:
+                return detect(features=features)
+            finally:
+                self._keeping = False
+
+        def forget_encoding(self):
+            self._kept = None
+
         def _split_segments_by_timestamps(self, tokenizer, tokens, time_offset, segment_size, segment_duration, seek):
             segments, seek, single_ending = super()._split_segments_by_timestamps(
                 tokenizer, tokens, time_offset, segment_size, segment_duration, seek
@@ -242,6 +276,12 @@ def _model_class():
             return segments, seek, single_ending
 
     return Model
+
+
+def _digest(features: np.ndarray) -> bytes:
+    import hashlib
+
+    return hashlib.blake2b(np.ascontiguousarray(features, np.float32).tobytes(), digest_size=16).digest()
 
 
 def _joined(audio: np.ndarray, pieces) -> tuple[np.ndarray, list[tuple[float, float, float]]]:
