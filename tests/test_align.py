@@ -103,8 +103,9 @@ def test_the_speech_at_a_change_of_speaker_goes_to_the_words_on_each_side():
     turns = [Turn(7.65, 9.9, "A"), Turn(9.9, 11.1, "B")]
     spoken = words((9.48, 9.74, "there."), (9.98, 10.24, "Needs"), (10.24, 10.62, "design."))
     segs = align([spoken], turns, [(7.65, 17.95)])
-    assert [(s.speaker, s.start, s.end) for s in segs] == [("A", 9.48, 9.9), ("B", 9.9, 10.62)]
-    assert segs[1].words[-1].end == 10.62, "only the words at the change move"
+    assert [(s.speaker, s.start, s.end) for s in segs] == [("A", 9.48, 9.9), ("B", 9.9, 10.92)]
+    assert [w.start for w in segs[1].words] == [9.9, 10.24], "only the words at the change move"
+    assert segs[1].words[-1].end == 10.92, "the last word takes 0.3 s of the speech after it (fill_tails)"
 
 
 def test_silence_at_a_change_of_speaker_stays_silence():
@@ -112,7 +113,7 @@ def test_silence_at_a_change_of_speaker_stays_silence():
     turns = [Turn(0.0, 3.4, "A"), Turn(3.4, 6.0, "B")]
     spoken = words((2.5, 3.0, "gracias."), (3.8, 4.2, "Hola"))
     segs = align([spoken], turns, [(0.0, 3.05), (3.75, 6.0)])
-    assert [(s.start, s.end) for s in segs] == [(2.5, 3.05), (3.75, 4.2)]
+    assert [(s.start, s.end) for s in segs] == [(2.5, 3.05), (3.75, 4.5)]
     assert [(s.start, s.end) for s in align([spoken], turns)] == [(2.5, 3.0), (3.8, 4.2)], "without speech: as said"
 
 
@@ -122,4 +123,27 @@ def test_speech_in_a_gap_past_the_diarizers_change_goes_to_the_nearer_side():
     turns = [Turn(21.4, 25.85, "B"), Turn(25.86, 27.36, "A"), Turn(28.1, 30.0, "B")]
     spoken = words((25.65, 26.65, "stuff."), (28.0, 28.21, "like"))
     segs = align([spoken], turns, [(21.44, 25.85), (27.01, 27.358), (28.098, 30.0)])
-    assert [(s.speaker, s.start, s.end) for s in segs] == [("A", 25.65, 27.358), ("B", 28.0, 28.21)]
+    assert [(s.speaker, s.start, s.end) for s in segs] == [("A", 25.65, 27.358), ("B", 28.0, 28.51)]
+
+
+def test_a_word_ends_where_the_voice_heard_after_it_ends():
+    # FLEURS en-004: whisper's last word ends 3.676 s, the detector hears the voice to 3.70 s
+    turns = [Turn(0.0, 3.7, "A")]
+    spoken = words((3.2, 3.676, "room."))
+    assert align([spoken], turns, [(0.1, 3.7)])[0].end == 3.7
+
+
+def test_a_word_takes_at_most_a_little_of_the_speech_after_it_and_never_the_next_words():
+    turns = [Turn(0.0, 9.0, "A")]
+    spoken = words((1.0, 1.5, "so"), (1.6, 2.0, "then"), (5.0, 5.4, "well"))
+    segs = align([spoken], turns, [(0.9, 3.0), (4.9, 9.0)])
+    ends = [w.end for s in segs for w in s.words]
+    assert ends == [1.6, 2.3, 5.7]
+    assert [(s.start, s.end) for s in segs] == [(1.0, 2.3), (5.0, 5.7)], "segments span their words"
+
+
+def test_a_word_ending_in_silence_keeps_its_end():
+    turns = [Turn(0.0, 3.0, "A")]
+    spoken = words((1.0, 1.5, "no."))
+    assert align([spoken], turns, [(0.9, 1.4)])[0].end == 1.5
+    assert align([spoken], turns)[0].end == 1.5, "without the detector's speech: as said"
