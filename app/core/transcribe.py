@@ -68,7 +68,7 @@ class Transcriber:
 
         piece, _ = _joined(audio, planned[0].heard)
         features = pad_or_trim(self.model.feature_extractor(piece)[..., :-1])
-        language, probability, _ = self.model.keep_encoding(features, self.model.detect_language)
+        language, probability, _ = self.model.detect_keeping_encoding(features)
         return language, float(probability)
 
     def run(
@@ -251,10 +251,10 @@ def _model_class():
                     return kept[1]
             return super().encode(features)
 
-        def keep_encoding(self, features, detect):
+        def detect_keeping_encoding(self, features):
             self._keeping = True
             try:
-                return detect(features=features)
+                return self.detect_language(features=features)
             finally:
                 self._keeping = False
 
