@@ -7,6 +7,9 @@ out second by second: the gain follows the loudest of three neighbouring seconds
 at +30 dB, so silence stays silence and speech is not pumped. Whisper's own detector and
 the voice embeddings keep the audio as it is (evened, whisper's chunks lost a word of
 FLEURS; the clustering's thresholds were set on the embeddings of the audio as it is).
+
+`Loudness` says where a sound begins: a word whisper starts before the detector's speech
+keeps that start where the audio between is sound, not the recording's quiet.
 """
 
 from __future__ import annotations
@@ -42,3 +45,30 @@ def even(samples: np.ndarray, window_sec: float = 1.0) -> np.ndarray:
     tail = (blocks - 1) * win + half
     out[tail:] = samples[tail:] * gain[-1]
     return np.clip(out, -1.0, 1.0, out=out)
+
+
+FRAME_SEC = 0.02
+SOUND_DB = 15.0  # a frame this far above the recording's quiet (its 10th percentile) is sound
+
+
+class Loudness:
+    """The level of each 20-ms frame of a recording, and its quiet: where a sound begins."""
+
+    def __init__(self, samples: np.ndarray, block: int = 1 << 20):
+        frame = int(FRAME_SEC * SAMPLE_RATE)
+        n = len(samples) // frame
+        self.db = np.empty(n)
+        step = block // frame
+        for i in range(0, n, step):  # a block at a time: an hour costs no copy of the audio
+            part = samples[i * frame : min(n, i + step) * frame].astype(np.float64).reshape(-1, frame)
+            self.db[i : i + len(part)] = 10 * np.log10(np.mean(part * part, axis=1) + 1e-12)
+        self.floor = float(np.percentile(self.db, 10)) if n else 0.0
+
+    def sound_from(self, t: float, most: float) -> float:
+        """The earliest time, `most` seconds before `t` at most, from which every frame up
+        to `t` is sound (`t` itself when the frame before it is quiet)."""
+        end = min(len(self.db), int(round(t / FRAME_SEC)))
+        start = max(0, end - int(round(most / FRAME_SEC)))
+        quiet = np.flatnonzero(self.db[start:end] < self.floor + SOUND_DB)
+        first = start + (int(quiet[-1]) + 1 if len(quiet) else 0)
+        return round(min(t, first * FRAME_SEC), 3)

@@ -157,7 +157,7 @@ def run(
             job.stop()
         raise
     whisper_segments = coverage.merge([seg for index in sorted(results) for seg in results[index]], extra)
-    whisper_segments = coverage.trim_to_speech(whisper_segments, job.speech)
+    whisper_segments = coverage.trim_to_speech(whisper_segments, job.speech, level.Loudness(samples).sound_from)
     aligned = align.align(whisper_segments, turns, job.speech)
     ids = align.speaker_ids(aligned)
     segments, speakers = align.name_speakers(aligned, turns)
