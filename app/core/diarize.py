@@ -181,16 +181,17 @@ class Diarizer:
             return []
         return [Turn(round(s["start"], 3), round(s["end"], 3), s["speaker"]) for s in result["raw_segments"]]
 
-    def embed(self, audio: np.ndarray, spans: list[tuple[float, float]]) -> np.ndarray:
+    def embed(self, audio: np.ndarray, spans: list[tuple[float, float]], threads: int | None = None) -> np.ndarray:
         """A voice embedding of each (start, end) stretch, heard on its own. Each one's
-        frames are repeated (or its middle taken) to a window's 1.5 s, so all go in one
-        batch of one length: padded with silence, a short one moved (and a call each cost
-        twice the time)."""
+        frames are repeated (or its middle taken) to a window's 1.5 s, so they go in
+        batches of one length (padded with silence, a short one moved, and a call each
+        cost twice the time), EMBEDDING_SLICE at a time as the windows do. `threads`: for
+        this call (a job's whole budget, once nothing else runs)."""
         d = self._senko
         if not spans:
             return np.zeros((0, 192), dtype=np.float32)
         if self._torch is not None:
-            self._torch.set_num_threads(self.threads)
+            self._torch.set_num_threads(threads or self.threads)
         flat, counts, offsets, dim = d._extract_fbank_features(np.ascontiguousarray(audio, dtype=np.float32), spans)
         fixed = []
         for offset, count in zip(offsets, counts):
@@ -199,10 +200,15 @@ class Diarizer:
                 first = (int(count) - EMBED_FRAMES) // 2
                 frames = frames[first : first + EMBED_FRAMES]
             fixed.append(np.resize(frames, (EMBED_FRAMES, dim)))  # repeats the frames over
-        stacked = np.ascontiguousarray(np.stack(fixed), dtype=np.float32)
-        counts = np.full(len(fixed), EMBED_FRAMES, dtype=np.int64)
-        offsets = np.arange(len(fixed), dtype=np.int64) * EMBED_FRAMES * dim
-        return np.asarray(d._generate_embeddings(stacked.reshape(-1), counts, offsets, dim), dtype=np.float32)
+        out = []
+        for first in range(0, len(fixed), EMBEDDING_SLICE):
+            piece = np.ascontiguousarray(np.stack(fixed[first : first + EMBEDDING_SLICE]), dtype=np.float32)
+            counts = np.full(len(piece), EMBED_FRAMES, dtype=np.int64)
+            offsets = np.arange(len(piece), dtype=np.int64) * EMBED_FRAMES * dim
+            out.append(np.asarray(d._generate_embeddings(piece.reshape(-1), counts, offsets, dim), dtype=np.float32))
+        if self._torch is not None:
+            self._torch.set_num_threads(self.threads)
+        return np.concatenate(out)
 
 
 def _cache_compiled_models_in(senko_config, folder: Path) -> None:

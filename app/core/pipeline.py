@@ -291,8 +291,9 @@ class _Job:
         return self.resources.diarizer(self.plan.diarizer_device, threads, self.settings.data_dir / "voices-cache")
 
     def hearing(self):
-        """Short sentences heard again by their own voice (sentences.py)."""
-        embed = lambda spans: self._diarizer().embed(self.samples, spans)  # noqa: E731
+        """Short sentences heard again by their own voice (sentences.py), on the job's
+        whole thread budget: transcription and diarization are done by then."""
+        embed = lambda spans: self._diarizer().embed(self.samples, spans, self.settings.cpu_threads)  # noqa: E731
         return sentences.hearing(self.window_spans, self.voices, embed, align.PAUSE_SEC)
 
     def fill_gaps(self, results, language):
