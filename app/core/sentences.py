@@ -4,7 +4,7 @@ The diarizer hears voices in 1.5-s windows. A sentence shorter than that, said b
 another person's (AMI dev01: one man's "If you dump it in there." between the other's
 "Yeah, that's it." and "What's the username?"), shares every window that hears it with
 the other voice, and went with it. Each sentence of 0.5 s or more that no window lies
-wholly inside is embedded on its own (one CAM++ call for all of them), and goes to the
+wholly inside is embedded on its own (`Diarizer.embed`, in batches), and goes to the
 speaker whose voice signature it is nearer by MARGIN or more; every other sentence keeps
 its speaker. On the dev set (`bench/bench_accuracy.py`) this moved five sentences and made
 no file worse (dev01's DER at collar 0.25: 0.255 -> 0.067, the two-person sample's "Hello."
