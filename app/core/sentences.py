@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from .cluster import normalise
 from .transcript import Word
 
 MIN_SEC = 0.5  # shorter, an embedding is too noisy to go by
@@ -49,8 +50,7 @@ def hear_again(
     """The speakers of the words, each short sentence's given again by its own voice."""
     if len(signatures) < 2:
         return speakers
-    starts = np.array([w[0] for w in windows]) if windows else np.zeros(0)
-    ends = np.array([w[1] for w in windows]) if windows else np.zeros(0)
+    starts, ends = np.asarray(windows, dtype=np.float64).reshape(-1, 2).T
     todo = []
     for first, last in spans:
         start, end = words[first].start, words[last].end
@@ -62,8 +62,8 @@ def hear_again(
     if not todo:
         return speakers
     labels = list(signatures)
-    voices = _unit(np.stack([signatures[k] for k in labels]))
-    heard = _unit(np.asarray(embed([(words[a].start, words[b].end) for a, b in todo]), dtype=np.float64))
+    voices = normalise(np.stack([signatures[k] for k in labels]))
+    heard = normalise(embed([(words[a].start, words[b].end) for a, b in todo]))
     out = list(speakers)
     for (first, last), vector in zip(todo, heard):
         similarity = voices @ vector
@@ -71,11 +71,6 @@ def hear_again(
         if best != mine and similarity[best] - similarity[mine] >= MARGIN:
             out[first : last + 1] = [labels[best]] * (last - first + 1)
     return out
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    return x / (np.linalg.norm(x, axis=-1, keepdims=True) + 1e-9)
 
 
 def hearing(windows: list[tuple[float, float]], signatures: dict[str, np.ndarray],
