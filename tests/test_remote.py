@@ -20,7 +20,6 @@ from tests import media
 from tests.redis_server import RedisServer
 
 pytestmark = [
-    pytest.mark.slow,
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed (see .ci/run)"),
 ]
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +33,8 @@ def redis_server(tmp_path):
 
 
 def env_for(data: Path) -> dict:
-    return dict(os.environ, DIARIZATION_STUDIO_DATA_DIR=str(data), HF_HUB_OFFLINE="1", PYTHONWARNINGS="ignore")
+    mine = {k: v for k, v in os.environ.items() if not k.startswith("REDIS_")}  # no developer's queue or password
+    return dict(mine, DIARIZATION_STUDIO_DATA_DIR=str(data), HF_HUB_OFFLINE="1", PYTHONWARNINGS="ignore")
 
 
 def start_worker(url: str, data: Path, name: str) -> subprocess.Popen:
@@ -53,6 +53,7 @@ def transcribe(data: Path, *args, **kwargs) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=kwargs.get("timeout", 600))
 
 
+@pytest.mark.slow
 def test_a_job_sent_to_a_worker_gives_what_a_local_run_gives(redis_server, tmp_path, sample, settings):
     worker = start_worker(redis_server.url, tmp_path / "worker-data", "box-1")
     try:
@@ -73,6 +74,7 @@ def test_a_job_sent_to_a_worker_gives_what_a_local_run_gives(redis_server, tmp_p
     assert "already transcribed" in again.stderr  # the same recording is never sent twice
 
 
+@pytest.mark.slow
 def test_no_pickle_a_payload_that_is_not_a_job_fails_and_the_worker_goes_on(redis_server, tmp_path, sample):
     import redis
     from rq import Queue
@@ -97,6 +99,7 @@ def test_no_pickle_a_payload_that_is_not_a_job_fails_and_the_worker_goes_on(redi
     assert not marker.exists(), "a pickled payload was run"
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_job_hands_it_to_another_that_keeps_the_chunks_done(redis_server, tmp_path, sample):
     long = media.write_wav(tmp_path / "meeting.wav", np.tile(audio.decode(sample.wav).samples[::-1].copy(), 6))
     first = start_worker(redis_server.url, tmp_path / "w1", "box-1")
@@ -134,6 +137,7 @@ def test_a_worker_killed_mid_job_hands_it_to_another_that_keeps_the_chunks_done(
             app.kill()
 
 
+@pytest.mark.slow
 def test_redis_restarted_mid_run_loses_nothing(redis_server, tmp_path, sample):
     worker = start_worker(redis_server.url, tmp_path / "worker-data", "box-1")
     app = subprocess.Popen([sys.executable, "-m", "app", "transcribe", str(sample.wav), "--format", "json", "--redis",
@@ -153,6 +157,7 @@ def test_redis_restarted_mid_run_loses_nothing(redis_server, tmp_path, sample):
             app.kill()
 
 
+@pytest.mark.slow
 def test_a_queue_that_is_down_says_so_and_the_job_runs_here(tmp_path, sample):
     from tests.redis_server import free_port
 
@@ -162,6 +167,7 @@ def test_a_queue_that_is_down_says_so_and_the_job_runs_here(tmp_path, sample):
     assert "cannot be reached" in done.stderr and "runs on this computer" in done.stderr
 
 
+@pytest.mark.slow
 def test_two_apps_on_one_queue_each_get_their_own_result_progress_every_2_s_and_cancel_stops(
         redis_server, tmp_path, sample, speech, settings):
     from dataclasses import replace
@@ -210,6 +216,7 @@ def test_two_apps_on_one_queue_each_get_their_own_result_progress_every_2_s_and_
         stop(worker)
 
 
+@pytest.mark.slow
 def test_preferences_test_the_queue_connection_off_the_window_thread(redis_server, qtbot, settings):
     from dataclasses import replace
 
@@ -224,3 +231,246 @@ def test_preferences_test_the_queue_connection_off_the_window_thread(redis_serve
     redis_server.stop()
     dialog.test_connection()
     qtbot.waitUntil(lambda: "cannot be reached" in dialog.test_result.text(), timeout=15_000)
+
+
+# What a worker takes from the queue: fast, no model loads (a quiet recording is a real job
+# that ends before any model is needed).
+
+JOB = "diarization_studio.job.v1"  # what the app enqueues and all a worker runs, whatever the modules are called
+
+
+def burst_worker(url: str, data: Path, *options: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """A worker that takes what is queued, then stops; its output is its whole log."""
+    address = ("--redis", url) if url else ()
+    return subprocess.run([sys.executable, "-m", "app", "worker", "--burst", *options, *address], cwd=ROOT,
+                          env=env or env_for(data), capture_output=True, text=True, timeout=300)
+
+
+def rq_failure(client, job) -> str:
+    """The note a failed RQ job was failed with (AssertionError if it did not fail)."""
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    job = Job.fetch(job.id, connection=client, serializer=JSONSerializer)
+    assert job.get_status() == "failed", f"{job.id} is {job.get_status()}"
+    return job.latest_result().exc_string
+
+
+def touch_marker(job, connection, *rest) -> None:
+    """A callback someone names in a job of ours: a worker must never call it."""
+    Path(job.args[0]["marker"]).touch()
+
+
+def a_job_of_ours(tmp_path: Path, seconds: float = 2.0):
+    """A quiet recording in a private folder, with the app's settings as the history keeps them."""
+    from app.core import jobs
+    from app.core.messages import RunJob
+    from app.core.settings import Settings
+
+    folder = tmp_path / "Private Folder of Alice"
+    folder.mkdir(exist_ok=True)
+    path = media.write_wav(folder / "session-with-bob.wav", np.zeros(int(seconds * 16000), np.float32))
+    chosen = Settings(data_dir=tmp_path / "alice-data", roles_enabled=True, roles_context="the client has PTSD")
+    return RunJob(1, str(path), jobs.settings_to_dict(chosen), "ab" * 32, "cd" * 32)
+
+
+def answer(remote, timeout: float = 120.0):
+    """The job's last message (a Result or a Failure), as the engine would read it."""
+    from app.core.messages import Failure, Result
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = remote.receive()
+        if isinstance(message, (Result, Failure)):
+            return message
+    raise AssertionError("no result came back")
+
+
+def test_a_worker_runs_our_job_and_nothing_else_and_never_logs_what_a_job_carries(redis_server, tmp_path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    import redis
+    from rq import Callback, Queue, Webhook
+    from rq.job import Dependency, Job
+    from rq.serializers import JSONSerializer
+
+    from app.core.messages import Result
+    from app.core.queue import QUEUE, RemoteWorker
+
+    hooks_heard = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            hooks_heard.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        do_POST = do_GET  # noqa: N815
+
+        def log_message(self, *args):
+            pass
+
+    hook_server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook_server.serve_forever, daemon=True).start()
+    hook = f"http://127.0.0.1:{hook_server.server_port}/hook"
+    client = redis.Redis.from_url(redis_server.url)
+    queue = Queue(QUEUE, connection=client, serializer=JSONSerializer)
+    marker = tmp_path / "pwned"
+    secret = "what-this-job-carries-7f3a"
+    hostile = {"marker": str(marker), "note": secret}
+    # Whoever can write to the Redis names any function, as a name or a dotted path...
+    foreign = [queue.enqueue(name, f"touch {marker}")
+               for name in ("os.system", "app.cli.os.system", "app.core.remote_worker.os.system")]
+    # ... or ours, with a callback, a webhook or a dependency that would run something else.
+    misused = [
+        queue.enqueue(JOB, hostile, on_success=Callback("tests.test_remote.touch_marker")),
+        queue.enqueue(JOB, hostile, on_failure=Callback("tests.test_remote.touch_marker")),
+        queue.enqueue(JOB, hostile, on_stopped=Callback("tests.test_remote.touch_marker")),
+        queue.enqueue(JOB, hostile, webhooks=[Webhook(hook, "failed"), Webhook(hook, "finished")]),
+        queue.enqueue(JOB, hostile, depends_on=Dependency(jobs=[foreign[0]], allow_failure=True)),
+    ]
+    # ... or one that a dead worker seemingly left running: RQ's clean-up calls its failure callback.
+    abandoned = Job.create(JOB, args=[hostile], on_failure=Callback("tests.test_remote.touch_marker"), origin=QUEUE,
+                           webhooks=[Webhook(hook, "failed")], connection=client, serializer=JSONSerializer)
+    abandoned._status = "started"
+    abandoned.save()
+    client.zadd(f"rq:wip:{QUEUE}", {f"{abandoned.id}:gone": 1})
+    remote = RemoteWorker(redis_server.url)
+    job = a_job_of_ours(tmp_path)
+    remote.send(job)  # last in the queue: the same worker serves it after all the others
+    try:
+        done = burst_worker(redis_server.url, tmp_path / "worker-data")
+        log = done.stdout + done.stderr
+        assert done.returncode == 0, log
+        assert not marker.exists(), "a job named by someone else was run"
+        assert not hooks_heard, "a webhook of a refused job was called"
+        for queued in foreign + misused:
+            assert "refused" in rq_failure(client, queued)
+        rq_failure(client, abandoned)
+        result = answer(remote)
+        assert isinstance(result, Result), result
+        assert result.transcript["source"]["path"] == job.path  # named here as a local run names it
+        assert result.transcript["source"]["sha256"] == job.sha256
+        assert any("no speech" in w for w in result.transcript["warnings"])
+        for carried in (secret, str(marker), "touch", str(tmp_path)):
+            assert carried not in log, f"the worker's log shows what a job carries ({carried})"
+    finally:
+        hook_server.shutdown()
+        remote.kill()
+
+
+def test_the_queue_holds_neither_the_recordings_folder_nor_the_data_folder_nor_the_roles_context(
+        redis_server, tmp_path):
+    import zlib
+
+    import redis
+
+    from app.core.queue import RemoteWorker
+
+    remote = RemoteWorker(redis_server.url)
+    remote.send(a_job_of_ours(tmp_path))
+    stored = redis.Redis.from_url(redis_server.url).hgetall(f"rq:job:ds-{remote._token}")
+    assert stored, "the RQ job is in the queue"
+
+    def plain(value: bytes) -> bytes:
+        try:
+            return zlib.decompress(value)
+        except zlib.error:
+            return value
+
+    text = b"\n".join(plain(value) for value in stored.values())
+    for private in (b"Private Folder of Alice", str(tmp_path).encode(), b"alice-data", b"PTSD", b"ollama",
+                    b"from_env", b"data_dir", b"cd" * 32):
+        assert private not in text, f"the queue holds {private!r}"
+    function, instance, args, kwargs = json.loads(plain(stored[b"data"]))
+    assert function == JOB and instance is None and not kwargs
+    assert args[0]["protocol"] == 1 and "session-with-bob.wav" in args[0]["job"]  # the file's name, no more
+    remote.kill()
+
+
+def test_audio_that_expands_past_what_its_job_declares_fails_that_job_and_never_fills_the_memory(
+        redis_server, tmp_path):
+    import tracemalloc
+    import zlib
+
+    import redis
+
+    from app.core.errors import UserError
+    from app.core.messages import Failure
+    from app.core.queue import RemoteWorker, audio_key, download_audio
+
+    client = redis.Redis.from_url(redis_server.url)
+    twelve_hours = 12 * 3600 * 16000
+    bomb = zlib.compress(bytes(64 << 20), 9)  # 64 MB of silence in about 64 KB
+    client.set(f"{audio_key('ee' * 32)}:0", bomb)
+    client.set(audio_key("ee" * 32), json.dumps({"pieces": 1, "samples": 1000}))
+    tracemalloc.start()
+    try:
+        with pytest.raises(UserError, match="more than it declared"):
+            download_audio(client, "ee" * 32, 1000, twelve_hours)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, f"{peak / 2**20:.0f} MB held for a job that declared 2 kB"
+    with pytest.raises(UserError, match="longer than"):
+        download_audio(client, "ee" * 32, twelve_hours + 1, twelve_hours)
+    client.set(audio_key("ee" * 32), json.dumps({"pieces": 10**9, "samples": 1000}))
+    with pytest.raises(UserError, match="not the audio"):
+        download_audio(client, "ee" * 32, 1000, twelve_hours)
+
+    remote = RemoteWorker(redis_server.url)
+    job = a_job_of_ours(tmp_path, seconds=1.0)
+    remote.send(job)
+    piece = zlib.compress(bytes(1 << 20), 9)  # a 1 kB piece that says it is one second, and is 32 of them
+    assert len(piece) < 1100
+    client.set(f"{audio_key(job.cache_key)}:0", piece)
+    done = burst_worker(redis_server.url, tmp_path / "worker-data")
+    assert done.returncode == 0, done.stderr
+    failure = answer(remote)
+    assert isinstance(failure, Failure) and "more than it declared" in failure.message, failure
+
+
+def test_a_job_from_a_newer_app_tells_to_update_the_worker(redis_server, tmp_path):
+    import redis
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    from app.core.queue import QUEUE
+
+    client = redis.Redis.from_url(redis_server.url)
+    newer = Queue(QUEUE, connection=client, serializer=JSONSerializer).enqueue(
+        JOB, {"protocol": 2, "job": "{}", "samples": 0, "token": "ab12", "what": "a later app sends"})
+    done = burst_worker(redis_server.url, tmp_path / "worker-data")
+    assert done.returncode == 0, done.stderr
+    note = rq_failure(client, newer).strip().splitlines()[-1]
+    assert "worker is older than the app" in note and "update" in note, note
+    assert "a later app sends" not in done.stdout + done.stderr
+
+
+def test_the_worker_reads_its_password_from_a_file_or_the_environment_never_the_command_line(redis_server, tmp_path):
+    import redis
+
+    from app.core import settings as settings_module
+
+    password = "s3cret pass/word"
+    redis.Redis.from_url(redis_server.url).config_set("requirepass", password)
+    secret = tmp_path / "redis-password"
+    secret.write_text(password + "\n")
+    data = tmp_path / "worker-data"
+    without = burst_worker(redis_server.url, data)
+    assert without.returncode == 2 and "refused the password" in without.stderr, without.stderr
+    runs = {
+        "--password-file": burst_worker(redis_server.url, data, "--password-file", str(secret)),
+        "REDIS_PASSWORD_FILE": burst_worker(redis_server.url, data,
+                                            env=dict(env_for(data), REDIS_PASSWORD_FILE=str(secret))),
+        "REDIS_PASSWORD": burst_worker(redis_server.url, data, env=dict(env_for(data), REDIS_PASSWORD=password)),
+        "REDIS_HOST and REDIS_PASSWORD_FILE": burst_worker(
+            "", data, env=dict(env_for(data), REDIS_HOST="127.0.0.1", REDIS_PORT=str(redis_server.port),
+                               REDIS_PASSWORD_FILE=str(secret))),
+    }
+    for how, done in runs.items():
+        assert done.returncode == 0, f"{how}: {done.stderr}"
+        assert "s3cret" not in done.stdout + done.stderr
+    loaded = settings_module.load({"REDIS_HOST": "nas.local", "REDIS_PASSWORD_FILE": str(secret)}, preferences=False)
+    assert loaded.redis_url == "redis://:s3cret%20pass%2Fword@nas.local:6379"

@@ -5,13 +5,15 @@ sends it a job and reads its messages, so a queued job is a job like any other (
 stage, progress, cancel, retry, checkpoints and cache key). What goes to Redis is plain
 data only, JSON through RQ's JSON serializer (never pickle): the job description and the
 decoded audio (16 kHz mono, 16-bit, compressed, in pieces under keys that expire). The
-worker never needs the user's disk.
+worker never needs the user's disk, and is told only what changes the result: the file's
+name, never its folder, the data folder or the roles' context (roles are named here).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 import zlib
@@ -19,9 +21,15 @@ import zlib
 import numpy as np
 
 from .errors import UserError
-from .messages import ChunkDone, Failure, Part, RunJob, from_json, to_json
+from .messages import ChunkDone, Failure, Part, Result, RunJob, from_json, to_json
 
 QUEUE = "diarization-studio"
+# The one function name a worker runs (remote_worker.refusal): a name of its own, not a
+# module path, so moving modules never changes what workers accept. PROTOCOL numbers the
+# payload; raise it when a worker of today could not read it.
+JOB = "diarization_studio.job.v1"
+PROTOCOL = 1
+SAMPLE_RATE = 16000  # of the audio sent, as audio.decode gives it
 PIECE_BYTES = 8 * 1024 * 1024  # of compressed audio per Redis value (a value may hold 512 MB)
 KEEP_SEC = 24 * 3600  # audio, messages and flags expire after a day
 ALIVE_SEC = 6  # a running remote job renews its heartbeat every second; gone this long, it died
@@ -30,13 +38,14 @@ REDIS_PATIENCE_SEC = 300.0  # how long a worker waits for a restarting Redis bef
 log = logging.getLogger("app")
 
 
-def connect(url: str):
-    """A Redis connection, or a UserError naming what is wrong (never the password)."""
+def connect(url: str, password: str | None = None):
+    """A Redis connection, or a UserError naming what is wrong (never the password).
+    `password`: for an address without one (a password in the address wins)."""
     import redis
 
     try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=10,
-                                      retry_on_timeout=True)
+        client = redis.Redis.from_url(url, password=password or None, socket_connect_timeout=5, socket_timeout=30,
+                                      health_check_interval=10, retry_on_timeout=True)
         client.ping()
     except ValueError as exc:
         raise UserError(f"The queue address is not valid ({exc}); use redis://host:6379 or rediss:// for TLS.") from None
@@ -46,6 +55,17 @@ def connect(url: str):
         raise UserError(f"The queue at {safe_url(url)} cannot be reached ({type(exc).__name__}). "
                         "Check that Redis runs there and that this computer may connect.") from None
     return client
+
+
+def read_password(path) -> str:
+    """The password in a file (its first line), so that it never stands in a command line."""
+    from pathlib import Path
+
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"The queue's password file {path} cannot be read ({exc.__class__.__name__}).") from None
+    return lines[0] if lines else ""
 
 
 def safe_url(url: str) -> str:
@@ -80,16 +100,45 @@ def upload_audio(client, cache_key: str, samples: np.ndarray) -> None:
     client.set(manifest, json.dumps({"pieces": len(pieces), "samples": len(samples)}), ex=KEEP_SEC)
 
 
-def download_audio(client, cache_key: str) -> np.ndarray:
+def download_audio(client, cache_key: str, samples: int, max_samples: int) -> np.ndarray:
+    """The `samples` the job declares, never more: anyone who can write to the Redis can
+    write a small piece that inflates to gigabytes, so each piece is inflated only as far
+    as the declared length (and that length is at most `max_samples`)."""
+    if not 0 <= samples <= max_samples:
+        hours = max_samples / SAMPLE_RATE / 3600
+        raise UserError(f"The job's audio is longer than this worker takes ({hours:g} hours, the longest recording "
+                        "in its settings).")
+    expected = 2 * samples  # 16-bit
     manifest = client.get(audio_key(cache_key))
     if manifest is None:
         raise UserError("The job's audio is no longer in the queue (it expired); send the job again.")
-    info = json.loads(manifest)
-    packed = b"".join(client.get(f"{audio_key(cache_key)}:{i}") or b"" for i in range(info["pieces"]))
-    pcm = np.frombuffer(zlib.decompress(packed), dtype="<i2")
-    if len(pcm) != info["samples"]:
+    try:
+        info = json.loads(manifest)
+        pieces = info["pieces"]
+        declared = info["samples"]
+    except (ValueError, TypeError, KeyError):
+        pieces = declared = None
+    # zlib never makes data much larger: more pieces than that is not our upload
+    most = (expected + expected // 1000 + 1024) // PIECE_BYTES + 1
+    if declared != samples or not isinstance(pieces, int) or not 1 <= pieces <= most:
+        raise UserError("What the queue holds under this job's key is not the audio it declares; send the job again.")
+    pcm = bytearray()
+    inflater = zlib.decompressobj()
+    try:
+        for i in range(pieces):
+            key = f"{audio_key(cache_key)}:{i}"
+            if client.strlen(key) > PIECE_BYTES:
+                raise UserError("What the queue holds under this job's key is not the audio it declares; "
+                                "send the job again.")
+            # one byte more than is still due: a piece that gives it holds more than was declared
+            pcm += inflater.decompress(client.get(key) or b"", expected - len(pcm) + 1)
+            if len(pcm) > expected or inflater.unconsumed_tail:
+                raise UserError("The job's audio in the queue holds more than it declared; send the job again.")
+    except zlib.error:
+        raise UserError("The job's audio in the queue is damaged; send the job again.") from None
+    if len(pcm) != expected or not inflater.eof or inflater.unused_data:
         raise UserError("The job's audio in the queue is incomplete; send the job again.")
-    return pcm.astype(np.float32) / 32768.0
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
 
 
 class RemoteWorker:
@@ -127,6 +176,7 @@ class RemoteWorker:
         settings = settings_from_dict(job.settings)
         decoded = audio.decode(job.path, max_seconds=settings.max_hours * 3600)
         upload_audio(self.client, job.cache_key, decoded.samples)
+        self._samples = len(decoded.samples)
         self._job = job
         self._done = dict(job.done_chunks)
         self._parts = dict(job.parts)
@@ -151,6 +201,8 @@ class RemoteWorker:
                     self._done[int(message.chunk["index"])] = [message.chunk, message.result]
                 elif isinstance(message, Part):
                     self._parts[message.part] = message.data
+                elif isinstance(message, Result):  # the worker knew only the file's name
+                    message.transcript["source"].update(path=self._job.path, sha256=self._job.sha256)
                 return message
             failure = self._check()
             if failure is not None:
@@ -175,11 +227,20 @@ class RemoteWorker:
     # the queue
 
     def _enqueue(self) -> None:
+        from pathlib import Path
+
+        from .jobs import _RESULT_SETTINGS
+
         self._token = uuid.uuid4().hex
-        job = RunJob(self._job.job_id, self._job.path, self._job.settings, self._job.cache_key, self._job.sha256,
-                     self._done, self._job.diarization, self._parts)
-        payload = {"job": to_json(job), "audio": self._job.cache_key, "token": self._token, "warnings": self._warnings}
-        self.queue.enqueue("app.core.remote_worker.run", payload, job_id=f"ds-{self._token}",
+        # What the worker needs and no more: the file's name, the settings that change the
+        # result, and what is done so far (never the folder, the data folder, roles, Ollama,
+        # or the file's hash: receive puts the path and hash back into the result).
+        settings = {name: self._job.settings.get(name) for name in _RESULT_SETTINGS if name in self._job.settings}
+        job = RunJob(self._job.job_id, Path(self._job.path).name, settings, self._job.cache_key, "", self._done,
+                     self._job.diarization, self._parts)
+        payload = {"protocol": PROTOCOL, "job": to_json(job), "samples": self._samples, "token": self._token,
+                   "warnings": self._warnings}
+        self.queue.enqueue(JOB, payload, job_id=f"ds-{self._token}", description="Diarization Studio job",
                            job_timeout=JOB_TIMEOUT_SEC, result_ttl=KEEP_SEC, failure_ttl=KEEP_SEC)
         self._enqueued_at = time.monotonic()
         self._last_check = time.monotonic()
@@ -206,8 +267,9 @@ class RemoteWorker:
             return None
         if status == RQStatus.FAILED:
             reason = (rq_job.latest_result().exc_string if rq_job.latest_result() else "") or "unknown error"
+            reason = re.sub(r"^[\w.]+(Error|Refused): ", "", reason.strip().splitlines()[-1])  # the note, not the class
             return Failure(self._job.job_id, f"{self._job.path}: the remote worker could not run this job "
-                                             f"({reason.strip().splitlines()[-1][:300]}).")
+                                             f"({reason[:300].rstrip('.')}).")
         if status == RQStatus.STARTED and not self.client.exists(_alive(self._token)) \
                 and time.monotonic() - self._enqueued_at > ALIVE_SEC:
             log.warning("job %s: its remote worker stopped answering; back on the queue.", self._job.job_id)

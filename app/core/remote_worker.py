@@ -2,9 +2,13 @@
 
 `python -m app worker --redis URL` runs `serve`: an RQ worker that runs one job at a time
 in its own process (models stay loaded between jobs), with its own data folder and
-device choice. Each job is plain JSON (RQ's JSON serializer; a payload that is not a job
-fails with a note and the worker goes on). Messages go back on a Redis list the app
-reads; a heartbeat key says the job is alive; a cancel key stops it.
+device choice. Each job is plain JSON (RQ's JSON serializer). Messages go back on a Redis
+list the app reads; a heartbeat key says the job is alive; a cancel key stops it.
+
+RQ runs whatever function a job names, by import, and whatever callbacks it names; anyone
+who can write to the Redis writes jobs. So this worker runs one name only (queue.JOB),
+compared before anything is imported, refuses callbacks, webhooks and dependencies, and
+never logs what a job carries.
 """
 
 from __future__ import annotations
@@ -14,30 +18,136 @@ import logging
 import threading
 import time
 
+from rq import SimpleWorker
+from rq.exceptions import DeserializationError
+from rq.job import Job
+
 from . import queue as q
+from .errors import UserError
 
 log = logging.getLogger("app")
 _resources = None  # the loaded models, kept between jobs
 
 
+class JobRefused(Exception):
+    """A job this worker does not run; RQ fails it with this note."""
+
+
+def refusal(job: Job) -> str | None:
+    """Why `job` is not one this worker runs, or None. Reads only what the job holds as
+    data: nothing it names is imported."""
+    try:
+        name, instance, args, kwargs = job.func_name, job.instance, job.args, job.kwargs
+    except DeserializationError:
+        return "refused: not a Diarization Studio job (its data is not JSON)"
+    if name != q.JOB or instance is not None:
+        return f"refused: not a Diarization Studio job (this worker runs {q.JOB} only)"
+    # RQ's properties for these import what they name: the stored names are read instead
+    if job._success_callback_name or job._failure_callback_name or job._stopped_callback_name:
+        return "refused: a Diarization Studio job has no callbacks"
+    if job.webhooks:
+        return "refused: a Diarization Studio job has no webhooks"
+    if job._dependency_ids:
+        return "refused: a Diarization Studio job depends on no other job"
+    if kwargs or len(args) != 1 or not isinstance(args[0], dict):
+        return "refused: not a Diarization Studio job (unexpected arguments)"
+    return None
+
+
+class _Job(Job):
+    """Resolves queue.JOB to `run` and nothing else to anything: no import by name, no
+    callbacks, no webhooks (refusal has turned away every job that names one)."""
+
+    @property
+    def func(self):
+        if self.func_name != q.JOB or self.instance is not None:
+            raise JobRefused("refused: not a Diarization Studio job")
+        return run
+
+    success_callback = failure_callback = stopped_callback = property(lambda self: None)
+
+    def send_webhooks(self, status, *, exc_string=None) -> None:
+        pass
+
+
+class _Worker(SimpleWorker):
+    """RQ's worker in this process, which runs only `refusal`-free jobs and logs job ids,
+    never a job's description (RQ's holds its arguments) or arguments."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, job_class=_Job, log_job_description=False, **kwargs)
+
+    def perform_job(self, job: Job, queue, execution) -> bool:
+        note = refusal(job)
+        if note is None:
+            return super().perform_job(job, queue, execution)
+        log.warning("Worker %s: job %s %s.", self.name, job.id, note)
+        try:
+            self.prepare_job_execution(job, remove_from_intermediate_queue=len(self.queues) == 1)
+        except DeserializationError:  # raised after the bookkeeping, by the process title alone
+            pass
+        from rq.utils import now
+
+        job.ended_at = now()
+        job.retries_left, job.webhooks = None, []
+        self.handle_job_failure(job, queue, exc_string=note, execution=execution)
+        return False
+
+    def handle_exception(self, job: Job, *exc_info) -> None:
+        """RQ's own hands the job's arguments to the log handlers: here only the job's id
+        and what went wrong (a refusal in one line, anything else with its traceback)."""
+        import traceback
+
+        if isinstance(exc_info[1], (JobRefused, UserError)):
+            log.warning("Worker %s: job %s failed: %s", self.name, job.id, exc_info[1])
+        else:
+            log.error("Worker %s: job %s failed:\n%s", self.name, job.id,
+                      "".join(traceback.format_exception(*exc_info)))
+
+
+def _read(payload) -> tuple:
+    """The job in a payload: (RunJob, token, samples, warnings); JobRefused for anything else."""
+    from .messages import RunJob, from_json
+
+    if not isinstance(payload, dict):
+        raise JobRefused("refused: not a Diarization Studio job")
+    protocol = payload.get("protocol")
+    if isinstance(protocol, int) and not isinstance(protocol, bool) and protocol > q.PROTOCOL:
+        raise JobRefused(f"this worker is older than the app that sent the job (job protocol {protocol}, the worker "
+                         f"reads {q.PROTOCOL}): update the worker (its copy of Diarization Studio) and start it again")
+    if protocol != q.PROTOCOL or not {"job", "samples", "token"} <= set(payload):
+        raise JobRefused("refused: not a Diarization Studio job (missing fields)")
+    try:
+        job = from_json(payload["job"])
+    except (ValueError, TypeError):
+        job = None
+    token, samples = payload["token"], payload["samples"]
+    if (not isinstance(job, RunJob) or not isinstance(token, str) or not token.isalnum()
+            or not isinstance(samples, int) or isinstance(samples, bool) or not isinstance(job.settings, dict)):
+        raise JobRefused("refused: not a Diarization Studio job")
+    warnings = tuple(str(w) for w in payload.get("warnings") or ())
+    return job, token, samples, warnings
+
+
 def run(payload: dict) -> str:
-    """RQ's job function. Raises (and so fails the RQ job, with the reason) when the
-    payload is not a job; the pipeline's own outcomes go back as messages."""
+    """RQ's job function (queue.JOB). Raises (and so fails the RQ job, with the reason)
+    when the payload is not a job; the pipeline's own outcomes go back as messages."""
+    from dataclasses import replace
+
     from rq import get_current_job
 
-    from . import pipeline, settings as settings_module, worker
-    from .audio import Audio
-    from .jobs import settings_from_dict
-    from .messages import Progress, RunJob, from_json, to_json
+    from . import jobs, settings as settings_module
+    from .messages import Progress, to_json
 
     global _resources
-    if not isinstance(payload, dict) or not {"job", "audio", "token"} <= set(payload):
-        raise ValueError("not a Diarization Studio job (missing fields)")
-    job = from_json(payload["job"])
-    if not isinstance(job, RunJob) or not isinstance(payload["token"], str) or not payload["token"].isalnum():
-        raise ValueError("not a Diarization Studio job")
+    job, token, samples, warnings = _read(payload)
+    mine = settings_module.load()  # this machine's device, threads, data folder and longest recording
+    try:  # the app's settings that change the result; everything else is this machine's
+        settings = replace(mine, **{name: job.settings[name] for name in jobs._RESULT_SETTINGS
+                                    if name in job.settings and name not in ("device", "compute_type")}).validated()
+    except TypeError:
+        raise JobRefused("refused: the job's settings are not settings") from None
     client = get_current_job().connection
-    token = payload["token"]
     messages, cancel_key, alive_key = q._messages(token), q._cancel(token), q._alive(token)
     last_progress = [Progress(job.job_id, 0.0, "queued")]
     lock = threading.Lock()
@@ -88,30 +198,27 @@ def run(payload: dict) -> str:
     client.set(alive_key, b"1", ex=q.ALIVE_SEC)
     threading.Thread(target=beat, daemon=True, name="heartbeat").start()
     try:
-        samples = q.download_audio(client, payload["audio"])
-        mine = settings_module.load()  # this machine's device, threads and data folder
-        settings = settings_from_dict(job.settings)
-        from dataclasses import replace
+        pcm = q.download_audio(client, job.cache_key, samples, int(settings.max_hours * 3600 * q.SAMPLE_RATE))
+        from . import pipeline, worker
+        from .audio import Audio
 
-        settings = replace(settings, device=mine.device, compute_type=mine.compute_type, cpu_threads=mine.cpu_threads,
-                           parallel_chunks=mine.parallel_chunks, data_dir=mine.data_dir, offline=mine.offline)
-        warnings = tuple(str(w) for w in payload.get("warnings") or ())
         if _resources is None:
             _resources = pipeline.Resources()
-        worker.run_job(job, send, _resources, settings=settings, decoded=Audio(samples, warnings), cancel=cancelled)
+        worker.run_job(job, send, _resources, settings=settings, decoded=Audio(pcm, warnings), cancel=cancelled)
     finally:
         stop.set()
         client.delete(alive_key)
     return json.dumps({"job": job.job_id})
 
 
-def serve(url: str, name: str | None = None, burst: bool = False) -> None:
-    """Runs a worker for the queue at `url` until stopped (Ctrl-C)."""
-    from rq import Queue, SimpleWorker
+def serve(url: str, name: str | None = None, burst: bool = False, password: str | None = None) -> None:
+    """Runs a worker for the queue at `url` until stopped (Ctrl-C); `password` for an
+    address without one."""
+    from rq import Queue
     from rq.serializers import JSONSerializer
 
-    client = q.connect(url)
-    queue = Queue(q.QUEUE, connection=client, serializer=JSONSerializer)
-    worker = SimpleWorker([queue], connection=client, serializer=JSONSerializer, name=name)
+    client = q.connect(url, password)
+    queue = Queue(q.QUEUE, connection=client, serializer=JSONSerializer, job_class=_Job)
+    worker = _Worker([queue], connection=client, serializer=JSONSerializer, name=name)
     log.info("Worker %s takes jobs from %s (queue %s).", worker.name, q.safe_url(url), q.QUEUE)
     worker.work(burst=burst, with_scheduler=False)
