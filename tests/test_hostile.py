@@ -45,6 +45,14 @@ def test_absurd_channel_counts_are_refused(tmp_path, channels):
     assert str(path) in str(info.value)
 
 
+def test_a_codec_no_decoder_reads_is_refused_as_such(tmp_path):
+    path = tmp_path / "odd.wav"
+    path.write_bytes(wav_header(16000, 1, b"\x00\x00" * 1600, fmt=0x7777))  # PyAV gives no codec context
+    for check in (audio.probe, audio.decode):
+        with pytest.raises(AudioError, match="no decoder here reads"):
+            check(path)
+
+
 def test_a_recording_past_the_length_limit_is_refused(tmp_path):
     path = media.write_wav(tmp_path / "long.wav", np.zeros(16000 * 5, dtype=np.float32))
     with pytest.raises(AudioError, match="longer than"):
@@ -108,7 +116,8 @@ def test_a_role_cannot_forge_a_subtitle_cue(fmt):
 def test_exports_can_leave_the_folder_out():
     t = transcript_with("Ana")
     assert json.loads(exports.render("json", t, with_folder=False))["source"]["path"] == "a.wav"
-    assert json.loads(exports.render("json", t))["source"]["path"] == "/x/a.wav"
+    assert json.loads(exports.render("json", t, with_folder=True))["source"]["path"] == "/x/a.wav"
+    assert json.loads(exports.render("json", t))["source"]["path"] == "a.wav"  # private unless asked
 
 
 def test_the_history_and_its_folder_are_private(tmp_path):

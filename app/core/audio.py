@@ -1,8 +1,12 @@
-"""Any audio or video file to 16 kHz mono float32 samples, through PyAV (no ffmpeg binary)."""
+"""Any audio or video file to 16 kHz mono float32 samples, through PyAV (no ffmpeg binary).
+
+Only FFmpeg's audio and video demuxers (media.DEMUXERS) may open a file: never a script,
+playlist or image sequence, which would read the files it names (see `_open`)."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 from dataclasses import dataclass
@@ -10,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import media
 from .errors import AudioError
 
 SAMPLE_RATE = 16000
@@ -58,20 +63,10 @@ def file_sha256(path: Path, block: int = 1 << 20, cancel=lambda: False) -> str:
 
 
 def probe(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS) -> None:
-    """What `decode` checks before decoding (an audio track, a sane header, not too long),
-    without decoding: an upload that is not audio is refused at once."""
-    import av
-
-    check_readable(path)
-    try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except av.error.FFmpegError as exc:
-        raise AudioError(f"{path}: cannot be read as audio or video; it is damaged, incomplete or not a media "
-                         f"file ({_reason(exc)}).") from exc
-    with container:
-        if not container.streams.audio:
-            kind = "a video without an audio track" if container.streams.video else "no audio track"
-            raise AudioError(f"{path}: contains {kind}; there is nothing to transcribe.")
+    """What `decode` checks before decoding (an audio or video container, an audio track, a
+    sane header, not too long), without decoding: an upload that is not audio is refused at once."""
+    path = Path(path)
+    with _open(path) as container:
         _check_header(container, container.streams.audio[0], path, max_seconds)
 
 
@@ -81,27 +76,8 @@ def decode(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS) -> Audio:
     Bounded: absurd sample rates and channel counts are refused from the header, a
     recording longer than `max_seconds` before decoding (when the header says) and while
     decoding (when it does not), and the samples go into one array sized from the start."""
-    import av  # PyAV ships FFmpeg's libraries; imported here to keep start-up cheap
-
     path = Path(path)
-    check_readable(path)
-    name, handle = str(path), None
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:  # a name that is not UTF-8 (Linux): FFmpeg gets the open file instead
-        handle = open(path, "rb")
-    try:
-        container = av.open(handle or name, metadata_errors="ignore")
-    except av.error.FFmpegError as exc:
-        if handle:
-            handle.close()
-        raise AudioError(
-            f"{path}: cannot be read as audio or video; it is damaged, incomplete or not a media file ({_reason(exc)})."
-        ) from exc
-    with container, (handle or contextlib.nullcontext()):
-        if not container.streams.audio:
-            kind = "a video without an audio track" if container.streams.video else "no audio track"
-            raise AudioError(f"{path}: contains {kind}; there is nothing to transcribe.")
+    with _open(path) as container:
         stream = container.streams.audio[0]
         expected = _check_header(container, stream, path, max_seconds)
         stream.thread_type = "AUTO"
@@ -122,9 +98,133 @@ def decode(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS) -> Audio:
     return Audio(samples=samples, warnings=tuple(warnings))
 
 
+@contextlib.contextmanager
+def _open(path: Path):
+    """The recording, opened by one of the audio and video demuxers (`media.DEMUXERS`) and
+    holding an audio track; anything else is an AudioError naming the file.
+
+    FFmpeg reads the file through Python (`_Input`), so its name is never taken for an FFmpeg
+    URL ("concat:a|b", "subfile,,...:x", "file:x", "frame%d.jpg" open as the files so named),
+    and its options refuse, before any demuxer reads its header, a container that is not on
+    the list: a concat script or a playlist never opens the files it names. The name FFmpeg
+    finds is checked again after opening, before any packet is read."""
+    import av  # PyAV ships FFmpeg's libraries; imported here to keep start-up cheap
+
+    check_readable(path)
+    try:
+        source = _Input(path)
+    except OSError as exc:
+        raise AudioError(f"{path}: cannot be read ({exc.strerror or exc}).") from exc
+    try:
+        try:
+            container = av.open(source, container_options=_container_options(), metadata_errors="ignore")
+        except av.error.FFmpegError as exc:
+            kind = _kind(_head(path))
+            if kind:
+                raise AudioError(_not_media(path, kind)) from exc
+            # EINVAL is FFmpeg's answer for a container not on the list (and for little else)
+            reason = "not an audio or video format this app opens" if exc.errno == errno.EINVAL else _reason(exc)
+            raise AudioError(f"{path}: cannot be read as audio or video; it is damaged, incomplete or not a media "
+                             f"file ({reason}).") from exc
+        with container:
+            demuxer = container.format.name
+            if demuxer not in media.DEMUXERS:
+                raise AudioError(_not_media(path, _kind(_head(path), demuxer)))
+            if not container.streams.audio:
+                kind = "a video without an audio track" if container.streams.video else "no audio track"
+                raise AudioError(f"{path}: contains {kind}; there is nothing to transcribe.")
+            yield container
+    except OSError as exc:  # the disk or share failed mid-read (FFmpeg's own errors are not these)
+        if isinstance(exc, av.error.FFmpegError):
+            raise
+        raise AudioError(f"{path}: could not be read ({exc.strerror or exc}).") from exc
+    finally:
+        source.close()
+
+
+class _Input:
+    """A recording as FFmpeg reads it: a file object (FFmpeg never parses its path) named
+    for FFmpeg only by its suffix when that is a recording's (".mp3"), which FFmpeg's probe
+    weighs for files without a clear signature; never by a name a demuxer could act on."""
+
+    def __init__(self, path: Path):
+        self._file = open(path, "rb")
+        suffix = path.suffix.lower()
+        self.name = "recording" + (suffix if suffix in media.EXTENSIONS else "")
+        self.read, self.tell = self._file.read, self._file.tell
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        # A seek FFmpeg's own file reader would answer with an error code (before the start,
+        # say) gets one here too: PyAV would hold a Python exception for a later call.
+        try:
+            return self._file.seek(offset, whence)
+        except (OSError, ValueError) as exc:
+            return -(getattr(exc, "errno", None) or errno.EINVAL)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _container_options() -> dict[str, str]:
+    # format_whitelist: checked by FFmpeg after probing and before the demuxer reads its
+    # header, and passed on to any file a demuxer opens. protocol_whitelist: no protocol at
+    # all (no FFmpeg protocol is named "none") for a file a container names; the recording
+    # itself comes through Python and needs none.
+    return {"format_whitelist": ",".join(sorted(media.DEMUXERS)), "protocol_whitelist": "none"}
+
+
+def _not_media(path: Path, kind: str) -> str:
+    return f"{path}: is not an audio or video file (it is {kind}); only recordings can be transcribed."
+
+
+def _head(path: Path, size: int = 4096) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(size)
+    except OSError:
+        return b""
+
+
+_IMAGES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*", b"BM",
+           b"\xff\x0a", b"\x00\x00\x00\x0cJXL ", b"\x00\x00\x01\x00", b"8BPS", b"DDS ", b"qoif")
+_DEMUXER_KINDS = {"concat": "an FFmpeg concat script", "hls": "a playlist", "dash": "a playlist",
+                  "webm_dash_manifest": "a playlist", "ffmetadata": "an FFmpeg metadata file",
+                  "sdp": "a network stream description (SDP)", "image2": "an image"}
+
+
+def _kind(head: bytes, demuxer: str | None = None) -> str | None:
+    """What a file FFmpeg may not open as a recording is, from its first bytes (or from the
+    demuxer FFmpeg chose), for the message; None when it is not one of these."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    lowered = text[:1024].lower()
+    if text.startswith(b"ffconcat version"):
+        return "an FFmpeg concat script"
+    if (text.startswith((b"#EXTM3U", b"[playlist]")) or b"<mpd" in lowered
+            or (lowered.startswith(b"<?xml") and b"<playlist" in lowered)):
+        return "a playlist"
+    if text.startswith(_IMAGES) or (text[:4] == b"RIFF" and text[8:12] == b"WEBP") or b"<svg" in lowered:
+        return "an image"
+    if text.startswith(b";FFMETADATA"):
+        return "an FFmpeg metadata file"
+    if text.startswith(b"v=0") and b"\nm=" in text:
+        return "a network stream description (SDP)"
+    if text.startswith(b"%PDF-"):
+        return "a PDF document"
+    if demuxer:
+        if demuxer in _DEMUXER_KINDS:
+            return _DEMUXER_KINDS[demuxer]
+        if demuxer.endswith("_pipe"):
+            return "an image"
+        return f"a kind of file FFmpeg calls “{demuxer}”"
+    return None
+
+
 def _check_header(container, stream, path: Path, max_seconds: float) -> float | None:
     """Refuses what no real recording is; returns the length the header claims (s), if any."""
     context = stream.codec_context
+    if context is None:  # PyAV has no decoder for the codec the header names
+        raise AudioError(f"{path}: its audio is in a form no decoder here reads; the file is damaged or not what "
+                         "it says.")
     rate = context.sample_rate or stream.sample_rate or 0
     channels = getattr(context, "channels", 0) or getattr(getattr(context, "layout", None), "nb_channels", 0)
     if not MIN_RATE <= rate <= MAX_RATE:

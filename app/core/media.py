@@ -8,6 +8,18 @@ AUDIO = {".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".oga", ".opus", ".wma
 VIDEO = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".wmv", ".3gp", ".mpg", ".mpeg"}
 EXTENSIONS = AUDIO | VIDEO
 
+# The only FFmpeg demuxers that may open a recording, by their full names (what FFmpeg
+# calls `format.name`): audio and video containers, whatever a file is called. Never a
+# script, playlist or image sequence (concat, hls, dash, image2...): those open the files
+# they name, so an upload could be transcribed as another one. Nothing here reads another
+# file (mov's external references stay off: FFmpeg's enable_drefs is off by default).
+DEMUXERS = frozenset({
+    "wav", "w64", "aiff", "au", "caf", "voc", "flac", "wv",  # PCM and lossless audio
+    "mp3", "aac", "ogg", "amr", "amrnb", "amrwb",  # compressed audio (mp3: MP2 too; ogg: Opus, Vorbis, FLAC)
+    "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "asf",  # MP4/MOV/M4A/3GP, MKV/WebM, WMA/WMV
+    "avi", "flv", "mpeg", "mpegts", "dv", "mxf",  # other video: old, screen recorders, camcorders (MTS), cameras
+})
+
 
 def is_media(path: Path) -> bool:
     return path.suffix.lower() in EXTENSIONS and not path.name.startswith(".")
