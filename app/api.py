@@ -1,4 +1,4 @@
-"""The local HTTP API: other programs upload a recording, poll its job, fetch the result.
+"""The local HTTP API: this computer's own programs upload a recording, poll its job, fetch the result.
 
     POST   /api/diarization/upload?language=es&persist=true   (multipart field "audio")
     GET    /api/diarization/jobs/{job_id}
@@ -6,10 +6,14 @@
     DELETE /api/diarization/jobs/{job_id}
     GET    /api/diarization/jobs                               (X-Session-ID: only that session's)
 
-The same engine and history as the window: a job sent here joins the one queue. Loopback
-only unless told otherwise, and then every request needs the bearer token the app made.
-An upload streams to a file in the data folder, never whole into memory, up to a size
-cap; the name the client sent is never used as a path.
+Every request needs `Authorization: Bearer TOKEN`, the token kept in the data folder's
+`api-token` (only its user may read it). The same engine and history as the window: a job
+sent here joins the one queue. A job's id is random and alone lets its holder read or
+cancel it. Refused before anything else: a Host that is not this server's (a web page on a
+name that rebinds to 127.0.0.1) and an Origin not on the CORS list (a web page may neither
+read nor send). An upload streams to a file in the data folder, never whole into memory, up
+to a size cap; the name the client sent is never used as a path; no upload ever makes the
+app download a model.
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the endpoints' annotations
@@ -17,7 +21,9 @@ cap; the name the client sent is never used as a path.
 import hmac
 import ipaddress
 import os
+import re
 import secrets
+import tempfile
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -32,38 +38,77 @@ STATUS_TEXT = {JobStatus.PENDING: "pending", JobStatus.IN_PROGRESS: "in progress
                JobStatus.FAILED: "failed", JobStatus.CANCELLED: "cancelled", JobStatus.INTERRUPTED: "pending"}
 MEDIA_TYPES = {"json": "application/json", "srt": "application/x-subrip", "vtt": "text/vtt",
                "txt": "text/plain; charset=utf-8", "rttm": "text/plain; charset=utf-8"}
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+PUBLIC_PATHS = ("/docs", "/docs/oauth2-redirect", "/openapi.json")  # the API's description: no token needed
+WAITING = (JobStatus.PENDING, JobStatus.IN_PROGRESS, JobStatus.INTERRUPTED)
+_API_ID = re.compile(r"[0-9a-f]{32}")  # engine.new_api_id
+_TOKEN = re.compile(r"[A-Za-z0-9_.~+/=-]{16,512}")
 
 
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
-        return True
+def token_file(data_dir) -> Path:
+    return Path(data_dir) / "api-token"
+
+
+def load_or_create_token(data_dir) -> str:
+    """The API's token, made once (the first time anything serves the API) and kept in the
+    data folder, readable by its user only: `serve` and the window's API process share it."""
+    path = token_file(data_dir)
+    token = _read_token(path)
+    if token:
+        return token
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".api-token.")  # mode 0600
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(secrets.token_urlsafe(32) + "\n")
+        try:
+            os.link(temporary, path)  # never over a token another process has just made
+        except FileExistsError:
+            if not _read_token(path):  # emptied or damaged by hand: made anew
+                os.replace(temporary, path)
+        except OSError:  # a file system without hard links
+            os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    return _read_token(path)
 
 
-def new_token() -> str:
-    return secrets.token_urlsafe(24)
+def _read_token(path: Path) -> str:
+    try:
+        token = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    if os.name == "posix" and path.stat().st_mode & 0o077:
+        os.chmod(path, 0o600)
+    return token if _TOKEN.fullmatch(token) else ""
 
 
-def create_app(engine, settings, *, token: str | None = None, cors_origins=(), max_upload_mb: float = 2048):
-    """The FastAPI application over `engine`. `settings()` gives the settings a new job
-    takes (the window's, kept current); `token`: required as a bearer header when set."""
+def create_app(engine, settings, *, port: int, host: str = "127.0.0.1", token: str | None = None, cors_origins=(),
+               max_upload_mb: float = 2048):
+    """The FastAPI application over `engine`, served on `host`:`port` (the only Host it
+    answers besides this computer's loopback names). `settings()` gives the settings a new
+    job takes (the window's, kept current); `token`: the bearer token every request needs
+    (by default the data folder's); `cors_origins`: the web pages allowed to call it."""
     from fastapi import FastAPI, HTTPException, Query, Request
     from fastapi.responses import Response
 
     app = FastAPI(title="Diarization Studio", version="1", description=__doc__.split("\n\n")[0],
                   docs_url="/docs", redoc_url=None)
+    _document_token(app)
+    token = token or load_or_create_token(settings().data_dir)
+    hosts = _served_hosts(host, port)
+    # Added innermost first: the gate sees a request before CORS answers its preflight,
+    # and CORS before the token is asked for (a preflight carries none).
+    app.add_middleware(_Bearer, token=token)
     if cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "X-Session-ID", "Content-Type"])
+    app.add_middleware(_Gate, hosts=hosts, origins={f"http://{h}" for h in hosts} | set(cors_origins),
+                       port=port, any_address=host in ("0.0.0.0", "::"))
     uploads = _Uploads(engine, settings().data_dir)
-
-    if token is not None:
-        app.add_middleware(_Bearer, token=token)
+    waiting = _Waiting(engine)
 
     @app.post(PREFIX + "/upload", status_code=200)
     async def upload(request: Request, language: str | None = None, persist: bool = False,
@@ -77,31 +122,36 @@ def create_app(engine, settings, *, token: str | None = None, cors_origins=(), m
         kind = request.headers.get("content-type", "")
         if not kind.startswith("multipart/form-data"):
             raise HTTPException(415, "Send the recording as multipart/form-data with a field named audio.")
-        target = uploads.new_file(persist)
-        try:
-            fields = await _receive(request, kind, target, int(max_upload_mb * 1024 * 1024))
-        except ClientDisconnect:
-            target.unlink(missing_ok=True)
-            raise HTTPException(400, "The upload was cut off before it ended.") from None
-        except UserError as exc:
-            target.unlink(missing_ok=True)
-            raise HTTPException(exc.status, str(exc)) from None
-        options = {"language": language, "speakers": speakers, "max_speakers": max_speakers, "model": model}
-        options.update({k: v for k, v in fields.items() if k in options and v})
-        try:
-            job_settings = _settings_for(settings(), options)
-        except UserError as exc:
-            target.unlink(missing_ok=True)
-            raise HTTPException(422, str(exc)) from None
-        try:
-            await _off_loop(audio.probe, target, job_settings.max_hours * 3600)
-            job = await _off_loop(engine.add, target, job_settings)
-        except UserError as exc:  # the server's own path is not the client's business
-            target.unlink(missing_ok=True)
-            raise HTTPException(415, str(exc).replace(str(target), "the upload")) from None
         session = request.headers.get("x-session-id", "")[:200]
-        if session:
-            job = engine.store.update(job.id, session_id=session)
+        current = settings()
+        async with waiting.slot(session, current.api_max_pending):
+            room = await _off_loop(uploads.kept_room, current.api_max_kept_gb) if persist else None
+            if room is not None and room <= 0:
+                raise HTTPException(429, str(_full()))
+            target = uploads.new_file(persist)
+            try:
+                fields = await _receive(request, kind, target, int(max_upload_mb * 1024 * 1024), room)
+                options = {"language": language, "speakers": speakers, "max_speakers": max_speakers, "model": model}
+                options.update({k: v for k, v in fields.items() if k in options and v})
+                try:
+                    job_settings = _settings_for(current, options)
+                except UserError as exc:
+                    raise HTTPException(422, str(exc)) from None
+                await _off_loop(_model_here, job_settings)
+                try:
+                    await _off_loop(audio.probe, target, job_settings.max_hours * 3600)
+                    job = await _off_loop(lambda: engine.add(target, job_settings, session_id=session))
+                except UserError as exc:  # the server's own path is not the client's business
+                    raise HTTPException(415, str(exc).replace(str(target), "the upload")) from None
+            except ClientDisconnect:
+                target.unlink(missing_ok=True)
+                raise HTTPException(400, "The upload was cut off before it ended.") from None
+            except UserError as exc:
+                target.unlink(missing_ok=True)
+                raise HTTPException(exc.status, str(exc)) from None
+            except BaseException:
+                target.unlink(missing_ok=True)
+                raise
         uploads.track(job, target, persist)
         return _job_json(job)
 
@@ -110,98 +160,214 @@ def create_app(engine, settings, *, token: str | None = None, cors_origins=(), m
     rendered = _Rendered()
 
     @app.get(PREFIX + "/jobs/{job_id}")
-    async def job_status(job_id: int):
+    async def job_status(job_id: str):
         return _job_json(_job(job_id))
 
     @app.get(PREFIX + "/jobs")
     def job_list(request: Request):
-        session = request.headers.get("x-session-id", "")
-        return [_job_json(j) for j in engine.jobs() if not session or j.session_id == session]
+        """This session's jobs (X-Session-ID); without one, those sent without one (and the
+        window's, when its user allows it in Preferences)."""
+        session = request.headers.get("x-session-id", "")[:200]
+        window = not session and settings().api_lists_window_jobs
+        return [_job_json(engine.with_api_id(j)) for j in engine.jobs()
+                if (j.from_api and j.session_id == session) or (window and not j.from_api)]
 
     @app.delete(PREFIX + "/jobs/{job_id}")
-    def cancel(job_id: int):
+    def cancel(job_id: str):
         job = _job(job_id)
-        if job.status in (JobStatus.PENDING, JobStatus.IN_PROGRESS, JobStatus.INTERRUPTED):
-            engine.cancel(job_id)
-        return _job_json(engine.job(job_id) or job)
+        if job.status in WAITING:
+            engine.cancel(job.id)
+        return _job_json(engine.job(job.id) or job)
 
     @app.get(PREFIX + "/result/{job_id}")
-    async def result(job_id: int, format: str = Query("json", pattern="^(" + "|".join(FORMATS) + ")$")):
+    async def result(job_id: str, format: str = Query("json", pattern="^(" + "|".join(FORMATS) + ")$")):
         job = _job(job_id)
         if job.status != JobStatus.COMPLETED:
             raise HTTPException(409, f"Job {job_id} is {STATUS_TEXT.get(job.status, job.status)}; "
                                      "it has no result yet.")
+        with_folder = not settings().exports_without_folder
         revision = engine.shown_revision(job)
-        body = rendered.get(job_id, format, revision)
+        body = rendered.get(job.id, format, with_folder, revision)
         if body is None:
-            body = rendered.put(job_id, format, revision, render(format, engine.result(job_id)).encode("utf-8"))
+            text = render(format, engine.result(job.id), with_folder=with_folder)
+            body = rendered.put(job.id, format, with_folder, revision, text.encode("utf-8"))
         return Response(body, media_type=MEDIA_TYPES[format])
 
-    def _job(job_id: int):
-        job = engine.job(job_id)
-        if job is None:
-            raise HTTPException(404, f"There is no job {job_id}.")
+    def _job(job_id: str):
+        """The job given out as `job_id`; anything else (an old number, a guess) is not found."""
+        job = engine.job_for_api(job_id) if _API_ID.fullmatch(job_id) else None
+        if job is None or not (job.from_api or settings().api_lists_window_jobs):
+            raise HTTPException(404, "There is no such job.")
         return job
 
     app.state.uploads = uploads
     return app
 
 
+def _served_hosts(host: str, port: int) -> set[str]:
+    """The Host values a request may carry: this computer's loopback names, and the
+    address it was told to listen on, with the port."""
+    try:
+        named = f"[{host}]" if ipaddress.ip_address(host).version == 6 else host
+    except ValueError:
+        named = host
+    return {f"{name}:{port}".lower() for name in (*LOOPBACK_NAMES, named)}
+
+
+def _document_token(app) -> None:
+    """The OpenAPI page asks for the token (its Authorize button), as every call needs it."""
+    made = app.openapi
+
+    def openapi():
+        schema = made()
+        schema.setdefault("components", {})["securitySchemes"] = {"token": {"type": "http", "scheme": "bearer"}}
+        schema["security"] = [{"token": []}]
+        return schema
+
+    app.openapi = openapi
+
+
+async def _refuse(scope, receive, send, status: int, detail: str) -> None:
+    from fastapi.responses import JSONResponse
+
+    await JSONResponse({"detail": detail}, status_code=status)(scope, receive, send)
+
+
+class _Gate:
+    """Before anything else (plain ASGI, as `_Bearer`): a Host other than this server's
+    (DNS rebinding: a web page on a name that resolves to 127.0.0.1) is refused 421, an
+    Origin not on the CORS list (a web page, which may not read or send here) 403."""
+
+    def __init__(self, app, hosts: set[str], origins: set[str], port: int, any_address: bool):
+        self.app, self.port, self.any_address = app, str(port), any_address
+        self.hosts = {h.encode() for h in hosts}
+        self.origins = {o.encode() for o in origins}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        headers = scope.get("headers") or ()
+        hosts = [v.lower() for k, v in headers if k == b"host"]
+        if len(hosts) != 1 or not self._host_ok(hosts[0]):
+            return await self._refused(scope, receive, send, 421, "This server answers only as "
+                                       "127.0.0.1 or localhost, with its port.")
+        if any(k == b"origin" and v not in self.origins for k, v in headers):
+            return await self._refused(scope, receive, send, 403, "Web pages from this origin may not call this "
+                                       "server (serve --cors ORIGIN allows one).")
+        return await self.app(scope, receive, send)
+
+    def _host_ok(self, host: bytes) -> bool:
+        if host in self.hosts:
+            return True
+        if not self.any_address:  # served on every address: an address (not a name) is this server
+            return False
+        name, _, port = host.decode("latin-1").rpartition(":")
+        try:
+            ipaddress.ip_address(name.removeprefix("[").removesuffix("]"))
+        except ValueError:
+            return False
+        return port == self.port
+
+    @staticmethod
+    async def _refused(scope, receive, send, status: int, detail: str) -> None:
+        if scope["type"] == "websocket":  # none is served: closed before it opens
+            return await send({"type": "websocket.close", "code": 1008})
+        await _refuse(scope, receive, send, status, detail)
+
+
 class _Bearer:
-    """Every request refused without `Authorization: Bearer TOKEN` (plain ASGI: Starlette's
-    http middleware cost about 3 ms a request on 2 cores)."""
+    """Every request refused without `Authorization: Bearer TOKEN` but for the API's own
+    description (plain ASGI: Starlette's http middleware cost about 3 ms a request on 2
+    cores)."""
 
     def __init__(self, app, token: str):
         self.app, self.expected = app, f"Bearer {token}".encode()
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
+        if scope["type"] == "http" and not (scope["method"] == "GET" and scope["path"] in PUBLIC_PATHS):
             given = dict(scope.get("headers") or ()).get(b"authorization", b"")
             if not hmac.compare_digest(given, self.expected):
-                from fastapi.responses import JSONResponse
-
-                refusal = JSONResponse({"detail": "This server needs its token: Authorization: Bearer TOKEN "
-                                                  "(shown in the app's Preferences)."}, status_code=401)
-                return await refusal(scope, receive, send)
+                return await _refuse(scope, receive, send, 401, "This server needs its token: Authorization: Bearer "
+                                     "TOKEN (the file api-token in the data folder; Preferences shows it).")
         return await self.app(scope, receive, send)
 
 
+class _Waiting:
+    """At most so many jobs waiting or running per session: a slot is held from the
+    request's start (counted with the stored ones) until its job is stored."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self._arriving: dict[str, int] = {}
+
+    def slot(self, session: str, most: int):
+        import contextlib
+
+        from fastapi import HTTPException
+
+        @contextlib.asynccontextmanager
+        async def held():
+            self._arriving[session] = self._arriving.get(session, 0) + 1  # before the count: never under it
+            try:
+                stored = await _off_loop(self._stored, session)
+                if stored + self._arriving[session] > most:
+                    raise HTTPException(429, f"This session already has {most} jobs waiting or running, the most "
+                                             "this server takes at once; send more when some have finished.")
+                yield
+            finally:
+                self._arriving[session] -= 1
+                if not self._arriving[session]:
+                    del self._arriving[session]
+
+        return held()
+
+    def _stored(self, session: str) -> int:
+        return sum(1 for j in self.engine.jobs() if j.from_api and j.session_id == session and j.status in WAITING)
+
+
 class _Rendered:
-    """Results already rendered, by job and format: a cached result is bytes handed back
-    while the transcript's shown revision is the one it was rendered at (a rename, a
-    correction or a known voice, made here or in the window's process, moves it on); a
-    bounded number are kept."""
+    """Results already rendered, by job, format and whether the folder is shown: a cached
+    result is bytes handed back while the transcript's shown revision is the one it was
+    rendered at (a rename, a correction or a known voice, made here or in the window's
+    process, moves it on); a bounded number are kept."""
 
     MOST = 256
 
     def __init__(self):
-        self._entries: dict[tuple[int, str], tuple[int, bytes]] = {}
+        self._entries: dict[tuple[int, str, bool], tuple[int, bytes]] = {}
 
-    def get(self, job_id: int, fmt: str, revision: int) -> bytes | None:
-        found = self._entries.get((job_id, fmt))
+    def get(self, job_id: int, fmt: str, with_folder: bool, revision: int) -> bytes | None:
+        found = self._entries.get((job_id, fmt, with_folder))
         return found[1] if found and found[0] == revision else None
 
-    def put(self, job_id: int, fmt: str, revision: int, body: bytes) -> bytes:
-        if (job_id, fmt) not in self._entries and len(self._entries) >= self.MOST:
+    def put(self, job_id: int, fmt: str, with_folder: bool, revision: int, body: bytes) -> bytes:
+        key = (job_id, fmt, with_folder)
+        if key not in self._entries and len(self._entries) >= self.MOST:
             self._entries.pop(next(iter(self._entries)))
-        self._entries[(job_id, fmt)] = (revision, body)
+        self._entries[key] = (revision, body)
         return body
 
 
 def _job_json(job) -> dict:
     return {
-        "job_id": str(job.id), "status": STATUS_TEXT.get(job.status, str(job.status)), "stage": job.stage,
+        "job_id": job.api_id, "status": STATUS_TEXT.get(job.status, str(job.status)), "stage": job.stage,
         "progress_percent": round(job.progress * 100, 1), "error": job.error or None, "file": job.name,
         "created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at,
     }
 
 
 def _settings_for(base, options: dict):
-    changes = {}
+    """The settings an upload's job takes: the server's, changed by what the client asked
+    for; never a download (`_model_here` says whether the model is here)."""
+    from app.core import models
+
+    changes = {"offline": True}
     if options.get("language"):
         changes["language"] = str(options["language"]).strip().lower()
     if options.get("model"):
         changes["model"] = str(options["model"]).strip()
+        if changes["model"] not in models.SIZES:  # a name, never a folder of this computer
+            raise UserError(f"Unknown model: use one of {', '.join(models.SIZES)} (one already on this computer).")
     for name, field in (("speakers", "num_speakers"), ("max_speakers", "max_speakers")):
         if options.get(name) not in (None, ""):
             try:
@@ -209,6 +375,24 @@ def _settings_for(base, options: dict):
             except (TypeError, ValueError):
                 raise UserError(f"{name} must be a whole number.") from None
     return replace(base, **changes).validated()
+
+
+def _model_here(job_settings) -> None:
+    """A model the job would have to download is refused (409); the server's own choice of
+    a model folder is trusted."""
+    from fastapi import HTTPException
+
+    from app.core import models
+    from app.core.errors import ModelError
+
+    name = job_settings.model
+    if name in models.SIZES and name != models.EMBEDDED_SIZE:
+        try:
+            models.resolve(name, job_settings.models_dir, allow_download=False)
+        except ModelError:
+            raise HTTPException(409, f"The '{name}' model is not on this computer, and this server never downloads "
+                                     f"one: use '{models.EMBEDDED_SIZE}', or download '{name}' in the app first."
+                                ) from None
 
 
 async def _off_loop(fn, *args):
@@ -225,9 +409,18 @@ class _BadUpload(UserError):
     status = 400
 
 
-async def _receive(request, content_type: str, target: Path, cap: int) -> dict[str, str]:
-    """Streams the multipart body: the `audio` part into `target` (at most `cap` bytes),
-    the small fields into the dict returned."""
+class _Full(UserError):
+    status = 429
+
+
+def _full() -> _Full:
+    return _Full("Recordings kept with persist=true fill the room this server keeps for them; "
+                 "send it without persist, or remove kept recordings first.")
+
+
+async def _receive(request, content_type: str, target: Path, cap: int, room: int | None = None) -> dict[str, str]:
+    """Streams the multipart body: the `audio` part into `target` (at most `cap` bytes, and
+    `room` when it is kept), the small fields into the dict returned."""
     from python_multipart.multipart import MultipartParser, parse_options_header
 
     _, params = parse_options_header(content_type)
@@ -260,6 +453,8 @@ async def _receive(request, content_type: str, target: Path, cap: int) -> dict[s
             state["size"] += end - start
             if state["size"] > cap:
                 raise _TooBig(f"The recording is larger than this server takes ({cap // (1024 * 1024)} MB).")
+            if room is not None and state["size"] > room:
+                raise _full()
             out.write(data[start:end])
         elif state["name"] in FIELDS:  # anything else is read past, never kept
             field = fields.setdefault(state["name"], bytearray())
@@ -312,6 +507,18 @@ class _Uploads:
             else:
                 path.unlink(missing_ok=True)
 
+    def kept_room(self, most_gb: float) -> int:
+        """Bytes still free for kept recordings (0 or less: none)."""
+        used = 0
+        if self.kept.is_dir():
+            with os.scandir(self.kept) as entries:
+                for entry in entries:
+                    try:
+                        used += entry.stat().st_size if entry.is_file() else 0
+                    except OSError:  # removed meanwhile
+                        pass
+        return int(most_gb * 1e9) - used
+
     def new_file(self, persist: bool) -> Path:
         folder = self.kept if persist else self.temporary
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -337,7 +544,7 @@ class _Uploads:
                         pass
 
 
-def serve(host: str = "127.0.0.1", port: int = 7001, token: str | None = None, cors_origins=(), settings=None):
+def serve(host: str = "127.0.0.1", port: int = 7001, cors_origins=(), settings=None):
     """`python -m app serve`: the API without the window, on this history's engine."""
     import uvicorn
 
@@ -345,16 +552,15 @@ def serve(host: str = "127.0.0.1", port: int = 7001, token: str | None = None, c
     from app.core.engine import Engine, open_history, worker_factory
 
     settings = settings or settings_mod.load()
-    if not is_loopback(host) and not token:
-        token = new_token()
-        print(f"Listening on {host}, not only this computer: every request needs "
-              f"'Authorization: Bearer {token}'.", flush=True)
+    token = load_or_create_token(settings.data_dir)
+    print(f"Every request needs 'Authorization: Bearer {token}' (kept in {token_file(settings.data_dir)}).",
+          flush=True)
     store, problem = open_history(settings)
     if problem:
         print(f"warning: {problem}", flush=True)
     engine = Engine(store, worker_factory=worker_factory(lambda: settings))
     engine.start()
-    app = create_app(engine, lambda: settings, token=token, cors_origins=cors_origins,
+    app = create_app(engine, lambda: settings, port=port, host=host, token=token, cors_origins=cors_origins,
                      max_upload_mb=settings.max_upload_mb)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -68,7 +68,8 @@ def _server(history: str, settings_data: dict, port: int, max_upload_mb: float):
     current = [_settings(settings_data)]
     engine = Engine(Store(Path(history)), runs_jobs=False)
     engine.start()
-    app = api.create_app(engine, lambda: current[0], max_upload_mb=max_upload_mb)
+    # the token: the data folder's, which the window shows its user (ApiHost.token)
+    app = api.create_app(engine, lambda: current[0], port=port, max_upload_mb=max_upload_mb)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False)
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # stopped by the window, through the pipe

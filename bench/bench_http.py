@@ -37,13 +37,14 @@ POLLER = r"""
 import asyncio, json, sys, time
 url, done_id, running_id, seconds, clients, interval = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
 in_step = sys.argv[7] == "1"
+token = sys.stdin.readline().strip()  # not in argv, where other users could read it
 host, port = url.split("//")[1].split(":")
 times = {"result": [], "status": []}
 
 async def get(reader, writer, path):
     # plain HTTP/1.1 on a kept-alive connection: the time is the server's and the
     # network's, not a heavy client library's (httpx's async client added ~4 ms a request)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
     length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
@@ -115,7 +116,7 @@ def main() -> None:
     window.show()
     bridge.engine.start()
     url = f"http://127.0.0.1:{port}"
-    client = httpx.Client(base_url=url, timeout=60)
+    client = httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {window.api.token}"})
 
     def send(path: Path) -> str:
         with open(path, "rb") as handle:
@@ -140,7 +141,7 @@ def main() -> None:
             measuring.set()
             poller = subprocess.run([sys.executable, "-c", POLLER, url, done, running, str(args.seconds),
                                      str(args.clients), str(args.interval), "1" if args.in_step else "0"],
-                                    capture_output=True, text=True)
+                                    input=window.api.token + "\n", capture_output=True, text=True)
             found["times"] = json.loads(poller.stdout.strip().splitlines()[-1])
             found["state"] = client.get(f"/api/diarization/jobs/{running}").json()
         finally:

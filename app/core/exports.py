@@ -109,7 +109,7 @@ def to_rttm(t: Transcript) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def render(fmt: str, t: Transcript, with_folder: bool = True) -> str:
+def render(fmt: str, t: Transcript, with_folder: bool = False) -> str:
     """The transcript in `fmt`; without the recording's folder (which often names a
     client or a patient) unless asked for."""
     if not with_folder:

@@ -1,7 +1,8 @@
 """The HTTP API served for the window (Preferences: "Allow other programs to send
 recordings"): uvicorn on this computer's loopback address only, in a process of its own
 (app/api_process.py) on the window's history, so jobs sent this way join the one queue
-like dropped files while the window's own thread never answers a request.
+like dropped files while the window's own thread never answers a request. Programs send
+the token kept in the data folder (`token`, `token_file`), which the user copies to them.
 
 Started and stopped off the window's thread's way: `start` returns at once and `changed`
 says when it listens (or why it cannot); the process ends with the window."""
@@ -9,6 +10,7 @@ says when it listens (or why it cannot); the process ends with the window."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
@@ -26,6 +28,20 @@ class ApiHost(QObject):
         self.port = None
         self.max_upload_mb = None
         self._lock = threading.Lock()
+
+    @property
+    def token(self) -> str:
+        """What other programs send as `Authorization: Bearer TOKEN` (made on first use; a
+        few bytes read from the data folder)."""
+        from app import api
+
+        return api.load_or_create_token(self.settings().data_dir)
+
+    @property
+    def token_file(self) -> Path:
+        from app import api
+
+        return api.token_file(self.settings().data_dir)
 
     @property
     def running(self) -> bool:

@@ -23,10 +23,13 @@ CREATE TABLE jobs (
     note TEXT NOT NULL DEFAULT '',       -- e.g. what role naming said
     path_bytes BLOB,                     -- the path's bytes when not valid UTF-8; path shows them with U+FFFD
     session_id TEXT NOT NULL DEFAULT '', -- X-Session-ID of an upload over the HTTP API (app/api.py)
-    cancel_requested INTEGER NOT NULL DEFAULT 0  -- by another process; the one running it stops it
+    cancel_requested INTEGER NOT NULL DEFAULT 0, -- by another process; the one running it stops it
+    api_id TEXT,                         -- random id an HTTP API client was given (app/api.py), else NULL
+    from_api INTEGER NOT NULL DEFAULT 0  -- added through the HTTP API (else in the window or the CLI)
 );
 CREATE INDEX jobs_by_key ON jobs (cache_key);
 CREATE INDEX jobs_by_status ON jobs (status);
+CREATE UNIQUE INDEX jobs_by_api_id ON jobs (api_id);
 
 CREATE TABLE results (
     cache_key TEXT PRIMARY KEY,
