@@ -6,6 +6,9 @@ from app import cli
 from app.cli import main
 
 if __name__ == "__main__":  # worker processes import this module again; they must not run the CLI
+    # Whatever this process and its children (workers, the API) write is its user's alone:
+    # the history, preferences, uploads, models. Exports were already (files.write_atomic).
+    os.umask(0o077)
     multiprocessing.freeze_support()
     code = main()
     if cli.ran_window:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from app.core import roles
+from app.core import hosts, roles
 from app.core.transcript import Segment, Source, Speaker, Transcript
 from tests.ollama_server import MODEL, FakeOllama, closed_port_host
 
@@ -102,10 +102,10 @@ def test_a_job_with_roles_on_completes_whatever_ollama_does(mode, tmp_path, sett
 
     server = None if mode == "refused" else FakeOllama(mode, delay=3.0)
     host = closed_port_host() if server is None else server.host
-    engine = Engine(Store(tmp_path / "history.db"))
+    timeout = 1.0 if mode == "slow" else 5.0
+    chosen = replace(settings, roles_enabled=True, ollama_host=host, ollama_model=MODEL, ollama_timeout=timeout)
+    engine = Engine(Store(tmp_path / "history.db"), settings_now=lambda: chosen)
     try:
-        timeout = 1.0 if mode == "slow" else 5.0
-        chosen = replace(settings, roles_enabled=True, ollama_host=host, ollama_model=MODEL, ollama_timeout=timeout)
         job = engine.add(sample.wav, chosen)
         assert engine.wait(job.id, timeout=300).status == "completed"
         deadline = __import__("time").monotonic() + 30
@@ -163,3 +163,69 @@ def test_no_proxy_from_the_environment_and_no_key_to_an_unconfirmed_host(server,
 def test_a_bad_address_leaves_a_note_not_asking_for_ever():
     result = roles.suggest(consultation(), options("localhost:99999"))
     assert result.roles == {} and "port" in result.note
+
+
+# Consent is read when the excerpts would be sent, not when the job was queued: a job added
+# while role naming was on with a confirmed remote host sends nothing once the user unticks
+# it, removes the confirmation or points Ollama elsewhere.
+
+@pytest.fixture
+def remote(server, monkeypatch):
+    """The local fake server, taken for a host off this computer (it needs confirming)."""
+    monkeypatch.setattr(hosts, "is_local", lambda host: False)
+    return server
+
+
+@pytest.mark.parametrize("change", ["kept", "roles off", "confirmation removed", "another host"])
+def test_a_queued_job_sends_excerpts_only_with_the_consent_in_force_when_it_finishes(remote, tmp_path, settings,
+                                                                                     change):
+    from dataclasses import replace
+
+    import numpy as np
+
+    from app.core.engine import Engine
+    from app.core.store import Store
+    from tests import media
+    from tests.test_queue import ScriptedWorker, finishes
+
+    wav = media.write_wav(tmp_path / "consulta.wav", (np.random.default_rng(0).standard_normal(16000) * 0.1).astype("f4"))
+    consent = replace(settings, roles_enabled=True, ollama_host=remote.host, ollama_confirmed_host=remote.host,
+                      ollama_model=MODEL, ollama_timeout=5.0)
+    current = [consent]
+    spawned = []
+    engine = Engine(Store(tmp_path / "history.db"), spawn=spawned.append, settings_now=lambda: current[0],
+                    worker_factory=lambda: ScriptedWorker(finishes))
+    try:
+        job = engine.add(wav, consent)
+        current[0] = {"kept": replace(consent, ollama_api_key="key-now"),
+                      "roles off": replace(consent, roles_enabled=False),
+                      "confirmation removed": replace(consent, ollama_confirmed_host=""),
+                      "another host": replace(consent, ollama_host=closed_port_host())}[change]
+        while spawned:  # the job runs to its end, then role naming if it is still wanted
+            spawned.pop(0)()
+        assert engine.job(job.id).status == "completed"
+        if change == "kept":
+            assert engine.suggestions(job.id) == {"SPEAKER_00": "Doctor"}
+            assert server_saw_key(remote, "key-now"), "the key is read now too (jobs never store it)"
+        else:
+            assert remote.requests == [] and remote.headers == [], "excerpts went where consent was withdrawn"
+            assert engine.suggestions(job.id) == {}
+    finally:
+        engine.close()
+
+
+def server_saw_key(server, key: str) -> bool:
+    return any(h.get("authorization") == f"Bearer {key}" for h in server.headers)
+
+
+def test_consent_withdrawn_while_asking_stops_the_excerpts_before_they_leave(remote):
+    consent = roles.RoleOptions(remote.host, MODEL, timeout=5.0, confirmed_host=remote.host)
+    # Consent holds for the first look and the model list, then is withdrawn: the
+    # conversation itself is never sent.
+    result = roles.suggest(consultation(), lambda: None if remote.headers else consent)
+    assert remote.requests == [] and len(remote.headers) == 1, "only the model list was asked for"
+    assert result.roles == {} and "turned off" in result.note
+    remote.headers.clear()
+    result = roles.suggest(consultation(), lambda: None)
+    assert remote.headers == [] and result.roles == {}
+    assert roles.suggest(consultation(), lambda: consent).roles, "and with consent it works"

@@ -24,7 +24,7 @@ class QueueLock:
         if self._file is not None:
             return True
         try:
-            handle = open(self.path, "a+b")
+            handle = _private_open(self.path)
         except OSError:
             return False
         try:
@@ -46,6 +46,18 @@ class QueueLock:
             finally:
                 self._file.close()
                 self._file = None
+
+
+def _private_open(path: Path):
+    """The lock file, its user's alone (0600) like the history beside it, whatever the umask."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+    if os.name == "posix":
+        try:
+            if os.fstat(fd).st_mode & 0o077:
+                os.fchmod(fd, 0o600)  # made by an older version
+        except OSError:  # not ours to change: left as it is
+            pass
+    return os.fdopen(fd, "r+b")
 
 
 if os.name == "nt":  # pragma: no cover - the app ships for macOS; kept usable elsewhere

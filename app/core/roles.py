@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
+from typing import Callable
 
 from . import hosts
 from .errors import UserError
@@ -20,6 +21,7 @@ from .transcript import Transcript
 EXCERPT_CHARS = 1200  # per speaker: enough to tell a role, bounded for hour-long files
 MAX_ROLE_CHARS = 40
 MAX_REPLY_BYTES = 64 * 1024  # a longer answer is not a list of roles; reading stops there
+TURNED_OFF = "Role naming was turned off (or its host changed) before the excerpts were sent: nothing was sent."
 
 
 @dataclass(frozen=True)
@@ -113,51 +115,77 @@ def validate(reply: str, speaker_ids: list[str]) -> dict[str, str]:
     return roles
 
 
-def suggest(transcript: Transcript, options: RoleOptions) -> RoleResult:
+def suggest(transcript: Transcript, options: RoleOptions | Callable[[], RoleOptions | None]) -> RoleResult:
     """Asks Ollama; never raises for anything Ollama, the network or the address does.
 
-    Excerpts go only to this computer or to the host the user confirmed; no proxy from the
-    environment is used (httpx would otherwise send them through one, even for
-    localhost); the answer is read up to MAX_REPLY_BYTES; the whole exchange has one
-    deadline."""
+    `options` may be a callable giving the options in force now (None: role naming turned
+    off): it is read again right before each request, so consent withdrawn meanwhile (role
+    naming unticked, the host's confirmation removed, another host chosen) stops the
+    excerpts before they leave. Excerpts go only to this computer or to the host the user
+    confirmed; no proxy from the environment is used (httpx would otherwise send them
+    through one, even for localhost); the answer is read up to MAX_REPLY_BYTES; the whole
+    exchange has one deadline."""
+    current = options if callable(options) else (lambda: options)
     ids = [s.id for s in transcript.speakers]
     if not ids:
         return RoleResult({}, "No speakers to name.")
+    chosen = current()
+    if chosen is None:
+        return RoleResult({}, TURNED_OFF)
     try:
-        address = hosts.url(options.host)
+        address = hosts.url(chosen.host)
     except UserError as exc:
         return RoleResult({}, str(exc))
-    if not hosts.trusted(options.host, options.confirmed_host):
+    if not hosts.trusted(chosen.host, chosen.confirmed_host):
         return RoleResult({}, f"Ollama at {address} is not on this computer: excerpts of the conversation would be "
                               "sent there. Confirm that host in Preferences (https advised), or use a local Ollama.")
     outcome: dict = {}
-    worker = threading.Thread(target=lambda: outcome.update(_ask(transcript, options, address, ids)), daemon=True)
+    worker = threading.Thread(target=lambda: outcome.update(_ask(transcript, chosen, current, address, ids)),
+                              daemon=True)
     worker.start()
-    worker.join(options.timeout)
+    worker.join(chosen.timeout)
     if worker.is_alive():  # a slow drip is cut off here; the thread ends with its socket
         client = outcome.get("client")
         if client is not None:
             client.close()
-        return RoleResult({}, f"Ollama did not answer within {options.timeout:g} s; try again, or a smaller model.")
+        return RoleResult({}, f"Ollama did not answer within {chosen.timeout:g} s; try again, or a smaller model.")
     return outcome.get("result") or RoleResult({}, "Role naming failed unexpectedly; the speakers keep their labels.")
 
 
-def _ask(transcript: Transcript, options: RoleOptions, address: str, ids: list[str]) -> dict:
+class _Withdrawn(Exception):
+    """Consent to send excerpts there is no longer in force."""
+
+
+def _consented(current: Callable[[], RoleOptions | None], address: str) -> RoleOptions:
+    """The options in force now, if they still send to `address`; else _Withdrawn."""
+    now = current()
+    try:
+        if now is not None and hosts.url(now.host) == address and hosts.trusted(address, now.confirmed_host):
+            return now
+    except UserError:
+        pass
+    raise _Withdrawn()
+
+
+def _ask(transcript: Transcript, options: RoleOptions, current: Callable[[], RoleOptions | None], address: str,
+         ids: list[str]) -> dict:
     import httpx
     import ollama
 
-    def key_only_where_confirmed(request) -> None:
-        confirmed = options.api_key and options.confirmed_host and hosts.trusted(str(request.url), options.confirmed_host) \
+    def only_with_consent(request) -> None:
+        """Runs right before each request leaves: consent, host and key as they are now."""
+        now = _consented(current, address)
+        confirmed = now.api_key and now.confirmed_host and hosts.trusted(str(request.url), now.confirmed_host) \
             and not hosts.is_local(str(request.url))
         if confirmed:
-            request.headers["authorization"] = f"Bearer {options.api_key}"
+            request.headers["authorization"] = f"Bearer {now.api_key}"
         else:
             request.headers.pop("authorization", None)  # the client library adds OLLAMA_API_KEY itself
 
     found: dict = {}
     try:
         client = ollama.Client(host=address, timeout=options.timeout, trust_env=False, follow_redirects=False,
-                               event_hooks={"request": [key_only_where_confirmed]})
+                               event_hooks={"request": [only_with_consent]})
         found["client"] = client
         pulled = {m.model for m in client.list().models}
         if options.model not in pulled and f"{options.model}:latest" not in pulled:
@@ -166,7 +194,7 @@ def _ask(transcript: Transcript, options: RoleOptions, address: str, ids: list[s
         reply, size = [], 0
         for part in client.chat(
             model=options.model,
-            messages=[{"role": "user", "content": prompt(transcript, options.context)}],
+            messages=[{"role": "user", "content": prompt(transcript, _consented(current, address).context)}],
             format=schema(ids),
             options={"temperature": 0},
             stream=True,
@@ -177,6 +205,9 @@ def _ask(transcript: Transcript, options: RoleOptions, address: str, ids: list[s
                 raise ValueError(f"its answer ran past {MAX_REPLY_BYTES // 1024} KB")
             reply.append(piece)
         roles = validate("".join(reply), ids)
+    except _Withdrawn:
+        found["result"] = RoleResult({}, TURNED_OFF)
+        return found
     except ConnectionError:
         found["result"] = RoleResult({}, f"Ollama is not running at {address}. Start it (ollama serve), or turn role naming off.")
         return found

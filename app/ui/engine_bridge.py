@@ -57,8 +57,9 @@ class EngineBridge(QObject):
         self._loads: dict[int, int] = {}  # job id: the latest read asked for (load)
         self._draining = False
         self._wake.connect(self._drain, Qt.QueuedConnection)
-        self.settings = settings  # the window's, kept current: where jobs run follows it
-        self.engine = Engine(store, spawn=self.submit, worker_factory=worker_factory(self._settings_now))
+        self.settings = settings  # the window's, kept current: where jobs run and role naming follow it
+        self.engine = Engine(store, spawn=self.submit, worker_factory=worker_factory(self._settings_now),
+                             settings_now=self._settings_now)
         self.engine.subscribe(self._relay)
 
     def _settings_now(self):
@@ -123,8 +124,10 @@ class EngineBridge(QObject):
     def remove(self, job_id: int) -> None:
         self.submit(lambda: self.engine.remove(job_id))
 
-    def name_roles(self, job_id: int, settings) -> None:
-        self.submit(lambda: self.engine.name_roles(job_id, settings))
+    def name_roles(self, job_id: int, settings_now=None) -> None:
+        """Asked for by the user: `settings_now()` (the bridge's by default) is read when the
+        excerpts would be sent, so a change in Preferences meanwhile holds."""
+        self.submit(lambda: self.engine.name_roles(job_id, settings_now or self._settings_now))
 
     def voices_command(self, fn, job_id: int | None = None) -> None:
         """Runs a known-voices command (`fn(engine)`) on the pool; then the voices are

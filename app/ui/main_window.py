@@ -378,7 +378,7 @@ class MainWindow(QMainWindow):
     def suggest_roles(self) -> None:
         job = self.selected_job()
         if job and job.status == JobStatus.COMPLETED:
-            self.bridge.name_roles(job.id, self.settings)
+            self.bridge.name_roles(job.id, lambda: self.settings)  # read when the excerpts leave
 
     def accept_roles(self) -> None:
         job = self.selected_job()
