@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     wk.add_argument("--redis", metavar="URL", help="the queue (default: REDIS_URL, or REDIS_HOST and REDIS_PORT)")
     wk.add_argument("--name", help="this worker's name in the queue (default: host name and process id)")
     wk.add_argument("--burst", action="store_true", help="stop once the queue is empty")
+    wk.add_argument("--password-file", type=Path, metavar="FILE",
+                    help="the queue's password, from a file (default: REDIS_PASSWORD, or REDIS_PASSWORD_FILE); "
+                         "never put it in --redis, where other users of the computer can read it")
     commands.add_parser("jobs", help="list the job history")
     show = commands.add_parser("show", help="print a stored result")
     show.add_argument("id", type=int)
@@ -57,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     sv = commands.add_parser("serve", help="the HTTP API for other programs, without the window")
     sv.add_argument("--port", type=int, default=7001)
     sv.add_argument("--host", default="127.0.0.1",
-                    help="where to listen (default: this computer only; another address needs the token printed)")
+                    help="where to listen (default: this computer only); every request needs the token it prints")
     sv.add_argument("--cors", action="append", default=[], metavar="ORIGIN", help="a web page origin allowed to call it")
     find = commands.add_parser("search", help="find words (or a speaker's name) in every stored transcript")
     find.add_argument("query", nargs="+", metavar="QUERY", help="words to find; accents and case are ignored")
@@ -180,7 +183,23 @@ def _run_files(engine, settings, args, files, target) -> int:
     return 1 if failed else 0
 
 
+def _queue_password(password_file: Path | None) -> str | None:
+    """For a queue address without a password: --password-file, REDIS_PASSWORD, then
+    REDIS_PASSWORD_FILE (the address's own password wins over all three)."""
+    from app.core.queue import read_password
+
+    if password_file:
+        return read_password(password_file)
+    if os.environ.get("REDIS_PASSWORD"):
+        return os.environ["REDIS_PASSWORD"]
+    if os.environ.get("REDIS_PASSWORD_FILE"):
+        return read_password(os.environ["REDIS_PASSWORD_FILE"])
+    return None
+
+
 def _worker(args) -> int:
+    from urllib.parse import urlsplit
+
     from app.core import settings as settings_mod
     from app.core.errors import UserError
     from app.core.remote_worker import serve
@@ -191,7 +210,10 @@ def _worker(args) -> int:
         settings = settings_mod.load(redis_url=args.redis)
         if not settings.redis_url:
             raise UserError("No queue given: use --redis redis://host:6379 (or set REDIS_URL).")
-        serve(settings.redis_url, args.name, burst=args.burst)
+        if args.redis and urlsplit(args.redis).password:
+            print("note: a password in --redis can be read by other users of this computer (ps); "
+                  "use REDIS_PASSWORD_FILE or --password-file instead.", file=sys.stderr)
+        serve(settings.redis_url, args.name, burst=args.burst, password=_queue_password(args.password_file))
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

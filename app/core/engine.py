@@ -14,6 +14,7 @@ there; when the owner quits or dies, it takes the lock over and resumes what was
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -43,6 +44,11 @@ class Event:
     kind: EventKind
     job: Job
     extra: dict = field(default_factory=dict)
+
+
+def new_api_id() -> str:
+    """128 random bits: an API client's job id, which alone lets it read or cancel that job."""
+    return secrets.token_hex(16)
 
 
 def _thread(fn: Callable[[], None]) -> None:
@@ -80,12 +86,18 @@ class Engine(VoicesDoor, SearchDoor, EditsDoor):
     give a scripted one. `only_own`: as owner, run only the jobs this engine added or
     resumed (the command line), leaving the others to the app that added them.
     `runs_jobs=False`: this engine never takes the queue; it adds, reads and cancels, and
-    the owner runs (the HTTP API served beside the window, in a process of its own)."""
+    the owner runs (the HTTP API served beside the window, in a process of its own).
+    `settings_now()`: the settings in force now (the window's, as Preferences left them;
+    by default those saved in the history's folder and the environment, read again each
+    time): consent to send excerpts to an LLM is read from it when they would be sent,
+    never from a job."""
 
     def __init__(self, store: Store, spawn: Callable[[Callable[[], None]], None] = _thread,
                  worker_factory: Callable[[], "_Worker"] | None = None, only_own: bool = False,
-                 watch_interval: float = WATCH_INTERVAL_SEC, runs_jobs: bool = True):
+                 watch_interval: float = WATCH_INTERVAL_SEC, runs_jobs: bool = True,
+                 settings_now: Callable[[], Settings] | None = None):
         self.store = store
+        self._settings_now = settings_now or (lambda: _saved_settings(self.store.path.parent))
         self._spawn = spawn
         self._new_worker = worker_factory or _Worker
         self._only_own = only_own
@@ -118,6 +130,15 @@ class Engine(VoicesDoor, SearchDoor, EditsDoor):
 
     def job(self, job_id: int) -> Job | None:
         return self.store.job(job_id)
+
+    def job_for_api(self, api_id: str) -> Job | None:
+        """The job an HTTP API client was given `api_id` for."""
+        return self.store.job_by_api_id(api_id)
+
+    def with_api_id(self, job: Job) -> Job:
+        """The job with an id for API clients, made now if it has none (a job added in the
+        window, listed to them only when the user allows it)."""
+        return job if job.api_id else (self.store.give_api_id(job.id, new_api_id()) or job)
 
     def result(self, job_id: int) -> Transcript | None:
         """The job's transcript, naming the file this job was given (a stored result may
@@ -176,20 +197,23 @@ class Engine(VoicesDoor, SearchDoor, EditsDoor):
                 break
         return added, refused
 
-    def add(self, path, settings: Settings, no_cache: bool = False) -> Job:
+    def add(self, path, settings: Settings, no_cache: bool = False, session_id: str | None = None) -> Job:
         """A job for one file (hashed here: the window calls this off its own thread).
+        `session_id`: sent by an HTTP API client ("" when it sent none): the job is that
+        session's, with a random id of its own for the client (`job_for_api`).
         Raises Cancelled when the engine closes meanwhile."""
         if self._closed:
             raise Cancelled()
         self.start()
         path = Path(path).absolute()
         settings_data = jobs.settings_to_dict(settings)
+        client = {} if session_id is None else {"session_id": session_id, "api_id": new_api_id(), "from_api": True}
         try:
             audio.check_readable(path)
             sha256 = audio.file_sha256(path, cancel=lambda: self._closed)
             label = devices.plan(settings.device, settings.compute_type).label
         except (UserError, OSError) as exc:
-            job = self.store.add_job(str(path), "", "", settings_data, status=JobStatus.FAILED)
+            job = self.store.add_job(str(path), "", "", settings_data, status=JobStatus.FAILED, **client)
             job = self.store.update(job.id, error=str(exc) if isinstance(exc, UserError) else f"{path}: {exc}")
             self._emit(EventKind.ADDED, job)
             return job
@@ -203,13 +227,15 @@ class Engine(VoicesDoor, SearchDoor, EditsDoor):
                     done = self.store.jobs_with_key(key, (JobStatus.COMPLETED,))
                     duration = done[-1].duration if done else None
                     job = self.store.add_job(str(path), sha256, key, settings_data, JobStatus.COMPLETED,
-                                             duration=duration)
+                                             duration=duration, **client)
                     self._emit(EventKind.ADDED, job, cached=True)
                     return job
-                waiting = self.store.jobs_with_key(key, (JobStatus.PENDING, JobStatus.IN_PROGRESS))
+                # another's job is not handed to an API client: its id would let it cancel that job
+                waiting = [j for j in self.store.jobs_with_key(key, (JobStatus.PENDING, JobStatus.IN_PROGRESS))
+                           if session_id is None or (session_id and j.from_api and j.session_id == session_id)]
                 if waiting:
                     return waiting[0]
-            job = self.store.add_job(str(path), sha256, key, settings_data, no_cache=no_cache)
+            job = self.store.add_job(str(path), sha256, key, settings_data, no_cache=no_cache, **client)
             self._own.add(job.id)
             self._emit(EventKind.ADDED, job)
         self._kick()
@@ -277,25 +303,44 @@ class Engine(VoicesDoor, SearchDoor, EditsDoor):
         typed = self.store.speaker_names(job.cache_key)
         return {k: v for k, v in self.store.suggestions(job.cache_key).items() if k not in typed}
 
-    def name_roles(self, job_id: int, settings: Settings | None = None) -> Job | None:
-        """Asks the LLM for each speaker's role; stores the suggestions and one note. Never fails the job."""
+    def name_roles(self, job_id: int, settings_now: Callable[[], Settings] | None = None,
+                   automatic: bool = False) -> Job | None:
+        """Asks the LLM for each speaker's role; stores the suggestions and one note. Never fails the job.
+
+        Host, confirmation, key and context come from `settings_now()` (the engine's by
+        default), read again right before each request; `automatic` (after a job): only
+        while role naming is on there."""
         from . import roles
 
+        read = settings_now or self._settings_now
+
+        def options_now() -> roles.RoleOptions | None:
+            chosen = self._settings_or_none(read)
+            if chosen is None or (automatic and not chosen.roles_enabled):
+                return None
+            return roles.RoleOptions(chosen.ollama_host, chosen.ollama_model, chosen.roles_context,
+                                     chosen.ollama_timeout, chosen.ollama_confirmed_host, chosen.ollama_api_key)
+
         job = self.store.job(job_id)
-        transcript = self.result(job_id)
+        transcript = self.result(job_id) if options_now() is not None else None
         if job is None or transcript is None:
             return job
-        chosen = settings or jobs.settings_from_dict(job.settings)
-        options = roles.RoleOptions(chosen.ollama_host, chosen.ollama_model, chosen.roles_context, chosen.ollama_timeout,
-                                    chosen.ollama_confirmed_host, chosen.ollama_api_key)
         job = self.store.update(job_id, note="Asking Ollama for the speakers' roles…")
         self._emit(EventKind.STATUS, job, roles="asking")
-        result = roles.suggest(transcript, options)
+        result = roles.suggest(transcript, options_now)
         if result.roles:
             self.store.save_suggestions(job.cache_key, result.roles)
         job = self.store.update(job_id, note=result.note)
         self._emit(EventKind.STATUS, job, roles="done")
         return job
+
+    @staticmethod
+    def _settings_or_none(read: Callable[[], Settings]) -> Settings | None:
+        try:
+            return read()
+        except UserError:  # the settings cannot be read now: nothing is sent
+            log.warning("role naming skipped: the settings cannot be read", exc_info=True)
+            return None
 
     def wait(self, job_id: int, statuses=tuple(s for s in JobStatus if s.finished), timeout: float | None = None) -> Job:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -483,8 +528,9 @@ class Engine(VoicesDoor, SearchDoor, EditsDoor):
                 )
                 self._apply_voices(job.cache_key)
                 self._emit(EventKind.STATUS, job)
-                if job.settings.get("roles_enabled"):
-                    self._spawn(lambda: self.name_roles(job_id))
+                now = self._settings_or_none(self._settings_now)
+                if now is not None and now.roles_enabled:  # asked again before anything is sent
+                    self._spawn(lambda: self.name_roles(job_id, automatic=True))
                 return
             elif isinstance(message, Failure):
                 return self._finish(job_id, JobStatus.FAILED, message.message)
@@ -515,6 +561,13 @@ class Engine(VoicesDoor, SearchDoor, EditsDoor):
     def _finish(self, job_id: int, status: JobStatus, error: str) -> None:
         job = self.store.update(job_id, status=status, error=error, finished_at=time.time(), worker_pid=None)
         self._emit(EventKind.STATUS, job)
+
+
+def _saved_settings(data_dir: Path) -> Settings:
+    """The preferences saved in the history's folder and the environment, as they are now."""
+    from . import settings
+
+    return settings.load(data_dir=data_dir)
 
 
 def _fingerprint(job: Job) -> tuple:

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from . import hosts, languages
+from . import hosts, keychain, languages
 from .errors import UserError
 
 APP_NAME = "Diarization Studio"
@@ -29,6 +29,9 @@ ENV_NAMES = {
     "REDIS_URL": "redis_url",  # or REDIS_HOST, REDIS_PORT and REDIS_PASSWORD (see load)
 }
 SECRET = ("ollama_api_key",)  # never written to the preferences file
+# The queue's address is saved without its password, which the keychain keeps (keychain.py)
+# with the address it was typed for; the two are joined again when settings are loaded.
+QUEUE_SECRET = "redis_url"
 NOT_IN_JOBS = ("ollama_api_key", "redis_url")  # never stored with a job (a URL may hold a password)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 COMPUTE_TYPES = ("auto", "int8", "int8_float16", "int8_float32", "float16", "float32", "bfloat16")
@@ -57,6 +60,9 @@ class Settings:
     max_upload_mb: float = 2048.0  # the largest recording the HTTP API takes (app/api.py)
     api_enabled: bool = False  # Preferences: "Allow other programs to send recordings"
     api_port: int = 7001
+    api_lists_window_jobs: bool = False  # the API's job list shows the jobs added in the window too
+    api_max_pending: int = 20  # jobs one API session may have waiting or running at once
+    api_max_kept_gb: float = 20.0  # all recordings kept by API uploads with persist=true (data/recordings)
     # Exports name the recording without its folder. On for new installs; an install
     # that predates the option keeps full paths until its user turns it on.
     exports_without_folder: bool = True
@@ -95,6 +101,10 @@ class Settings:
             raise UserError(f"The largest upload must be between 1 MB and 64 GB, not {self.max_upload_mb:g} MB.")
         if not 1024 <= self.api_port <= 65535:
             raise UserError(f"The port must be between 1024 and 65535, not {self.api_port}.")
+        if not 1 <= self.api_max_pending <= 10000:
+            raise UserError(f"Jobs waiting per program must be between 1 and 10000, not {self.api_max_pending}.")
+        if not 0 <= self.api_max_kept_gb <= 100000:
+            raise UserError(f"Kept uploads must be between 0 and 100000 GB, not {self.api_max_kept_gb:g}.")
         if not 0.01 <= self.max_hours <= 48:
             raise UserError(f"The longest recording must be between 0.01 and 48 hours, not {self.max_hours:g}.")
         if not 1 <= self.ollama_timeout <= 3600:
@@ -151,7 +161,7 @@ def load(environ: dict | None = None, preferences: bool = True, **overrides) -> 
     # The data folder first: preferences are read from the folder these settings will use.
     settings = Settings(data_dir=Path(overrides.pop("data_dir", None) or default_data_dir(environ)))
     if preferences:
-        saved = read_preferences(settings.preferences_file)
+        saved = _with_secrets(settings, read_preferences(settings.preferences_file))
         if "exports_without_folder" not in saved:
             saved["exports_without_folder"] = _first_choice_of_export_paths(settings)
         settings = replace(settings, **saved)
@@ -164,6 +174,13 @@ def load(environ: dict | None = None, preferences: bool = True, **overrides) -> 
         from urllib.parse import quote
 
         password = environ.get("REDIS_PASSWORD", "")
+        if not password and environ.get("REDIS_PASSWORD_FILE"):  # kept out of the environment and command lines
+            try:
+                lines = Path(environ["REDIS_PASSWORD_FILE"]).read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UserError(f"REDIS_PASSWORD_FILE: {environ['REDIS_PASSWORD_FILE']} cannot be read "
+                                f"({exc.__class__.__name__}).") from None
+            password = lines[0] if lines else ""
         auth = f":{quote(password, safe='')}@" if password else ""
         url = f"redis://{auth}{environ['REDIS_HOST']}:{environ.get('REDIS_PORT') or 6379}"
         settings = replace(settings, redis_url=url)
@@ -182,7 +199,7 @@ def _first_choice_of_export_paths(settings: Settings) -> bool:
     fresh = not settings.history_file.exists()
     try:
         save_preferences(settings, {"exports_without_folder": fresh})
-    except OSError:
+    except (OSError, UserError):  # written on a later start
         pass
     return fresh
 
@@ -205,10 +222,70 @@ def read_preferences(path: Path) -> dict:
 
 
 def save_preferences(settings: Settings, changes: dict) -> None:
+    """Writes the changes into preferences.json (0600): never a key, never the queue's
+    password (kept apart: keychain.py)."""
     path = settings.preferences_file
     current = read_preferences(path)
     current.update({k: v for k, v in changes.items() if k not in SECRET})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(current, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    if current.get("redis_url") or "redis_url" in changes:
+        current["redis_url"] = _password_apart(settings.data_dir, current.get("redis_url") or "",
+                                               typed="redis_url" in changes)
+    keychain.write_private(path, json.dumps(current, indent=2, default=str))
+
+
+def without_password(url: str) -> str:
+    """The queue's address without its password (redis://user:pw@host, or a password=
+    parameter, which redis-py reads too)."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    netloc = parts.netloc
+    if at and ":" in userinfo:
+        user = userinfo.partition(":")[0]
+        netloc = f"{user}@{hostport}" if user else hostport
+    query = parts.query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if any(k == "password" for k, _ in pairs):
+        query = urlencode([(k, v) for k, v in pairs if k != "password"])
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url
+    # joined by hand: urlunsplit drops the "//" of unix:///path once the netloc is empty
+    return (f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+            + (f"#{parts.fragment}" if parts.fragment else ""))
+
+
+def _password_apart(data_dir: Path, url: str, typed: bool) -> str:
+    """The address to save: a password in it goes to the keychain, with the address it was
+    typed for; an address typed without one forgets the one kept."""
+    public = without_password(url)
+    if public != url:
+        keychain.put(data_dir, QUEUE_SECRET, url)
+    elif typed:
+        keychain.put(data_dir, QUEUE_SECRET, "")
+    return public
+
+
+def _with_secrets(settings: Settings, saved: dict) -> dict:
+    """The saved preferences with the queue's password joined back, from the keychain, to
+    the very address it was typed for. One left in the file by an older version is moved
+    out now (the file rewritten)."""
+    url = saved.get("redis_url")
+    if not url:
+        return saved
+    if without_password(url) != url:
+        try:
+            save_preferences(settings, {})
+        except (OSError, UserError) as exc:  # kept working; moved out on a later start
+            import logging
+
+            logging.getLogger("app").warning("The queue's password could not be moved out of %s (%s).",
+                                             settings.preferences_file, exc)
+        return saved
+    kept = keychain.get(settings.data_dir, QUEUE_SECRET)
+    if kept and without_password(kept) == url:
+        saved["redis_url"] = kept
+    return saved

@@ -128,6 +128,13 @@ class PreferencesDialog(QDialog):
         self.api_port = QSpinBox(minimum=1024, maximum=65535, value=settings.api_port)
         self.api_port.setToolTip("http://127.0.0.1:PORT/api/diarization, documented at /docs")
         self.max_upload = QSpinBox(minimum=1, maximum=65536, value=int(settings.max_upload_mb), suffix=" MB")
+        # Off by default: a program sees only the jobs it sent, never the window's own recordings.
+        self.api_lists = QCheckBox("Programs may also list and read the window's own jobs")
+        self.api_lists.setChecked(settings.api_lists_window_jobs)
+        self.api_token = QLabel(f"Programs send the token kept in {settings.data_dir / 'api-token'}"
+                                " as 'Authorization: Bearer TOKEN'.")
+        self.api_token.setWordWrap(True)
+        self.api_token.setTextInteractionFlags(Qt.TextSelectableByMouse)
         form = QFormLayout()
         self.notes: dict[str, QLabel] = {}
         for label, name, widget in (
@@ -141,6 +148,7 @@ class PreferencesDialog(QDialog):
             ("Exports", "exports_without_folder", self.without_folder),
             ("Other programs", "api_enabled", self.api_enabled), ("Port", "api_port", self.api_port),
             ("Largest upload", "max_upload_mb", self.max_upload),
+            ("", "api_lists_window_jobs", self.api_lists), ("", "api_token", self.api_token),
             ("Process on", "process_on", self.process_on), ("Queue", "redis_url", queue_row),
             ("Queue unreachable", "queue_fallback", self.fallback), ("", "queue_test", self.test_result),
         ):
@@ -187,6 +195,7 @@ class PreferencesDialog(QDialog):
             "api_enabled": self.api_enabled.isChecked(),
             "api_port": self.api_port.value(),
             "max_upload_mb": float(self.max_upload.value()),
+            "api_lists_window_jobs": self.api_lists.isChecked(),
             "process_on": self.process_on.currentData(),
             "redis_url": self.redis_url.text().strip(),
             "queue_fallback": self.fallback.currentData(),
@@ -248,6 +257,7 @@ class PreferencesDialog(QDialog):
         super().accept()
 
     def save(self) -> Settings:
-        """Writes the preferences and returns the settings now in force (environment still wins)."""
+        """Writes the preferences (the queue's password apart from them, in the keychain) and
+        returns the settings now in force, from the same data folder (environment still wins)."""
         settings_mod.save_preferences(self.settings, self.changes())
-        return settings_mod.load()
+        return settings_mod.load(data_dir=self.settings.data_dir)

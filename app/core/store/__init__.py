@@ -52,6 +52,8 @@ class Job:
     note: str = ""
     session_id: str = ""  # an HTTP API client's X-Session-ID (app/api.py)
     cancel_requested: bool = False  # by another process on the history (Engine.cancel)
+    api_id: str | None = None  # the random id an HTTP API client was given for it (app/api.py)
+    from_api: bool = False  # added through the HTTP API (else in the window or on the command line)
 
     @property
     def name(self) -> str:
@@ -154,22 +156,33 @@ class Store(VoiceStore, SearchStore):
     # jobs
 
     def add_job(self, path: str, sha256: str, cache_key: str, settings: dict, status: str = "pending",
-                no_cache: bool = False, duration: float | None = None) -> Job:
+                no_cache: bool = False, duration: float | None = None, session_id: str = "",
+                api_id: str | None = None, from_api: bool = False) -> Job:
         now = time.time()
         finished = now if status in FINISHED else None
         raw = os.fsencode(path)
         text = shown(path)
         cursor = self._run(
             "INSERT INTO jobs (path, path_bytes, sha256, cache_key, settings, status, no_cache, duration, created_at,"
-            " finished_at, progress) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " finished_at, progress, session_id, api_id, from_api) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (text, None if text == path else raw, sha256, cache_key, json.dumps(settings, ensure_ascii=True), status,
-             int(no_cache), duration, now, finished, 1.0 if status == "completed" else 0.0),
+             int(no_cache), duration, now, finished, 1.0 if status == "completed" else 0.0, session_id, api_id,
+             int(from_api)),
         )
         return self.job(cursor.lastrowid)
 
     def job(self, job_id: int) -> Job | None:
         row = self._run(f"SELECT {_SELECT} FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return _job(row) if row else None
+
+    def job_by_api_id(self, api_id: str) -> Job | None:
+        row = self._run(f"SELECT {_SELECT} FROM jobs WHERE api_id = ?", (api_id,)).fetchone()
+        return _job(row) if row else None
+
+    def give_api_id(self, job_id: int, api_id: str) -> Job | None:
+        """The job with `api_id`, unless it had one already (kept: ids once given stay valid)."""
+        self._run("UPDATE jobs SET api_id = ? WHERE id = ? AND api_id IS NULL", (api_id, job_id))
+        return self.job(job_id)
 
     def jobs(self, statuses: tuple[str, ...] = STATUSES) -> list[Job]:
         marks = ", ".join("?" * len(statuses))
@@ -220,16 +233,24 @@ class Store(VoiceStore, SearchStore):
         return ids
 
     def remove(self, job_id: int) -> None:
+        """The job, and its transcript with everything kept for it when no other job shares
+        it, gone from the file: secure_delete overwrites the rows, the search index is
+        purged of its words and the write-ahead log emptied. A known voice remembered from
+        it stays (its sample names the recording it came from) until forgotten."""
         job = self.job(job_id)
         if job is None:
             return
         steps = [("DELETE FROM jobs WHERE id = ?", (job_id,))]
-        if not [j for j in self.jobs_with_key(job.cache_key) if j.id != job_id]:
+        last = not [j for j in self.jobs_with_key(job.cache_key) if j.id != job_id]
+        if last:
             steps += [(f"DELETE FROM {table} WHERE cache_key = ?", (job.cache_key,))
                       for table in ("results", "checkpoints", "diarization_checkpoints", "job_parts", "speaker_names",
                                     "speaker_suggestions", "speaker_voices", "voice_matches", "edited_results", "speaker_windows")]
             steps += self._index_steps(job.cache_key, None)
         self._transaction(steps)
+        if last:
+            self._purge_index()
+        self._empty_log()
 
     # results and checkpoints
 
@@ -409,5 +430,6 @@ def _job(row) -> Job:
     data["settings"] = json.loads(data["settings"])
     data["no_cache"] = bool(data["no_cache"])
     data["cancel_requested"] = bool(data["cancel_requested"])
+    data["from_api"] = bool(data["from_api"])
     data["status"] = JobStatus(data["status"])
     return Job(**data)

@@ -4,7 +4,8 @@ Mixed into `Store`. Each segment is a row: its text and its speaker's shown name
 name, a known voice's, else "Speaker N"), accents and case ignored ("dia" finds "día"),
 every word of a query a prefix. A transcript's rows are replaced whenever what it shows
 changes (a result stored, a speaker renamed, a known voice applied or forgotten) and
-removed with it.
+removed with it; a removed transcript's or forgotten voice's words are purged from the
+file (`_purge_index`).
 """
 
 from __future__ import annotations
@@ -55,6 +56,14 @@ class SearchStore:
                 (names.get(seg.speaker, seg.speaker), seg.text, cache_key, index, seg.start, seg.speaker),
             ))
         return steps
+
+    def _purge_index(self) -> None:
+        """FTS5 keeps a deleted row's words in the index's older segments (under delete
+        markers) until those are merged: after a transcript or a voice is forgotten, they
+        are merged now, so its words leave the file. SQLite 3.40 has no per-row way (FTS5's
+        secure-delete option came in 3.44): 'optimize' merges the whole index, a fraction
+        of a second even for hundreds of hour-long transcripts."""
+        self._run("INSERT INTO transcript_search (transcript_search) VALUES ('optimize')")
 
     def shown_revision(self, cache_key: str) -> int:
         """A number that changes whenever what the transcript shows changes (0: none stored)."""

@@ -1,7 +1,8 @@
 """Known voices in the history: speakers' signatures, named voices and their samples, matches.
 
 Mixed into `Store`. A forgotten voice is gone for good: SQLite overwrites what it deletes
-(secure_delete, set when the store opens) and the write-ahead log is emptied after.
+(secure_delete, set when the store opens), the search index's copies of its name are
+purged, and the write-ahead log is emptied after.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ class VoiceStore:
             ("DELETE FROM voices WHERE id = ?", (row[0],)),
         ])
         self.reindex(*named)
+        self._purge_index()  # the name, in the search rows it was shown in
         self._empty_log()
 
     def remove_sample(self, sample_id: int) -> None:
@@ -112,7 +114,8 @@ class VoiceStore:
 
     def _empty_log(self) -> None:
         """Deleted pages were overwritten in the database; their older copies in the
-        write-ahead log go too (when no other reader holds it open)."""
+        write-ahead log go too (when no other reader holds it open). The log is truncated
+        to nothing, not just reset: its frames would stay readable until overwritten."""
         self._run("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # matches: which known voice named which speaker
