@@ -474,3 +474,19 @@ def test_the_worker_reads_its_password_from_a_file_or_the_environment_never_the_
         assert "s3cret" not in done.stdout + done.stderr
     loaded = settings_module.load({"REDIS_HOST": "nas.local", "REDIS_PASSWORD_FILE": str(secret)}, preferences=False)
     assert loaded.redis_url == "redis://:s3cret%20pass%2Fword@nas.local:6379"
+
+
+def test_a_job_naming_a_folder_as_its_model_is_refused_by_the_worker(redis_server, tmp_path):
+    from dataclasses import replace
+
+    from app.core.messages import Failure
+    from app.core.queue import RemoteWorker
+
+    remote = RemoteWorker(redis_server.url)
+    job = a_job_of_ours(tmp_path, seconds=1.0)
+    remote.send(replace(job, settings={**job.settings, "model": str(tmp_path)}))
+    done = burst_worker(redis_server.url, tmp_path / "worker-data")
+    assert done.returncode == 0, done.stderr
+    failure = answer(remote)
+    assert isinstance(failure, Failure) and "not one of" in failure.message, failure
+    assert str(tmp_path) not in done.stdout + done.stderr

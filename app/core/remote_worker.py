@@ -147,6 +147,11 @@ def run(payload: dict) -> str:
                                     if name in job.settings and name not in ("device", "compute_type")}).validated()
     except TypeError:
         raise JobRefused("refused: the job's settings are not settings") from None
+    from .models import SIZES
+
+    if settings.model not in SIZES:  # a name from the catalogue, never a folder on this machine
+        raise JobRefused("refused: the job names a model that is not one of "
+                         f"{', '.join(SIZES)}")
     client = get_current_job().connection
     messages, cancel_key, alive_key = q._messages(token), q._cancel(token), q._alive(token)
     last_progress = [Progress(job.job_id, 0.0, "queued")]
