@@ -518,3 +518,17 @@ def test_the_windows_api_process_hands_jobs_to_the_window_and_sees_its_renames_a
         qtbot.waitUntil(lambda: not list(uploads.glob("*")), timeout=10_000)
     finally:
         win.close()
+
+
+def test_preferences_let_programs_see_the_windows_jobs_only_when_ticked_and_say_where_the_token_is(qtbot, tmp_path):
+    from app import api
+    from app.core import settings as s
+    from app.ui.preferences import PreferencesDialog
+
+    dialog = PreferencesDialog(s.load(environ={}, data_dir=tmp_path))
+    qtbot.addWidget(dialog)
+    assert not dialog.api_lists.isChecked()  # off by default
+    assert str(api.token_file(tmp_path)) in dialog.api_token.text()
+    dialog.api_lists.setChecked(True)
+    assert dialog.save().api_lists_window_jobs
+    assert s.load(environ={}, data_dir=tmp_path).api_lists_window_jobs
