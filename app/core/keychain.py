@@ -79,22 +79,11 @@ def put(data_dir: Path, name: str, value: str) -> None:
 def write_private(path: Path, text: str) -> None:
     """Writes `text` to `path` readable by its user alone (0600, its folder 0700), whole or
     not at all: a temporary file made with that mode, then renamed over `path`."""
+    from .files import write_atomic  # mkstemp: the temporary file is 0600 from its first byte
+
     path = Path(path)
     private_folder(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, text)
 
 
 def private_folder(folder: Path) -> None:
