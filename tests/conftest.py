@@ -11,6 +11,17 @@ from tests import fixtures
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+# What a test may need (declared in pyproject.toml); any of them makes it `slow`.
+NEEDS = ("models", "long", "redis", "bundle", "containers", "network")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(item.get_closest_marker(name) for name in NEEDS):
+            item.add_marker(pytest.mark.slow)
+        elif item.get_closest_marker("slow"):
+            raise pytest.UsageError(f"{item.nodeid}: mark what it needs ({', '.join(NEEDS)}), not `slow`")
+
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch, tmp_path_factory):

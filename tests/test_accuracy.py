@@ -7,7 +7,7 @@ import pytest
 from app.core import audio, models, pipeline
 from tests import scoring
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.models
 
 
 def _baseline(model_dir, clips):

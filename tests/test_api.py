@@ -97,7 +97,7 @@ def wait_done(client, job_id: str, timeout=300) -> dict:
     raise AssertionError(f"job {job_id} did not finish: {state}")
 
 
-@pytest.mark.slow
+@pytest.mark.models
 def test_upload_poll_result_then_the_same_recording_from_the_cache(server, sample, settings):
     with server.client() as client:
         answer = upload(client, sample.wav, name="../../etc/passwd", params={"language": "en"},
@@ -336,7 +336,7 @@ def test_a_result_leaves_the_folder_out_when_the_user_chose_so(idle):
         assert full == stored.shown_path  # the choice applies at once, past the rendered copy
 
 
-@pytest.mark.slow
+@pytest.mark.models
 def test_ten_uploads_at_once_run_one_at_a_time_in_order_and_cancel_stops_one(server, sample, tmp_path):
     from app.core import audio
     from tests import media
@@ -470,7 +470,7 @@ def test_temporary_uploads_left_by_an_earlier_run_are_removed_unless_a_job_waits
     engine.close()
 
 
-@pytest.mark.slow
+@pytest.mark.models
 def test_the_windows_api_process_hands_jobs_to_the_window_and_sees_its_renames_and_cancels(
         qtbot, tmp_path, settings, sample):
     """The API the window serves runs in a process of its own: what it is sent runs in the

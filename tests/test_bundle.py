@@ -19,7 +19,7 @@ BUNDLE = ROOT / "dist" / "diarization-studio"
 EXE = BUNDLE / "diarization-studio"
 
 pytestmark = [
-    pytest.mark.slow,
+    pytest.mark.bundle,
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux bundle is built on Linux"),
     pytest.mark.skipif(shutil.which("espeak-ng") is None,
                        reason="the self-test recording needs espeak-ng (apt-get install espeak-ng)"),
@@ -58,6 +58,7 @@ def _listing(folder: Path) -> dict:
             if p.is_file()}
 
 
+@pytest.mark.models
 def test_self_test_passes_offline_on_first_launch(bundle, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
@@ -121,6 +122,7 @@ def test_window_starts_offline_on_first_launch(bundle, tmp_path):
     assert "Traceback" not in err, err[-4000:]
 
 
+@pytest.mark.models
 def test_history_outlives_the_app_being_moved_or_replaced(bundle, tmp_path):
     home = tmp_path / "home"
     home.mkdir()

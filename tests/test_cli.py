@@ -49,7 +49,7 @@ def test_usage_errors(data_dir, tmp_path):
     assert done.returncode == 2 and "folder without any" in done.stderr and "none of the given paths" in done.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.models
 def test_bad_files_fail_one_by_one_and_the_good_ones_complete(tmp_path, sample, speech, data_dir):
     folder = tmp_path / "grabaciones ñ"
     folder.mkdir()
@@ -93,7 +93,7 @@ def test_bad_files_fail_one_by_one_and_the_good_ones_complete(tmp_path, sample, 
     assert second["segments"] == result["segments"] and second["speakers"] == result["speakers"]
 
 
-@pytest.mark.slow
+@pytest.mark.models
 def test_each_format_to_a_file(tmp_path, sample, data_dir):
     srt = tmp_path / "sample.srt"
     done = cli("transcribe", sample.wav, "--format", "srt", "--language", "en", "-o", srt, data_dir=data_dir)

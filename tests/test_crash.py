@@ -18,7 +18,7 @@ from app.core import audio
 from tests import media
 from tests.test_cli import ROOT, cli
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.models
 
 
 def _alive(pid: int) -> bool:

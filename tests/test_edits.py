@@ -142,7 +142,7 @@ def sample_result_with_windows(sample, settings, resources):
     return transcript, windows[0]
 
 
-@pytest.mark.slow
+@pytest.mark.models
 def test_speakers_found_again_with_any_count_keep_the_words_and_the_names(sample_result_with_windows):
     import time
 

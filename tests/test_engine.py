@@ -16,7 +16,7 @@ from app.core.engine import Engine
 from app.core.store import Store
 from tests import media
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.models
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 pytest.importorskip("PySide6")
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.models
 
 
 def test_a_job_runs_on_the_thread_pool_and_signals_arrive_in_the_gui_thread(qtbot, tmp_path, settings, sample):

@@ -34,7 +34,7 @@ def _pins(path: Path, darwin: bool) -> dict[str, str]:
     return found
 
 
-@pytest.mark.slow
+@pytest.mark.network
 @pytest.mark.parametrize("requirements", ["requirements.txt", "requirements-build.txt"])
 def test_the_pins_resolve_for_macos_14_arm64_from_wheels_and_all_are_pinned(tmp_path, requirements):
     if not Path(UV).exists():

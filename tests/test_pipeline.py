@@ -13,8 +13,6 @@ from app.core.errors import Cancelled
 from app.core.settings import Settings
 from tests import media, scoring
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def sample_result(sample, settings, resources):
@@ -23,6 +21,7 @@ def sample_result(sample, settings, resources):
     return transcript, progress
 
 
+@pytest.mark.models
 def test_two_speakers_found_and_placed_where_the_reference_has_them(sample, sample_result):
     transcript, _ = sample_result
     assert len(transcript.speakers) == 2
@@ -30,6 +29,7 @@ def test_two_speakers_found_and_placed_where_the_reference_has_them(sample, samp
     assert scoring.der(scoring.read_rttm(sample.rttm), hypothesis, collar=0.25) < 0.15  # 0.066 measured
 
 
+@pytest.mark.models
 def test_the_speech_around_each_change_of_speaker_belongs_to_someone(sample, sample_result):
     # "there. | Needs a design.": whisper's words left 0.24 s between them, both people
     # talking, to nobody; so were the moments at two other changes
@@ -39,6 +39,7 @@ def test_the_speech_around_each_change_of_speaker_belongs_to_someone(sample, sam
     assert parts["miss"] < 0.03, parts  # 0.009 measured; 0.055 before, the bare libraries 0.037
 
 
+@pytest.mark.models
 def test_words_match_the_reference_transcript(sample, sample_result):
     transcript, _ = sample_result
     assert transcript.language == "en"
@@ -46,6 +47,7 @@ def test_words_match_the_reference_transcript(sample, sample_result):
     assert scoring.wer(scoring.read_stm_text(sample.stm), hypothesis) < 0.25  # 0.16 measured (telephone speech)
 
 
+@pytest.mark.models
 def test_result_is_well_formed(sample_result):
     transcript, _ = sample_result
     assert transcript.source.duration == pytest.approx(30.0, abs=0.01) and len(transcript.source.sha256) == 64
@@ -59,6 +61,7 @@ def test_result_is_well_formed(sample_result):
         assert stage in transcript.timings
 
 
+@pytest.mark.models
 def test_progress_rises_to_one_through_named_stages(sample_result):
     _, progress = sample_result
     fractions = [f for f, _ in progress]
@@ -66,6 +69,7 @@ def test_progress_rises_to_one_through_named_stages(sample_result):
     assert {"decode", "vad", "transcribe", "done"} <= {s for _, s in progress}
 
 
+@pytest.mark.models
 def test_exact_speaker_count_is_honoured(sample, settings, resources):
     from dataclasses import replace
 
@@ -75,6 +79,7 @@ def test_exact_speaker_count_is_honoured(sample, settings, resources):
     assert len(one.speakers) == 1
 
 
+@pytest.mark.models
 def test_same_input_same_output_after_other_files(sample, settings, resources, tmp_path, sample_result):
     """Run-to-run and file-to-file independence inside one process (across processes: test_cli)."""
     first, _ = sample_result
@@ -99,6 +104,7 @@ def test_silence_completes_with_a_note_and_loads_no_model(tmp_path, settings):
     assert resources._transcriber is None
 
 
+@pytest.mark.models
 def test_cancel_stops_within_seconds(sample, settings, resources, tmp_path):
     long = media.write_wav(tmp_path / "long.wav", np.tile(first_audio(sample), 6))
     asked = threading.Event()
@@ -114,6 +120,7 @@ def test_cancel_stops_within_seconds(sample, settings, resources, tmp_path):
     assert time.monotonic() - cancelled_at[0] < 5.0
 
 
+@pytest.mark.models
 def test_checkpointed_chunks_are_not_redone(sample, settings, resources, tmp_path):
     path = media.write_wav(tmp_path / "two-chunks.wav", np.tile(first_audio(sample), 2))
     saved = {}
@@ -138,6 +145,7 @@ def test_unknown_language_is_a_clear_error(settings):
         replace(settings, language="xx").validated()
 
 
+@pytest.mark.models
 def test_the_diarizer_resumes_from_its_parts_with_the_same_turns(sample, resources):
     from app.core import audio
     from app.core.diarize import VAD_PART
@@ -154,14 +162,17 @@ def test_the_diarizer_resumes_from_its_parts_with_the_same_turns(sample, resourc
     assert sorted(redone) == batches[len(batches) // 2 :], "only the batches not given were computed"
 
 
+@pytest.mark.models
 def test_settings_data_dir_is_where_the_model_goes(settings: Settings):
     assert (settings.models_dir / "whisper-base" / "model.bin").is_file()
 
 
+@pytest.mark.models
 def test_diarizer_returning_nothing_gives_no_turns(resources):
     assert resources.diarizer("cpu", 1).run(np.zeros(16000 * 5, dtype=np.float32)) == []
 
 
+@pytest.mark.models
 def test_umap_is_never_loaded_even_for_a_long_recording():
     """senko imports UMAP + HDBSCAN up front (numba compiling pynndescent: 20 s on a fresh
     machine) for its past-20-minute path; our clustering never uses them."""
@@ -181,6 +192,7 @@ def test_umap_is_never_loaded_even_for_a_long_recording():
     assert loaded.splitlines()[-1] == "[]"
 
 
+@pytest.mark.models
 def test_senkos_compiled_model_cache_goes_to_the_data_folder(tmp_path):
     from senko import config
 
@@ -191,6 +203,7 @@ def test_senkos_compiled_model_cache_goes_to_the_data_folder(tmp_path):
     assert config.get_coreml_embeddings_cache_dir(paths).is_relative_to(tmp_path / "voices-cache")
 
 
+@pytest.mark.models
 def test_a_sentence_left_open_at_the_end_of_a_window_is_kept(settings):
     """faster-whisper's batched pipeline drops the last segment of a window when whisper
     left it open (no closing timestamp); ours keeps its words."""
@@ -209,6 +222,7 @@ def test_a_sentence_left_open_at_the_end_of_a_window_is_kept(settings):
     assert segments[-1]["start"] == pytest.approx(11.2) and segments[-1]["end"] == pytest.approx(40.0)
 
 
+@pytest.mark.models
 def test_the_first_chunk_is_encoded_once_for_its_language_and_its_words(sample, settings, monkeypatch):
     """Detecting the language encodes the first chunk; its transcription uses that output
     (1.5-2 s of one thread a file) and gives the same words as when it encodes its own."""

@@ -14,7 +14,7 @@ from tests import fixtures
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import devset  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.models
 
 
 @pytest.mark.parametrize("name", ["call-es-1", "call-en-1"])
@@ -42,6 +42,7 @@ def test_every_utterance_of_a_phone_call_with_a_quiet_party_is_transcribed(name,
         assert len(owners) == 1, f"party {party} split over {owners}"
 
 
+@pytest.mark.long
 def test_two_people_over_25_minutes_are_two_speakers(sample, settings, resources, tmp_path):  # sample: skip if absent
     """Past 20 minutes senko's own clustering found 25 speakers in an hour of these two."""
     base = devset.sample_item()

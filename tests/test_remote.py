@@ -53,7 +53,8 @@ def transcribe(data: Path, *args, **kwargs) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=kwargs.get("timeout", 600))
 
 
-@pytest.mark.slow
+@pytest.mark.redis
+@pytest.mark.models
 def test_a_job_sent_to_a_worker_gives_what_a_local_run_gives(redis_server, tmp_path, sample, settings):
     worker = start_worker(redis_server.url, tmp_path / "worker-data", "box-1")
     try:
@@ -74,7 +75,8 @@ def test_a_job_sent_to_a_worker_gives_what_a_local_run_gives(redis_server, tmp_p
     assert "already transcribed" in again.stderr  # the same recording is never sent twice
 
 
-@pytest.mark.slow
+@pytest.mark.redis
+@pytest.mark.models
 def test_no_pickle_a_payload_that_is_not_a_job_fails_and_the_worker_goes_on(redis_server, tmp_path, sample):
     import redis
     from rq import Queue
@@ -99,7 +101,8 @@ def test_no_pickle_a_payload_that_is_not_a_job_fails_and_the_worker_goes_on(redi
     assert not marker.exists(), "a pickled payload was run"
 
 
-@pytest.mark.slow
+@pytest.mark.redis
+@pytest.mark.models
 def test_a_worker_killed_mid_job_hands_it_to_another_that_keeps_the_chunks_done(redis_server, tmp_path, sample):
     long = media.write_wav(tmp_path / "meeting.wav", np.tile(audio.decode(sample.wav).samples[::-1].copy(), 6))
     first = start_worker(redis_server.url, tmp_path / "w1", "box-1")
@@ -137,7 +140,8 @@ def test_a_worker_killed_mid_job_hands_it_to_another_that_keeps_the_chunks_done(
             app.kill()
 
 
-@pytest.mark.slow
+@pytest.mark.redis
+@pytest.mark.models
 def test_redis_restarted_mid_run_loses_nothing(redis_server, tmp_path, sample):
     worker = start_worker(redis_server.url, tmp_path / "worker-data", "box-1")
     app = subprocess.Popen([sys.executable, "-m", "app", "transcribe", str(sample.wav), "--format", "json", "--redis",
@@ -157,7 +161,7 @@ def test_redis_restarted_mid_run_loses_nothing(redis_server, tmp_path, sample):
             app.kill()
 
 
-@pytest.mark.slow
+@pytest.mark.models
 def test_a_queue_that_is_down_says_so_and_the_job_runs_here(tmp_path, sample):
     from tests.redis_server import free_port
 
@@ -167,7 +171,8 @@ def test_a_queue_that_is_down_says_so_and_the_job_runs_here(tmp_path, sample):
     assert "cannot be reached" in done.stderr and "runs on this computer" in done.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.redis
+@pytest.mark.models
 def test_two_apps_on_one_queue_each_get_their_own_result_progress_every_2_s_and_cancel_stops(
         redis_server, tmp_path, sample, speech, settings):
     from dataclasses import replace
@@ -216,7 +221,7 @@ def test_two_apps_on_one_queue_each_get_their_own_result_progress_every_2_s_and_
         stop(worker)
 
 
-@pytest.mark.slow
+@pytest.mark.redis
 def test_preferences_test_the_queue_connection_off_the_window_thread(redis_server, qtbot, settings):
     from dataclasses import replace
 
@@ -286,6 +291,7 @@ def answer(remote, timeout: float = 120.0):
     raise AssertionError("no result came back")
 
 
+@pytest.mark.redis
 def test_a_worker_runs_our_job_and_nothing_else_and_never_logs_what_a_job_carries(redis_server, tmp_path):
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -360,6 +366,7 @@ def test_a_worker_runs_our_job_and_nothing_else_and_never_logs_what_a_job_carrie
         remote.kill()
 
 
+@pytest.mark.redis
 def test_the_queue_holds_neither_the_recordings_folder_nor_the_data_folder_nor_the_roles_context(
         redis_server, tmp_path):
     import zlib
@@ -389,6 +396,7 @@ def test_the_queue_holds_neither_the_recordings_folder_nor_the_data_folder_nor_t
     remote.kill()
 
 
+@pytest.mark.redis
 def test_audio_that_expands_past_what_its_job_declares_fails_that_job_and_never_fills_the_memory(
         redis_server, tmp_path):
     import tracemalloc
@@ -431,6 +439,7 @@ def test_audio_that_expands_past_what_its_job_declares_fails_that_job_and_never_
     assert isinstance(failure, Failure) and "more than it declared" in failure.message, failure
 
 
+@pytest.mark.redis
 def test_a_job_from_a_newer_app_tells_to_update_the_worker(redis_server, tmp_path):
     import redis
     from rq import Queue
@@ -448,6 +457,7 @@ def test_a_job_from_a_newer_app_tells_to_update_the_worker(redis_server, tmp_pat
     assert "a later app sends" not in done.stdout + done.stderr
 
 
+@pytest.mark.redis
 def test_the_worker_reads_its_password_from_a_file_or_the_environment_never_the_command_line(redis_server, tmp_path):
     import redis
 
@@ -476,6 +486,7 @@ def test_the_worker_reads_its_password_from_a_file_or_the_environment_never_the_
     assert loaded.redis_url == "redis://:s3cret%20pass%2Fword@nas.local:6379"
 
 
+@pytest.mark.redis
 def test_a_job_naming_a_folder_as_its_model_is_refused_by_the_worker(redis_server, tmp_path):
     from dataclasses import replace
 

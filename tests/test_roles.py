@@ -92,7 +92,7 @@ def test_validation(reply, words):
         roles.validate(reply, ["SPEAKER_00", "SPEAKER_01"])
 
 
-@pytest.mark.slow
+@pytest.mark.models
 @pytest.mark.parametrize("mode", ["valid", "invalid", "unknown", "slow", "missing", "refused"])
 def test_a_job_with_roles_on_completes_whatever_ollama_does(mode, tmp_path, settings, sample):
     from dataclasses import replace

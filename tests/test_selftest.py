@@ -23,7 +23,7 @@ def test_without_a_recording_it_fails_and_says_how_to_make_one(tmp_path):
     assert "no self-test recording" in run.stdout and "selftest_audio.py" in run.stdout
 
 
-@pytest.mark.slow
+@pytest.mark.models
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="the recording needs espeak-ng (apt-get install espeak-ng)")
 def test_two_voices_pass_and_a_wrong_expectation_fails(tmp_path, monkeypatch):
     sys.path.insert(0, str(ROOT / "packaging"))

@@ -133,7 +133,7 @@ def test_voices_from_the_command_line(tmp_path, monkeypatch, capsys):
     assert cli.main(["voices", "remove", "Ana María"]) == 1
 
 
-@pytest.mark.slow
+@pytest.mark.models
 def test_a_voice_from_one_meeting_names_the_same_person_in_another_and_nobody_elsewhere(settings, resources, tmp_path):
     import devset
 

@@ -60,7 +60,7 @@ def test_dropping_files_and_a_folder_adds_the_right_jobs(window, qtbot, tmp_path
     assert len(window.model.jobs) == 3
 
 
-@pytest.mark.slow
+@pytest.mark.models
 def test_a_real_job_completes_shows_speakers_renames_and_exports(window, qtbot, sample, tmp_path):
     window.add_files([sample.wav])
     qtbot.waitUntil(lambda: bool(window.model.jobs) and window.model.jobs[0].status == "completed", timeout=300_000)
@@ -141,7 +141,7 @@ def test_an_unreadable_history_gives_a_banner_and_a_working_window(tmp_path, mon
     assert (data / "history.db").read_bytes() == b"not a database" * 100
 
 
-@pytest.mark.slow
+@pytest.mark.models
 def test_export_through_the_save_dialog(window, qtbot, sample, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
@@ -156,7 +156,7 @@ def test_export_through_the_save_dialog(window, qtbot, sample, tmp_path, monkeyp
         assert target.read_text(encoding="utf-8").strip()
 
 
-@pytest.mark.slow
+@pytest.mark.models
 def test_suggested_roles_are_shown_and_can_be_used(window, qtbot, sample):
     from dataclasses import replace
 
