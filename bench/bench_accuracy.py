@@ -10,25 +10,22 @@ of words is one turn), DER at collar 0 and 0.25 with its missed speech, false al
 confusion, WER where a text reference exists (FLEURS, the calls per party, the sample),
 utterances with no word (calls), speakers found against true (those with >= 2 s of
 speech), seconds. One row per file, then the means (files whose reference marks only part
-of the speech are shown but left out). Files in bench/devset.py.
+of the speech are shown but left out). Files in evaluation/devset.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from _root import ROOT
 
-import devset  # noqa: E402
-from tests.scoring import der_parts, wer  # noqa: E402
+from evaluation import devset
+from evaluation.scoring import der_parts, wer
 
 SR = 16000
 

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _root import ROOT
 
-from app.core import audio  # noqa: E402
-from tests.fixtures import fleurs_clips, pyannote_sample  # noqa: E402
+from app.core import audio
+from evaluation.recordings import fleurs_clips, pyannote_sample
 
 TARGET_SECONDS = 444.0  # 7.4 minutes, the length the brief's figures were measured on
 

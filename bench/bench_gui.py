@@ -22,8 +22,8 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import _root  # noqa: E402, F401 (the repository root on sys.path)
+
 STALL_TARGET_MS = 50
 STACK_AFTER_S = 0.04  # a stall this long has its stack printed
 OPEN_TARGET_S = 1.0
@@ -58,7 +58,7 @@ def main() -> None:
     os.environ["DIARIZATION_STUDIO_DATA_DIR"] = str(folder / "data")
     os.environ["XDG_CONFIG_HOME"] = str(folder / "config")  # the window's own QSettings
     os.environ["HF_HUB_OFFLINE"] = "1"
-    from tests.fixtures import pyannote_sample
+    from evaluation.recordings import pyannote_sample
 
     recording = pyannote_sample().wav
     big, many = _material(folder)

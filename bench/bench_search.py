@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _root import ROOT
 
 OUT = ROOT / "bench" / "out" / "search"
 WORDS = ("la consulta de hoy el paciente dice que tiene dolor de cabeza desde el día de ayer y "
@@ -30,7 +28,7 @@ QUERIES = ["fiebre", "la", "dia", "dolor cabeza", "Doctora", "medic"]
 
 def vocabulary() -> list[str]:
     try:
-        from tests.fixtures import fleurs_clips
+        from evaluation.recordings import fleurs_clips
 
         words = [w for clip in fleurs_clips() for w in clip.reference.split()]
     except Exception:  # no ../shared: the fixed list

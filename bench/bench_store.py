@@ -6,15 +6,14 @@
 from __future__ import annotations
 
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import _root  # noqa: F401 (the repository root on sys.path)
 
-from app.core.store import Store  # noqa: E402
-from app.core.transcript import Segment, Source, Speaker, Transcript, Word  # noqa: E402
+from app.core.store import Store
+from app.core.transcript import Segment, Source, Speaker, Transcript, Word
 
 TARGET_MS = 100
 

@@ -20,40 +20,18 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from _root import ROOT
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import devset  # noqa: E402
+from evaluation import devset  # noqa: E402
+from evaluation.scoring import identities  # noqa: E402
 
 CACHE = ROOT / "bench" / "out" / "voices-ami.json"
 THRESHOLDS = [round(0.40 + 0.02 * i, 2) for i in range(26)]
 TARGET_PRECISION = 0.95
-
-
-def identities(item: dict, transcript) -> dict[str, str | None]:
-    """{our speaker id: the reference identity most of its words fall in, or None}."""
-    out = {}
-    for speaker in transcript.speakers:
-        said: dict[str, float] = {}
-        total = 0.0
-        for seg in transcript.segments:
-            if seg.speaker != speaker.id:
-                continue
-            for w in seg.words:
-                total += w.end - w.start
-                for start, end, who in item["turns"]:
-                    overlap = min(w.end, end) - max(w.start, start)
-                    if overlap > 0:
-                        said[who] = said.get(who, 0.0) + overlap
-        best = max(said.items(), key=lambda kv: kv[1], default=(None, 0.0))
-        out[speaker.id] = best[0] if total and best[1] >= 0.5 * total else None
-    return out
 
 
 def compute() -> dict:
@@ -61,13 +39,13 @@ def compute() -> dict:
 
     settings = settings_mod.load(data_dir=ROOT / "bench" / "out" / "accuracy-data")
     resources = pipeline.Resources()
-    files = sorted(p.stem for p in devset.OUT.glob("ami-*.json"))  # bench/devset.py writes them
+    files = sorted(p.stem for p in devset.OUT.glob("ami-*.json"))  # evaluation/devset.py writes them
     found = {}
     for name in files:
         item = devset.load(devset.OUT, name)
         signatures: dict[str, bytes] = {}
         transcript = pipeline.run(item["wav"], settings, pipeline.Hooks(on_voices=signatures.update), resources)
-        who = identities(item, transcript)
+        who = identities(item["turns"], transcript)
         found[name] = {sid: {"identity": who.get(sid), "signature": np.frombuffer(blob, "<f4").round(6).tolist()}
                        for sid, blob in signatures.items()}
         print(f"  {name}: {len(signatures)} speakers with a signature, identities {sorted(set(filter(None, who.values())))}",

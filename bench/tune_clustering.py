@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from _root import ROOT
 
-import devset  # noqa: E402
-from tests.scoring import der  # noqa: E402
+from evaluation import devset
+from evaluation.scoring import der
 
 CACHE = ROOT / "bench" / "out" / "embeddings"
 NAMES = ["ami", "sample", "call"] + [f"long-{k}-{m}" for k in ("2spk", "10spk") for m in (5, 12, 30, 60)]

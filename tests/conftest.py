@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import fixtures
+from evaluation import recordings
 
 # Nothing here may download model weights.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -62,16 +62,16 @@ def resources():
 @pytest.fixture(scope="session")
 def sample():
     try:
-        return fixtures.pyannote_sample()
-    except fixtures.Missing as exc:
+        return recordings.pyannote_sample()
+    except recordings.Missing as exc:
         pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="session")
 def fleurs():
     try:
-        return fixtures.fleurs_clips()
-    except fixtures.Missing as exc:
+        return recordings.fleurs_clips()
+    except recordings.Missing as exc:
         pytest.skip(str(exc))
 
 

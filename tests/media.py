@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import wave
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+
+from evaluation.recordings import write_wav  # noqa: F401 (tests write theirs as media.write_wav)
 
 # container suffix -> (audio codec, sample format)
 AUDIO_FORMATS = {
@@ -19,17 +20,6 @@ AUDIO_FORMATS = {
     ".mp4": ("aac", "fltp"),
     ".mov": ("aac", "fltp"),
 }
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int = 16000, channels: int = 1) -> Path:
-    """16-bit PCM WAV; `samples` is (n,) or (n, channels) float in [-1, 1]."""
-    data = np.clip(np.asarray(samples, dtype=np.float32), -1, 1)
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(channels)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes((data * 32767).astype("<i2").tobytes())
-    return path
 
 
 def encode(path: Path, samples: np.ndarray, rate: int = 16000, channels: int = 1, with_video: bool = False) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.core import audio, models, pipeline
-from tests import scoring
+from evaluation import scoring
 
 pytestmark = pytest.mark.models
 

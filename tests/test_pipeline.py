@@ -11,7 +11,8 @@ import pytest
 from app.core import exports, pipeline
 from app.core.errors import Cancelled
 from app.core.settings import Settings
-from tests import media, scoring
+from evaluation import scoring
+from tests import media
 
 
 @pytest.fixture(scope="module")

@@ -1,18 +1,12 @@
 """The promises on recordings people have: no utterance of a phone call lost, the right
-number of speakers in a long recording. Built from real speech (bench/devset.py)."""
+number of speakers in a long recording. Built from real speech (evaluation/devset.py)."""
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import pytest
 
 from app.core import pipeline
-from tests import fixtures
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-import devset  # noqa: E402
+from evaluation import devset, recordings
 
 pytestmark = pytest.mark.models
 
@@ -21,7 +15,7 @@ pytestmark = pytest.mark.models
 def test_every_utterance_of_a_phone_call_with_a_quiet_party_is_transcribed(name, settings, resources, tmp_path):
     try:
         item = devset.call_item(name, *devset.CALLS[name])
-    except fixtures.Missing as exc:
+    except recordings.Missing as exc:
         pytest.skip(str(exc))
     transcript = pipeline.run(item.write(tmp_path), settings, resources=resources)
     words = [w for seg in transcript.segments for w in seg.words]

@@ -3,17 +3,12 @@ command line, and real recordings: a voice remembered in one names its owner in 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from app.core import voices
 from app.core.store import Store
 from app.core.transcript import Segment, Source, Speaker, Transcript, Word
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 
 def unit(*values) -> np.ndarray:
@@ -135,14 +130,13 @@ def test_voices_from_the_command_line(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.models
 def test_a_voice_from_one_meeting_names_the_same_person_in_another_and_nobody_elsewhere(settings, resources, tmp_path):
-    import devset
-
     from app.core import pipeline
-    from tests import fixtures
+    from evaluation import devset, recordings
+    from evaluation.scoring import identities
 
     try:
         items = {item.name: item for item in devset.ami_items()}
-    except fixtures.Missing as exc:
+    except recordings.Missing as exc:
         pytest.skip(str(exc))
     store = Store(tmp_path / "history.db")
     truths = {}
@@ -152,9 +146,7 @@ def test_a_voice_from_one_meeting_names_the_same_person_in_another_and_nobody_el
         result = pipeline.run(item.write(tmp_path), settings, pipeline.Hooks(on_voices=signatures.update), resources)
         job = store.add_job(name, "0" * 64, name, {})
         store.complete(job.id, name, result, signatures)
-        from bench_voices import identities
-
-        truths[name] = identities({"turns": item.turns}, result)
+        truths[name] = identities(item.turns, result)
         if name == "ami-dev00":
             assert len(signatures) == 2
             for speaker, who in truths[name].items():

@@ -1,4 +1,5 @@
-"""Scores for real-speech tests: diarization error rate and word error rate."""
+"""Scores against a reference: diarization error rate, word error rate, and whose voice each
+of our speakers is."""
 
 from __future__ import annotations
 
@@ -91,3 +92,24 @@ def wer(reference: str, hypothesis: str) -> float:
     import jiwer
 
     return float(jiwer.wer(normalise(reference), normalise(hypothesis)))
+
+
+def identities(turns, transcript) -> dict[str, str | None]:
+    """{our speaker id: the reference identity (of `turns`) most of its words' time falls in,
+    or None when no identity has half of it}."""
+    out = {}
+    for speaker in transcript.speakers:
+        said: dict[str, float] = {}
+        total = 0.0
+        for seg in transcript.segments:
+            if seg.speaker != speaker.id:
+                continue
+            for w in seg.words:
+                total += w.end - w.start
+                for start, end, who in turns:
+                    overlap = min(w.end, end) - max(w.start, start)
+                    if overlap > 0:
+                        said[who] = said.get(who, 0.0) + overlap
+        best = max(said.items(), key=lambda kv: kv[1], default=(None, 0.0))
+        out[speaker.id] = best[0] if total and best[1] >= 0.5 * total else None
+    return out

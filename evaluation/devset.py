@@ -1,6 +1,6 @@
 """The accuracy dev set, built from the real speech we have (nothing here is committed audio).
 
-    .venv/bin/python bench/devset.py [--only NAME,...]   # writes bench/out/devset/
+    .venv/bin/python -m evaluation.devset [--only NAME,...]   # writes bench/out/devset/
 
 Every item is a 16 kHz WAV with its truth beside it: `NAME.rttm` (who speaks when) and
 `NAME.json` (the true speaker count, the language, and where a text reference exists, the
@@ -22,21 +22,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests import fixtures  # noqa: E402
-from tests.media import write_wav  # noqa: E402
+from evaluation import recordings
+from evaluation.recordings import ROOT, write_wav
+from evaluation.scoring import read_rttm, read_stm_text
 
 SR = 16000
 OUT = ROOT / "bench" / "out" / "devset"
-AMI = fixtures.SHARED_AUDIO / "ami"
+AMI = recordings.SHARED_AUDIO / "ami"
 MIN_TALK_SEC = 2.0  # a speaker counts as present from this much speech
 CALLS = {  # name: (party A clip, party B clip, seed)
     "call-es-1": ("fleurs-es-001", "fleurs-es-000", 1),
@@ -86,8 +83,6 @@ class Item:
 
 def load(folder: Path, name: str) -> dict:
     """An item as written: its wav path, turns and metadata."""
-    from tests.scoring import read_rttm
-
     meta = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
     meta.update(name=name, wav=folder / f"{name}.wav", turns=read_rttm(folder / f"{name}.rttm"))
     return meta
@@ -112,7 +107,7 @@ def _ami_turns() -> dict[str, list[tuple[float, float, str]]]:
 
 def ami_items() -> list[Item]:
     if not AMI.is_dir():
-        raise fixtures.Missing(f"{AMI} is absent")
+        raise recordings.Missing(f"{AMI} is absent")
     truth = _ami_turns()
     items = []
     for wav in sorted(AMI.glob("*.wav")):
@@ -124,15 +119,13 @@ def ami_items() -> list[Item]:
 
 
 def sample_item() -> Item:
-    from tests.scoring import read_rttm, read_stm_text
-
-    s = fixtures.pyannote_sample()
+    s = recordings.pyannote_sample()
     return Item("sample", _decode(s.wav), read_rttm(s.rttm), "en", {"*": read_stm_text(s.stm)})
 
 
 def fleurs_items() -> list[Item]:
     items = []
-    for clip in fixtures.fleurs_clips():
+    for clip in recordings.fleurs_clips():
         samples = _decode(clip.audio)
         regions = _speech(samples)
         turns = [(regions[0][0], regions[-1][1], "reader")] if regions else []
@@ -175,7 +168,7 @@ def telephone(samples: np.ndarray) -> np.ndarray:
 
 def call_item(name: str, a: str, b: str, seed: int) -> Item:
     rng = np.random.default_rng(seed)
-    clips = {c.audio.stem: c for c in fixtures.fleurs_clips()}
+    clips = {c.audio.stem: c for c in recordings.fleurs_clips()}
     parties = {}
     for label, clip_name, level in (("A", a, 0.03), ("B", b, 0.7)):  # one quiet party, one loud
         clip = clips[clip_name]
