@@ -8,22 +8,14 @@ import pytest
 from app.core import edits
 from app.core.errors import UserError
 from app.core.store import Store
-from app.core.transcript import Segment, Source, Speaker, Transcript, Word
-
-
-def seg(speaker: str, *timed: tuple[float, float, str]) -> Segment:
-    words = tuple(Word(s, e, " " + w, 0.9) for s, e, w in timed)
-    return Segment(words[0].start, words[-1].end, speaker, "".join(w.word for w in words).strip(), words)
+from app.core.transcript import Transcript
+from tests.builders import finished_job, said, transcript
 
 
 def sample() -> Transcript:
-    return Transcript(
-        Source("/a.wav", "0" * 64, 20.0), "es", "base", "cpu",
-        (Speaker("SPEAKER_00", "Speaker 1", 3.0), Speaker("SPEAKER_01", "Speaker 2", 3.0)),
-        (seg("SPEAKER_00", (0.0, 0.5, "Buenos"), (0.5, 1.0, "días,"), (1.2, 1.6, "doctora.")),
-         seg("SPEAKER_01", (2.0, 2.4, "Hola,"), (2.5, 3.0, "pase"), (3.1, 3.5, "usted.")),
-         seg("SPEAKER_00", (4.0, 4.5, "Gracias."))),
-    )
+    return transcript(said("SPEAKER_00", (0.0, 0.5, "Buenos"), (0.5, 1.0, "días,"), (1.2, 1.6, "doctora.")),
+                      said("SPEAKER_01", (2.0, 2.4, "Hola,"), (2.5, 3.0, "pase"), (3.1, 3.5, "usted.")),
+                      said("SPEAKER_00", (4.0, 4.5, "Gracias.")), duration=20.0)
 
 
 def test_merge_two_speakers():
@@ -67,8 +59,7 @@ def test_edits_are_kept_apart_and_exports_show_and_search_use_them(tmp_path):
     from app.core.exports import render
 
     store = Store(tmp_path / "history.db")
-    job = store.add_job("/a.wav", "0" * 64, "k", {})
-    store.complete(job.id, "k", sample())
+    finished_job(store, sample())
     store.rename_speaker("k", "SPEAKER_00", "Paciente")
     shown = store.result("k")
     store.save_edit("k", edits.edit_text(shown, 2, "Muchas gracias."))
@@ -77,8 +68,7 @@ def test_edits_are_kept_apart_and_exports_show_and_search_use_them(tmp_path):
     assert store.result("k").speakers[0].name == "Paciente"  # the typed name still applies
     assert "Paciente: Muchas gracias." in render("srt", store.result("k"))
     assert [h.segment for h in store.search("muchas")] == [2]
-    again = store.add_job("/a.wav", "0" * 64, "k", {})  # transcribed again (--no-cache): the corrections stay
-    store.complete(again.id, "k", sample())
+    finished_job(store, sample())  # transcribed again (--no-cache): the corrections stay
     assert [h.segment for h in store.search("muchas")] == [2]
     assert [h.snippet for h in store.search("gracias")] == ["Muchas [gracias]."]  # indexed as corrected
     store.revert_edits("k")
@@ -93,8 +83,7 @@ def test_the_window_edits_undoes_redoes_reverts_and_exports_the_edited_transcrip
 
     store = Store(tmp_path / "history.db")
     wav = media.write_wav(tmp_path / "a.wav", np.zeros(16000 * 6))
-    job = store.add_job(str(wav), "0" * 64, "k", {})
-    store.complete(job.id, "k", sample())
+    finished_job(store, sample(), path=str(wav))
     win = window_over(store)
     panel, editor = win.panel, win.editor
     qtbot.waitUntil(lambda: panel.segments.rowCount() == 3, timeout=10_000)

@@ -5,23 +5,15 @@ import json
 import pytest
 
 from app.core import exports
-from app.core.transcript import Segment, Source, Speaker, Transcript, Word
+from app.core.transcript import Transcript
+from tests.builders import said, transcript
 
 
-def make(segments=None) -> Transcript:
-    segments = segments or (
-        Segment(0.5, 2.0, "SPEAKER_00", "Hola, ¿qué tal?", (Word(0.5, 1.0, " Hola,", 0.9), Word(1.1, 2.0, " ¿qué tal?", 0.8))),
-        Segment(3661.25, 3662.0, "SPEAKER_01", "Bien <gracias> & tú", (Word(3661.25, 3662.0, " Bien <gracias> & tú", 0.7),)),
-    )
-    return Transcript(
-        source=Source("/recordings/consulta uno.m4a", "ab" * 32, 3700.0),
-        language="es",
-        model="base",
-        device="cpu (int8)",
-        speakers=(Speaker("SPEAKER_00", "Doctora", 1.5), Speaker("SPEAKER_01", "Speaker 2", 0.75)),
-        segments=segments,
-        timings={"total": 1.0},
-    )
+def make() -> Transcript:
+    return transcript(said("SPEAKER_00", (0.5, 1.0, "Hola,"), (1.1, 2.0, "¿qué tal?", 0.8)),
+                      said("SPEAKER_01", (3661.25, 3662.0, "Bien <gracias> & tú", 0.7)),
+                      path="/recordings/consulta uno.m4a", duration=3700.0, sha256="ab" * 32, device="cpu (int8)",
+                      names={"SPEAKER_00": "Doctora"}, timings={"total": 1.0})
 
 
 def test_json_is_the_documented_contract_and_round_trips():
@@ -64,8 +56,7 @@ def test_txt_and_rttm():
 
 
 def test_long_segments_become_readable_cues():
-    many = tuple(Word(i * 0.5, i * 0.5 + 0.4, f" word{i}", 0.9) for i in range(40))
-    seg = Segment(0.0, 19.9, "SPEAKER_00", "".join(w.word for w in many).strip(), many)
+    seg = said("SPEAKER_00", *((i * 0.5, i * 0.5 + 0.4, f"word{i}") for i in range(40)))
     cues = exports.cues(seg)
     assert len(cues) > 2
     assert all(end - start <= exports.CUE_MAX_SEC and len(text) <= exports.CUE_MAX_CHARS for start, end, text in cues)
@@ -74,5 +65,5 @@ def test_long_segments_become_readable_cues():
 
 @pytest.mark.parametrize("fmt", sorted(exports.FORMATS))
 def test_empty_transcript_exports(fmt):
-    empty = Transcript(Source("x.wav", "", 1.0), "", "base", "cpu", (), ())
+    empty = transcript(path="x.wav", sha256="", language="", duration=1.0)
     assert isinstance(exports.FORMATS[fmt](empty), str)

@@ -6,19 +6,14 @@ from __future__ import annotations
 import numpy as np
 
 from app.core.store import Store
-from app.core.transcript import Segment, Source, Speaker, Transcript, Word
+from app.core.transcript import Transcript
+from tests.builders import finished_job, said, transcript
 
 
-def transcript(path: str) -> Transcript:
-    def seg(speaker, *timed):
-        words = tuple(Word(s, e, " " + w, p) for s, e, w, p in timed)
-        return Segment(words[0].start, words[-1].end, speaker, "".join(w.word for w in words).strip(), words)
-
-    return Transcript(Source(path, "0" * 64, 8.0), "es", "base", "cpu",
-                      (Speaker("SPEAKER_00", "Speaker 1", 2.0), Speaker("SPEAKER_01", "Speaker 2", 2.0)),
-                      (seg("SPEAKER_00", (0.5, 1.0, "Buenos", 0.9), (1.0, 1.5, "días.", 0.9)),
-                       seg("SPEAKER_01", (2.0, 2.4, "Hola,", 0.95), (2.5, 3.0, "pase", 0.3), (3.1, 3.5, "usted.", 0.9)),
-                       seg("SPEAKER_00", (5.0, 6.0, "Gracias.", 0.9))))
+def consultation(path: str) -> Transcript:
+    return transcript(said("SPEAKER_00", (0.5, 1.0, "Buenos"), (1.0, 1.5, "días.")),
+                      said("SPEAKER_01", (2.0, 2.4, "Hola,", 0.95), (2.5, 3.0, "pase", 0.3), (3.1, 3.5, "usted.")),
+                      said("SPEAKER_00", (5.0, 6.0, "Gracias.")), path=path, duration=8.0)
 
 
 def test_the_word_said_is_highlighted_and_a_click_plays_from_a_word_or_the_timeline(qtbot, tmp_path, window_over):
@@ -29,8 +24,7 @@ def test_the_word_said_is_highlighted_and_a_click_plays_from_a_word_or_the_timel
 
     store = Store(tmp_path / "history.db")
     wav = media.write_wav(tmp_path / "a.wav", np.zeros(16000 * 8))
-    job = store.add_job(str(wav), "0" * 64, "k", {})
-    store.complete(job.id, "k", transcript(str(wav)))
+    finished_job(store, consultation(str(wav)))
     win = window_over(store)
     panel = win.panel
     qtbot.waitUntil(lambda: panel.segments.rowCount() == 3, timeout=10_000)

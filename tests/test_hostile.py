@@ -16,8 +16,9 @@ from app.core import audio, exports, hosts, roles
 from app.core.errors import AudioError, UserError
 from app.core.store import Store
 from app.core.text import cue_text, one_line
-from app.core.transcript import Segment, Source, Speaker, Transcript, Word
+from app.core.transcript import Transcript
 from tests import media
+from tests.builders import said, transcript
 
 FORGED_ROLE = "X\n\n99\n00:00:00,000 --> 09:00:00,000\nFAKE"
 
@@ -100,8 +101,7 @@ def test_names_and_roles_are_one_line_wherever_they_are_set(tmp_path):
 
 
 def transcript_with(name: str, text: str = "hola") -> Transcript:
-    return Transcript(Source("/x/a.wav", "ab" * 32, 10.0), "es", "base", "cpu", (Speaker("SPEAKER_00", name, 2.0),),
-                      (Segment(1.0, 2.0, "SPEAKER_00", text, (Word(1.0, 2.0, f" {text}", 0.9),)),))
+    return transcript(said("SPEAKER_00", (1.0, 2.0, text)), path="/x/a.wav", names={"SPEAKER_00": name})
 
 
 @pytest.mark.parametrize("fmt", ["srt", "vtt"])

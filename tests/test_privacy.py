@@ -9,32 +9,29 @@ import os
 import stat
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from app.core import voices
 from app.core.store import Store
-from app.core.transcript import Segment, Source, Speaker, Transcript, Word
+from app.core.transcript import Transcript
+from tests.builders import finished_job, line, transcript, voice
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = ("history.db", "history.db-wal", "history.db-shm")
 
 
-def said(path: str, lines: list[tuple[str, str]]) -> Transcript:
-    segments = tuple(Segment(i * 2.0, i * 2.0 + 1.5, who, text, (Word(i * 2.0, i * 2.0 + 0.5, " " + text.split()[0], 0.9),))
-                     for i, (who, text) in enumerate(lines))
-    speakers = tuple(Speaker(s, f"Speaker {n + 1}", 1.0) for n, s in enumerate(sorted({w for w, _ in lines})))
-    return Transcript(Source(path, "0" * 64, 100.0), "es", "base", "cpu", speakers, segments)
+def conversation(path: str, lines: list[tuple[str, str]]) -> Transcript:
+    return transcript(*(line(i * 2.0, i * 2.0 + 1.5, who, text) for i, (who, text) in enumerate(lines)), path=path)
 
 
 def others(store: Store, prefix: str, count: int) -> None:
     """Transcripts that stay: the search index holds several segments, as after months of use."""
     for n in range(count):
-        job = store.add_job(f"/citas/{prefix}{n}.wav", "0" * 64, f"{prefix}{n}", {})
-        store.complete(job.id, f"{prefix}{n}", said(job.path, [("SPEAKER_00", f"consulta número {t} del día {n}")
-                                                             for t in range(40)]))
+        day = [("SPEAKER_00", f"consulta número {t} del día {n}") for t in range(40)]
+        finished_job(store, conversation(f"/citas/{prefix}{n}.wav", day), key=f"{prefix}{n}")
 
 
 def left_in_files(folder: Path, word: str) -> dict[str, int]:
@@ -54,14 +51,14 @@ def test_removing_a_transcript_leaves_none_of_its_words_in_the_history_files(tmp
     store.save_checkpoint("k", {"index": 0, "start": 0.0, "end": 30.0}, [{"text": f"hola {word}"}])
     store.save_part("k", 1, f"[\"{word}\"]".encode())
     store.save_diarization("k", {"note": word})
-    store.complete(job.id, "k", said(job.path, [("SPEAKER_00", f"vengo de {word} esta semana"),
-                                                ("SPEAKER_01", "muy bien, siéntese")]))
+    store.complete(job.id, "k", conversation(job.path, [("SPEAKER_00", f"vengo de {word} esta semana"),
+                                                        ("SPEAKER_01", "muy bien, siéntese")]))
     store.rename_speaker("k", "SPEAKER_01", f"Dra. {word}")
     store.save_suggestions("k", {"SPEAKER_00": f"{word} visitor"})
     store.update(job.id, note=f"Roles suggested for {word}.", error=word)
     edited = store.result("k")
-    store.save_edit("k", Transcript(edited.source, edited.language, edited.model, edited.device, edited.speakers,
-                                    edited.segments[:1] + (Segment(2.0, 3.5, "SPEAKER_01", f"¿{word}, dice?"),)))
+    corrected = edited.segments[:1] + (line(2.0, 3.5, "SPEAKER_01", f"¿{word}, dice?", timed=False),)
+    store.save_edit("k", replace(edited, segments=corrected))
     others(store, "despues", 5)
     assert store.search(word) and left_in_files(tmp_path, word)
 
@@ -75,18 +72,12 @@ def test_removing_a_transcript_leaves_none_of_its_words_in_the_history_files(tmp
 
 
 def test_forgetting_a_voice_leaves_its_name_nowhere_in_the_history_files(tmp_path):
-    def unit(*values):
-        vector = np.zeros(voices.DIMENSIONS, dtype=np.float32)
-        vector[: len(values)] = values
-        return voices.unit(vector)
-
     store = Store(tmp_path / "history.db")
     others(store, "antes", 10)
     name = "Quetzalina"
-    for key, signature in (("first", unit(1, 0.2, 0.1)), ("second", unit(1, 0.21, 0.1))):
-        job = store.add_job(f"/citas/{key}.wav", "0" * 64, key, {})
-        store.complete(job.id, key, said(job.path, [("SPEAKER_00", "buenos días")]),
-                       {"SPEAKER_00": voices.to_bytes(signature)})
+    for key, signature in (("first", voice(1, 0.2, 0.1)), ("second", voice(1, 0.21, 0.1))):
+        finished_job(store, conversation(f"/citas/{key}.wav", [("SPEAKER_00", "buenos días")]), key=key,
+                     voices={"SPEAKER_00": voices.to_bytes(signature)})
     store.remember_voice(name, "first", "SPEAKER_00", "first.wav")
     store.apply_voices("second")
     assert {h.name for h in store.search(name)} == {name} and len(store.search(name)) == 2
@@ -287,8 +278,7 @@ def test_a_history_and_preferences_used_as_a_library_are_private(tmp_path, umask
 
     data = tmp_path / "data"
     store = Store(data / "history.db")
-    job = store.add_job("/a.wav", "0" * 64, "k", {})
-    store.complete(job.id, "k", said("/a.wav", [("SPEAKER_00", "hola")]))
+    finished_job(store, conversation("/a.wav", [("SPEAKER_00", "hola")]))
     lock = QueueLock(store.path)
     assert lock.try_acquire()
     s.save_preferences(s.load(environ={}, data_dir=data), {"redis_url": URL, "language": "es"})

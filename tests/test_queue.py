@@ -17,15 +17,13 @@ from app.core.engine import Engine
 from app.core.messages import ChunkDone, DiarizationDone, Progress, Result, RunJob
 from app.core.status import JobStatus
 from app.core.store import Store
-from app.core.transcript import Segment, Source, Speaker, Transcript, Word
-from tests import media
+from tests import builders, media
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def transcript_saying(text: str, path: str) -> dict:
-    return Transcript(Source(path, "ab" * 32, 1.0), "en", "base", "cpu", (Speaker("SPEAKER_00", "Speaker 1", 1.0),),
-                      (Segment(0.0, 1.0, "SPEAKER_00", text, (Word(0.0, 1.0, f" {text}", 0.9),)),)).to_dict()
+    return builders.transcript(builders.said("SPEAKER_00", (0.0, 1.0, text)), path=path, language="en").to_dict()
 
 
 class ScriptedWorker:

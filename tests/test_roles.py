@@ -7,16 +7,16 @@ import json
 import pytest
 
 from app.core import hosts, roles
-from app.core.transcript import Segment, Source, Speaker, Transcript
+from app.core.transcript import Transcript
+from tests.builders import line, transcript
 from tests.ollama_server import MODEL, FakeOllama, closed_port_host
 
 
 def consultation(long: bool = False) -> Transcript:
     lines = [("SPEAKER_00", "Buenos días, ¿qué le trae por aquí?"), ("SPEAKER_01", "Me duele la garganta desde hace tres días."),
              ("SPEAKER_00", "Abra la boca, por favor. Le voy a recetar un antiinflamatorio.")] * (400 if long else 1)
-    segments = tuple(Segment(i * 3.0, i * 3.0 + 2.5, who, text) for i, (who, text) in enumerate(lines))
-    speakers = (Speaker("SPEAKER_00", "Speaker 1", 5.0), Speaker("SPEAKER_01", "Speaker 2", 2.5))
-    return Transcript(Source("/consulta.m4a", "ab" * 32, 9.0), "es", "base", "cpu", speakers, segments)
+    return transcript(*(line(i * 3.0, i * 3.0 + 2.5, who, text, timed=False) for i, (who, text) in enumerate(lines)),
+                      path="/consulta.m4a")
 
 
 @pytest.fixture

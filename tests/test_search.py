@@ -8,20 +8,16 @@ import sqlite3
 
 from app.core.store import Store
 from app.core.store import schema as migrate
-from app.core.transcript import Segment, Source, Speaker, Transcript, Word, compact
+from app.core.transcript import Transcript, compact
+from tests.builders import finished_job, line, transcript, voice
 
 
-def transcript(path: str, lines: list[tuple[float, str, str]]) -> Transcript:
-    speakers = sorted({s for _, s, _ in lines})
-    segments = tuple(Segment(t, t + 2.0, s, text, (Word(t, t + 0.5, " " + text.split()[0], 0.9),)) for t, s, text in lines)
-    return Transcript(Source(path, "0" * 64, 100.0), "es", "base", "cpu",
-                      tuple(Speaker(s, f"Speaker {i + 1}", 10.0) for i, s in enumerate(speakers)), segments)
+def conversation(path: str, lines: list[tuple[float, str, str]]) -> Transcript:
+    return transcript(*(line(t, t + 2.0, s, text) for t, s, text in lines), path=path)
 
 
 def stored(store: Store, key: str, path: str, lines) -> int:
-    job = store.add_job(path, "0" * 64, key, {})
-    store.complete(job.id, key, transcript(path, lines))
-    return job.id
+    return finished_job(store, conversation(path, lines), key=key).id
 
 
 def test_accents_and_case_are_ignored_and_names_are_found(tmp_path):
@@ -42,13 +38,11 @@ def test_accents_and_case_are_ignored_and_names_are_found(tmp_path):
 
 
 def test_a_known_voice_renamed_or_forgotten_is_searched_as_shown(tmp_path):
-    from tests.test_voices import unit
     from app.core import voices
 
     store = Store(tmp_path / "history.db")
-    job = store.add_job("/a.wav", "0" * 64, "k", {})
-    store.complete(job.id, "k", transcript("/a.wav", [(0.0, "SPEAKER_00", "hola")]),
-                   {"SPEAKER_00": voices.to_bytes(unit(1, 2))})
+    finished_job(store, conversation("/a.wav", [(0.0, "SPEAKER_00", "hola")]),
+                 voices={"SPEAKER_00": voices.to_bytes(voice(1, 2))})
     store.remember_voice("Ana", "k", "SPEAKER_00")
     assert [h.name for h in store.search("ana")] == ["Ana"]
     store.rename_voice("Ana", "Ana María")
@@ -61,7 +55,7 @@ def test_an_older_history_is_indexed_when_upgraded(tmp_path):
     path = tmp_path / "history.db"
     old = sqlite3.connect(path, isolation_level=None)
     migrate.migrate(old, target=5)
-    data = compact(transcript("/viejo.wav", [(12.0, "SPEAKER_00", "Una consulta del año pasado")]).to_dict())
+    data = compact(conversation("/viejo.wav", [(12.0, "SPEAKER_00", "Una consulta del año pasado")]).to_dict())
     old.execute("INSERT INTO results (cache_key, transcript, created_at) VALUES ('old', ?, 0)", (json.dumps(data),))
     old.execute("INSERT INTO speaker_names VALUES ('old', 'SPEAKER_00', 'Doctora Pérez')")
     old.execute("INSERT INTO jobs (path, cache_key, settings, status, created_at) VALUES ('/viejo.wav', 'old', '{}', 'completed', 0)")

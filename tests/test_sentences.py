@@ -7,11 +7,7 @@ import pytest
 
 from app.core import align, sentences
 from app.core.diarize import Turn
-from app.core.transcript import Word
-
-
-def _words(*spec):
-    return [Word(s, e, " " + w, 0.9) for s, e, w in spec]
+from tests import builders
 
 
 A, B = np.eye(192)[0], np.eye(192)[1]
@@ -20,7 +16,7 @@ A, B = np.eye(192)[0], np.eye(192)[1]
 def test_a_sentence_no_window_heard_alone_goes_to_the_voice_it_is_nearer():
     # AMI dev01's shape: "If you dump it in there." (1.0 s) between the other man's
     # sentences; both 1.5-s windows over it hear the other man more
-    words = _words((15.5, 16.2, "Yeah,"), (16.2, 18.2, "that's it."), (18.6, 19.2, "If you"), (19.2, 19.6, "dump it."),
+    words = builders.words((15.5, 16.2, "Yeah,"), (16.2, 18.2, "that's it."), (18.6, 19.2, "If you"), (19.2, 19.6, "dump it."),
                    (19.6, 20.4, "What's the username?"))
     speakers = ["A"] * 5
     windows = [(15.5, 17.0), (16.7, 18.2), (18.6, 20.1), (18.9, 20.4)]
@@ -38,12 +34,12 @@ def test_a_sentence_no_window_heard_alone_goes_to_the_voice_it_is_nearer():
 
 
 def test_a_sentence_only_a_little_nearer_another_voice_keeps_its_speaker():
-    words = _words((1.0, 1.6, "Okay."), (1.6, 2.0, "Sure."))
+    words = builders.words((1.0, 1.6, "Okay."), (1.6, 2.0, "Sure."))
     near = 0.70 * A + 0.714 * B  # nearer B, by less than MARGIN
     out = sentences.hear_again(words, ["A", "A"], [(0, 0), (1, 1)], [], {"A": A, "B": B},
                                lambda spans: np.stack([near for _ in spans]))
     assert out == ["A", "A"]
-    short = _words((1.0, 1.3, "Yes."))  # under MIN_SEC: never heard again
+    short = builders.words((1.0, 1.3, "Yes."))  # under MIN_SEC: never heard again
     assert sentences.hear_again(short, ["A"], [(0, 0)], [], {"A": A, "B": B}, lambda spans: pytest.fail("embedded")) == ["A"]
 
 

@@ -10,17 +10,14 @@ import pytest
 
 from app.core.store import Store, StoreError
 from app.core.store import schema as migrate
-from app.core.transcript import Segment, Source, Speaker, Transcript, Word
+from app.core.transcript import Transcript
+from tests import builders
+from tests.builders import finished_job
 
 
 def transcript(n_segments: int = 2) -> Transcript:
-    segments = tuple(
-        Segment(i * 2.0, i * 2.0 + 1.5, f"SPEAKER_0{i % 2}", f"frase número {i}",
-                tuple(Word(i * 2.0 + k * 0.5, i * 2.0 + k * 0.5 + 0.4, f" w{k}", 0.9) for k in range(3)))
-        for i in range(n_segments)
-    )
-    speakers = (Speaker("SPEAKER_00", "Speaker 1", 1.0), Speaker("SPEAKER_01", "Speaker 2", 1.0))
-    return Transcript(Source("/a.wav", "ab" * 32, n_segments * 2.0), "es", "base", "cpu (int8)", speakers, segments)
+    lines = (builders.line(i * 2.0, i * 2.0 + 1.5, f"SPEAKER_0{i % 2}", f"frase número {i}") for i in range(n_segments))
+    return builders.transcript(*lines, device="cpu (int8)")
 
 
 def schema(db: sqlite3.Connection) -> dict:
@@ -117,8 +114,7 @@ def test_completing_stores_the_result_and_drops_checkpoints(tmp_path):
 
 def test_speaker_names_apply_to_the_stored_result(tmp_path):
     store = Store(tmp_path / "h.db")
-    job = store.add_job("/a.wav", "ab", "key", {})
-    store.complete(job.id, "key", transcript())
+    finished_job(store, transcript(), key="key")
     store.rename_speaker("key", "SPEAKER_01", "  Paciente ")
     assert store.result("key").speaker_names()["SPEAKER_01"] == "Paciente"
     store.rename_speaker("key", "SPEAKER_01", "")
@@ -127,8 +123,7 @@ def test_speaker_names_apply_to_the_stored_result(tmp_path):
 
 def test_removing_a_job_keeps_a_result_another_job_shares(tmp_path):
     store = Store(tmp_path / "h.db")
-    first = store.add_job("/a.wav", "ab", "key", {})
-    store.complete(first.id, "key", transcript())
+    first = finished_job(store, transcript(), key="key")
     second = store.add_job("/copy of a.wav", "ab", "key", {}, status="completed")
     store.remove(first.id)
     assert store.result("key") is not None
@@ -139,8 +134,7 @@ def test_removing_a_job_keeps_a_result_another_job_shares(tmp_path):
 
 def test_a_thousand_segment_result_opens_fast(tmp_path):
     store = Store(tmp_path / "h.db")
-    job = store.add_job("/long.wav", "ab", "key", {})
-    store.complete(job.id, "key", transcript(1000))
+    finished_job(store, transcript(1000), key="key")
     started = time.perf_counter()
     loaded = store.result("key")
     elapsed = time.perf_counter() - started

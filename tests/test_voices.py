@@ -8,29 +8,24 @@ import pytest
 
 from app.core import voices
 from app.core.store import Store
-from app.core.transcript import Segment, Source, Speaker, Transcript, Word
-
-
-def unit(*values) -> np.ndarray:
-    vector = np.zeros(voices.DIMENSIONS, dtype=np.float32)
-    vector[: len(values)] = values
-    return voices.unit(vector)
+from app.core.transcript import Transcript
+from tests.builders import finished_job, line, transcript, voice
 
 
 def test_the_best_assignment_overall_wins_not_the_first_come():
     # Ana is a little closer to speaker 0 than to speaker 1, but Bea matches only speaker 0:
     # taking the first best pair (0-Ana) would leave Bea unmatched.
-    speakers = {"SPEAKER_00": unit(1, 0.3, 0), "SPEAKER_01": unit(1, 0, 0.3)}
-    known = [(1, "Ana", [unit(1, 0.15, 0.15)]), (2, "Bea", [unit(1, 0.5, 0)])]
+    speakers = {"SPEAKER_00": voice(1, 0.3, 0), "SPEAKER_01": voice(1, 0, 0.3)}
+    known = [(1, "Ana", [voice(1, 0.15, 0.15)]), (2, "Bea", [voice(1, 0.5, 0)])]
     found = {m.speaker_id: m.name for m in voices.match(speakers, known, threshold=0.9)}
     assert found == {"SPEAKER_00": "Bea", "SPEAKER_01": "Ana"}
 
 
 def test_one_voice_names_at_most_one_speaker_and_none_below_the_threshold():
-    speakers = {"SPEAKER_00": unit(1, 0.1), "SPEAKER_01": unit(1, 0.12), "SPEAKER_02": unit(0, 1)}
-    found = voices.match(speakers, [(1, "Ana", [unit(1, 0.11)])], threshold=0.9)
+    speakers = {"SPEAKER_00": voice(1, 0.1), "SPEAKER_01": voice(1, 0.12), "SPEAKER_02": voice(0, 1)}
+    found = voices.match(speakers, [(1, "Ana", [voice(1, 0.11)])], threshold=0.9)
     assert len(found) == 1 and found[0].name == "Ana"
-    assert voices.match({"SPEAKER_00": unit(0, 1)}, [(1, "Ana", [unit(1, 0)])]) == []
+    assert voices.match({"SPEAKER_00": voice(0, 1)}, [(1, "Ana", [voice(1, 0)])]) == []
 
 
 def test_a_malformed_signature_is_refused():
@@ -39,25 +34,21 @@ def test_a_malformed_signature_is_refused():
             voices.from_bytes(bad)
 
 
-def transcript(path: str = "a.wav") -> Transcript:
-    words = (Word(0.0, 0.5, " hola", 0.9),)
-    return Transcript(Source(path, "0" * 64, 10.0), "es", "base", "cpu",
-                      (Speaker("SPEAKER_00", "Speaker 1", 5.0), Speaker("SPEAKER_01", "Speaker 2", 5.0)),
-                      (Segment(0.0, 0.5, "SPEAKER_00", "hola", words), Segment(1.0, 1.5, "SPEAKER_01", "hola", words)))
+def greetings(path: str = "a.wav") -> Transcript:
+    return transcript(line(0.0, 0.5, "SPEAKER_00", "hola"), line(1.0, 1.5, "SPEAKER_01", "hola"), path=path)
 
 
 def finished(store: Store, key: str, signatures: dict[str, np.ndarray], path: str = "a.wav") -> int:
-    job = store.add_job(path, "0" * 64, key, {})
-    store.complete(job.id, key, transcript(path), {k: voices.to_bytes(v) for k, v in signatures.items()})
-    return job.id
+    return finished_job(store, greetings(path), key=key,
+                        voices={k: voices.to_bytes(v) for k, v in signatures.items()}).id
 
 
 def test_a_remembered_voice_names_its_speaker_elsewhere_and_a_typed_name_wins(tmp_path):
     store = Store(tmp_path / "history.db")
-    ana, bea = unit(1, 0.2, 0.1), unit(0.1, 1, 0.2)
+    ana, bea = voice(1, 0.2, 0.1), voice(0.1, 1, 0.2)
     finished(store, "first", {"SPEAKER_00": ana, "SPEAKER_01": bea})
     store.remember_voice("Ana", "first", "SPEAKER_00", "first.wav")
-    finished(store, "second", {"SPEAKER_00": unit(0.1, 1, 0.25), "SPEAKER_01": unit(1, 0.22, 0.1)})
+    finished(store, "second", {"SPEAKER_00": voice(0.1, 1, 0.25), "SPEAKER_01": voice(1, 0.22, 0.1)})
     store.apply_voices("second")
     speakers = {s.id: s for s in store.result("second").speakers}
     assert speakers["SPEAKER_01"].name == "Ana" and speakers["SPEAKER_01"].voice["similarity"] > 0.99
@@ -85,7 +76,7 @@ def test_forgetting_a_voice_removes_its_signatures_from_the_file(tmp_path, monke
     monkeypatch.setattr(sqlite3, "connect", platform_default_off)
     path = tmp_path / "history.db"
     store = Store(path)
-    ana = unit(1, 0.2, 0.1, 0.3)
+    ana = voice(1, 0.2, 0.1, 0.3)
     finished(store, "first", {"SPEAKER_00": ana})
     store.remove(store.jobs()[0].id)  # the transcript goes; the remembered sample must be all that is left
     finished(store, "again", {"SPEAKER_00": ana})
@@ -111,8 +102,8 @@ def test_voices_from_the_command_line(tmp_path, monkeypatch, capsys):
     recording.write_bytes(b"RIFF....WAVE")
     from app.core.audio import file_sha256
 
-    job = store.add_job(str(recording), file_sha256(recording), "k", {})
-    store.complete(job.id, "k", transcript(str(recording)), {"SPEAKER_01": voices.to_bytes(unit(1, 2, 3))})
+    job = finished_job(store, greetings(str(recording)), sha256=file_sha256(recording),
+                       voices={"SPEAKER_01": voices.to_bytes(voice(1, 2, 3))})
     store.close()
     assert cli.main(["voices", "add", str(recording), "SPEAKER_01", "Ana"]) == 0
     assert cli.main(["voices", "add", str(recording), "SPEAKER_07", "Ana"]) == 1
@@ -144,8 +135,7 @@ def test_a_voice_from_one_meeting_names_the_same_person_in_another_and_nobody_el
         item = items[name]
         signatures: dict[str, bytes] = {}
         result = pipeline.run(item.write(tmp_path), settings, pipeline.Hooks(on_voices=signatures.update), resources)
-        job = store.add_job(name, "0" * 64, name, {})
-        store.complete(job.id, name, result, signatures)
+        finished_job(store, result, key=name, voices=signatures)
         truths[name] = identities(item.turns, result)
         if name == "ami-dev00":
             assert len(signatures) == 2
@@ -163,7 +153,7 @@ def test_the_window_remembers_a_voice_shows_it_apart_lets_it_be_rejected_and_for
 
     store = Store(tmp_path / "history.db")
     wav = media.write_wav(tmp_path / "consulta.wav", np.zeros(16000))
-    finished(store, "k", {"SPEAKER_00": unit(1, 2, 3), "SPEAKER_01": unit(3, 2, 1)}, path=str(wav))
+    finished(store, "k", {"SPEAKER_00": voice(1, 2, 3), "SPEAKER_01": voice(3, 2, 1)}, path=str(wav))
     win = window_over(store)
     panel = win.panel
     qtbot.waitUntil(lambda: panel.speakers.rowCount() == 2, timeout=10_000)
@@ -185,10 +175,10 @@ def test_the_window_remembers_a_voice_shows_it_apart_lets_it_be_rejected_and_for
 
 def test_a_sample_removed_and_voices_applied_to_every_past_transcript(tmp_path):
     store = Store(tmp_path / "history.db")
-    ana, other = unit(1, 0.2, 0.1), unit(0.1, 1, 0.2)
+    ana, other = voice(1, 0.2, 0.1), voice(0.1, 1, 0.2)
     finished(store, "first", {"SPEAKER_00": ana, "SPEAKER_01": other})
-    finished(store, "second", {"SPEAKER_00": unit(1, 0.21, 0.1)})
-    finished(store, "third", {"SPEAKER_00": unit(1, 0.19, 0.12)})
+    finished(store, "second", {"SPEAKER_00": voice(1, 0.21, 0.1)})
+    finished(store, "third", {"SPEAKER_00": voice(1, 0.19, 0.12)})
     store.remember_voice("Ana", "first", "SPEAKER_00")
     store.remember_voice("Ana", "first", "SPEAKER_01")  # a wrong sample, added by mistake
     assert len(store.voice_list()[0]["samples"]) == 2

@@ -186,16 +186,15 @@ def test_suggested_roles_are_shown_and_can_be_used(window, qtbot, sample):
 def test_a_job_seen_completed_through_a_progress_event_can_be_exported(window, qtbot, tmp_path):
     # The table reads each job from the store, so a progress event can show a job completed
     # before its status event arrives; the menus and the panel must follow what the row shows.
-    from app.core.transcript import Segment, Source, Speaker, Transcript, Word
+    from tests.builders import said, transcript
 
     store = window.engine.store
     job = store.add_job(str(tmp_path / "a.wav"), "ab" * 32, "key", {}, status="failed")
     window.bridge.jobAdded.emit(job)
     qtbot.waitUntil(lambda: window.selected_job() is not None)
     assert not window.export_actions[0].isEnabled()
-    transcript = Transcript(Source(str(tmp_path / "a.wav"), "ab" * 32, 2.0), "en", "base", "cpu", (Speaker("SPEAKER_00", "Speaker 1", 1.0),),
-                            (Segment(0.0, 1.0, "SPEAKER_00", "Hello.", (Word(0.0, 1.0, " Hello.", 0.9),)),))
-    window.bridge.jobProgress.emit(store.complete(job.id, "key", transcript))
+    hello = transcript(said("SPEAKER_00", (0.0, 1.0, "Hello.")), path=str(tmp_path / "a.wav"), duration=2.0, language="en")
+    window.bridge.jobProgress.emit(store.complete(job.id, "key", hello))
     qtbot.waitUntil(lambda: window.export_actions[0].isEnabled(), timeout=2_000)
     qtbot.waitUntil(lambda: window.panel.segments.rowCount() == 1, timeout=2_000)
     window.export_to("srt", tmp_path / "out.srt")
