@@ -242,3 +242,11 @@ def test_the_first_chunk_is_encoded_once_for_its_language_and_its_words(sample, 
     kept = transcriber.run(samples, planned, language)
     assert len(planned) == 1 and len(encoded) == 1, "the chunk was encoded again"
     assert transcriber.run(samples, planned, language) == kept and len(encoded) == 2
+
+
+def test_checkpoints_are_used_only_where_the_chunk_matches_the_plan():
+    from app.core.chunks import Chunk
+    from app.core.pipeline import resumable
+
+    saved = {0: [{"index": 0, "start": 0.0, "end": 20.0}, ["a"]], 1: [{"index": 1, "start": 20.0, "end": 40.0}, ["b"]]}
+    assert resumable(saved, [Chunk(0, 0.0, 20.0), Chunk(1, 20.0, 41.5)]) == {0: ["a"]}

@@ -186,7 +186,7 @@ def test_a_queued_job_sends_excerpts_only_with_the_consent_in_force_when_it_fini
     from app.core.engine import Engine
     from app.core.store import Store
     from tests import media
-    from tests.test_queue import ScriptedWorker, finishes
+    from tests.scripted_worker import ScriptedWorker, finishes
 
     wav = media.write_wav(tmp_path / "consulta.wav", (np.random.default_rng(0).standard_normal(16000) * 0.1).astype("f4"))
     consent = replace(settings, roles_enabled=True, ollama_host=remote.host, ollama_confirmed_host=remote.host,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +15,8 @@ from app.core.store import Store, StoreError
 from app.core.store import schema as migrate
 from app.core.transcript import Transcript
 from tests import builders
-from tests.builders import finished_job
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def transcript(n_segments: int = 2) -> Transcript:
@@ -114,7 +118,7 @@ def test_completing_stores_the_result_and_drops_checkpoints(tmp_path):
 
 def test_speaker_names_apply_to_the_stored_result(tmp_path):
     store = Store(tmp_path / "h.db")
-    finished_job(store, transcript(), key="key")
+    builders.finished_job(store, transcript(), key="key")
     store.rename_speaker("key", "SPEAKER_01", "  Paciente ")
     assert store.result("key").speaker_names()["SPEAKER_01"] == "Paciente"
     store.rename_speaker("key", "SPEAKER_01", "")
@@ -123,7 +127,7 @@ def test_speaker_names_apply_to_the_stored_result(tmp_path):
 
 def test_removing_a_job_keeps_a_result_another_job_shares(tmp_path):
     store = Store(tmp_path / "h.db")
-    first = finished_job(store, transcript(), key="key")
+    first = builders.finished_job(store, transcript(), key="key")
     second = store.add_job("/copy of a.wav", "ab", "key", {}, status="completed")
     store.remove(first.id)
     assert store.result("key") is not None
@@ -134,7 +138,7 @@ def test_removing_a_job_keeps_a_result_another_job_shares(tmp_path):
 
 def test_a_thousand_segment_result_opens_fast(tmp_path):
     store = Store(tmp_path / "h.db")
-    finished_job(store, transcript(1000), key="key")
+    builders.finished_job(store, transcript(1000), key="key")
     started = time.perf_counter()
     loaded = store.result("key")
     elapsed = time.perf_counter() - started
@@ -162,3 +166,26 @@ def test_what_a_transcript_shows_has_a_revision_another_process_can_read(tmp_pat
     assert seen == sorted(set(seen)) and seen[0] > 0, seen  # each change a new number
     store.remove(job.id)
     assert other.shown_revision("key") == 0
+
+
+OPEN_AT_ONCE = """
+import sys, time
+sys.path.insert(0, {root!r})
+from app.core.store import Store
+start = {start!r}
+while time.time() < start:
+    pass
+Store(__import__("pathlib").Path({path!r}))
+"""
+
+
+def test_processes_opening_a_new_history_at_the_same_moment_all_succeed(tmp_path):
+    # Both used to read "no tables yet" and create them: the second was told the history
+    # was damaged and to move it aside.
+    for attempt in range(3):
+        path = tmp_path / f"h{attempt}.db"
+        code = OPEN_AT_ONCE.format(root=str(ROOT), start=time.time() + 1.5, path=str(path))
+        procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        errors = [p.communicate(timeout=60)[1] for p in procs]
+        assert all(p.returncode == 0 for p in procs), errors
+        assert Store(path).integrity_check() == "ok"
