@@ -29,7 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from app.core.errors import UserError
-from app.core.exports import FORMATS, render
+from app.core.exports import FORMATS
 from app.core.status import EventKind, JobStatus
 
 PREFIX = "/api/diarization"
@@ -117,8 +117,6 @@ def create_app(engine, settings, *, port: int, host: str = "127.0.0.1", token: s
         job when the same recording with the same settings was done before."""
         from starlette.requests import ClientDisconnect
 
-        from app.core import audio
-
         kind = request.headers.get("content-type", "")
         if not kind.startswith("multipart/form-data"):
             raise HTTPException(415, "Send the recording as multipart/form-data with a field named audio.")
@@ -139,7 +137,7 @@ def create_app(engine, settings, *, port: int, host: str = "127.0.0.1", token: s
                     raise HTTPException(422, str(exc)) from None
                 await _off_loop(_model_here, job_settings)
                 try:
-                    await _off_loop(audio.probe, target, job_settings.max_hours * 3600)
+                    await _off_loop(engine.check_recording, target, job_settings.max_hours * 3600)
                     job = await _off_loop(lambda: engine.add(target, job_settings, session_id=session))
                 except UserError as exc:  # the server's own path is not the client's business
                     raise HTTPException(415, str(exc).replace(str(target), "the upload")) from None
@@ -189,7 +187,7 @@ def create_app(engine, settings, *, port: int, host: str = "127.0.0.1", token: s
         revision = engine.shown_revision(job)
         body = rendered.get(job.id, format, with_folder, revision)
         if body is None:
-            text = render(format, engine.result(job.id), with_folder=with_folder)
+            text = engine.render(job.id, format, with_folder=with_folder)
             body = rendered.put(job.id, format, with_folder, revision, text.encode("utf-8"))
         return Response(body, media_type=MEDIA_TYPES[format])
 
@@ -549,16 +547,15 @@ def serve(host: str = "127.0.0.1", port: int = 7001, cors_origins=(), settings=N
     import uvicorn
 
     from app.core import settings as settings_mod
-    from app.core.engine import Engine, open_history, worker_factory
+    from app.core.engine import Engine
 
     settings = settings or settings_mod.load()
     token = load_or_create_token(settings.data_dir)
     print(f"Every request needs 'Authorization: Bearer {token}' (kept in {token_file(settings.data_dir)}).",
           flush=True)
-    store, problem = open_history(settings)
+    engine, problem = Engine.for_api_server(settings)
     if problem:
         print(f"warning: {problem}", flush=True)
-    engine = Engine(store, worker_factory=worker_factory(lambda: settings))
     engine.start()
     app = create_app(engine, lambda: settings, port=port, host=host, token=token, cors_origins=cors_origins,
                      max_upload_mb=settings.max_upload_mb)

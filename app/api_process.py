@@ -20,11 +20,11 @@ from pathlib import Path
 START_TIMEOUT_SEC = 20.0
 
 
-def run(conn, history: str, settings_data: dict, port: int, max_upload_mb: float) -> None:
+def run(conn, history: str, settings, port: int, max_upload_mb: float) -> None:
     """In the child: serves until the pipe closes. Tells the window "" once listening, or
     the reason it could not listen."""
     try:
-        server, engine, current = _server(history, settings_data, port, max_upload_mb)
+        server, engine, current = _server(history, settings, port, max_upload_mb)
     except Exception as exc:  # the history or the app could not be opened here
         conn.send(f"Other programs cannot send recordings: {exc}")
         return
@@ -45,28 +45,21 @@ def run(conn, history: str, settings_data: dict, port: int, max_upload_mb: float
             break
         if message is None:
             break
-        current[0] = _settings(message)
+        current[0] = message
     server.should_exit = True
     thread.join(10)
     engine.close()
 
 
-def _settings(data: dict):
-    from app.core.jobs import settings_from_dict
-
-    return settings_from_dict(data)
-
-
-def _server(history: str, settings_data: dict, port: int, max_upload_mb: float):
+def _server(history: str, settings, port: int, max_upload_mb: float):
     import uvicorn
 
     from app import api
     from app.core.engine import Engine
-    from app.core.store import Store
 
     sys.setswitchinterval(0.001)  # the engine's watch thread never holds a request up for 5 ms
-    current = [_settings(settings_data)]
-    engine = Engine(Store(Path(history)), runs_jobs=False)
+    current = [settings]
+    engine = Engine.for_api_process(Path(history), lambda: current[0])
     engine.start()
     # the token: the data folder's, which the window shows its user (ApiHost.token)
     app = api.create_app(engine, lambda: current[0], port=port, max_upload_mb=max_upload_mb)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from app import __version__
-from app.core.exports import FORMATS, clock, render  # plain Python: keeps --help instant
+from app.core.exports import FORMATS, clock  # plain Python: keeps --help instant
 from app.core.text import one_line
 
 
@@ -130,14 +130,14 @@ def _transcribe(args) -> int:
 
 
 def _engine(settings):
-    from app.core.engine import Engine, open_history, worker_factory
+    from app.core.engine import Engine
 
-    store, problem = open_history(settings)
-    if problem:
-        print(f"warning: {problem}", file=sys.stderr)
     # As the queue's owner, the command line runs only its own jobs (and those a dead
     # owner left unfinished); while the app owns it, the app runs them and this waits.
-    return Engine(store, only_own=True, worker_factory=worker_factory(lambda: settings))
+    engine, problem = Engine.for_command_line(settings)
+    if problem:
+        print(f"warning: {problem}", file=sys.stderr)
+    return engine
 
 
 def _run_files(engine, settings, args, files, target) -> int:
@@ -170,7 +170,7 @@ def _run_files(engine, settings, args, files, target) -> int:
                   file=sys.stderr)
         for warning in transcript.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        text = render(args.format, transcript, with_folder=not settings.exports_without_folder)
+        text = engine.render(job.id, args.format, with_folder=not settings.exports_without_folder)
         destination = target[path]
         if destination is None:
             sys.stdout.write(text)
@@ -186,7 +186,7 @@ def _run_files(engine, settings, args, files, target) -> int:
 def _queue_password(password_file: Path | None) -> str | None:
     """For a queue address without a password: --password-file, REDIS_PASSWORD, then
     REDIS_PASSWORD_FILE (the address's own password wins over all three)."""
-    from app.core.queue import read_password
+    from app.core.engine import read_queue_password as read_password
 
     if password_file:
         return read_password(password_file)
@@ -202,7 +202,7 @@ def _worker(args) -> int:
 
     from app.core import settings as settings_mod
     from app.core.errors import UserError
-    from app.core.remote_worker import serve
+    from app.core.engine import serve_worker as serve
 
     logging.basicConfig(format="%(asctime)s %(message)s")
     logging.getLogger("app").setLevel(logging.INFO)
@@ -248,9 +248,7 @@ def _show(args) -> int:
     if job.status != "completed":
         print(f"error: job {job.id} ({job.name}) is {job.status}; it has no result. {job.error}".strip(), file=sys.stderr)
         return 1
-    from app.core import settings as settings_mod
-
-    sys.stdout.write(render(args.format, engine.result(job.id), with_folder=not settings_mod.load().exports_without_folder))
+    sys.stdout.write(engine.render(job.id, args.format))
     return 0
 
 
@@ -262,14 +260,14 @@ def _voices(args) -> int:
         return 2
     try:
         if args.action == "add":
-            job_id = engine.job_of_recording(args.recording)
+            job_id = engine.voices.job_of(args.recording)
             speakers = {s.id for s in engine.result(job_id).speakers}
             if args.speaker not in speakers:
                 raise UserError(f"Job {job_id} has no speaker {args.speaker} (it has {', '.join(sorted(speakers)) or 'none'}).")
-            engine.remember_voice(job_id, args.speaker, args.name)
+            engine.voices.remember(job_id, args.speaker, args.name)
             print(f"{args.speaker} of job {job_id} remembered as {one_line(args.name)}.")
         elif args.action == "list":
-            known = engine.voices()
+            known = engine.voices.list()
             if not known:
                 print("No known voices yet (add one: python -m app voices add RECORDING SPEAKER NAME).")
             for voice in known:
@@ -277,13 +275,13 @@ def _voices(args) -> int:
                 for sample in voice["samples"]:
                     print(f"    {sample['speaker_id']} of {sample['source']}")
         elif args.action == "rename":
-            engine.rename_voice(args.old, args.new)
+            engine.voices.rename(args.old, args.new)
             print(f"{args.old} is now {one_line(args.new)}.")
         elif args.action == "remove":
-            engine.forget_voice(args.name)
+            engine.voices.forget(args.name)
             print(f"{args.name} forgotten: its samples and the names it gave are gone from the history.")
         elif args.action == "apply":
-            print(f"Known voices name {engine.apply_voices()} speaker(s) across the stored transcripts.")
+            print(f"Known voices name {engine.voices.apply()} speaker(s) across the stored transcripts.")
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -310,7 +308,7 @@ def _search(args) -> int:
     engine = _open_store()
     if engine is None:
         return 2
-    hits = engine.search(" ".join(args.query))
+    hits = engine.search.find(" ".join(args.query))
     if not hits:
         print("No transcript says that.", file=sys.stderr)
         return 1
@@ -326,10 +324,9 @@ def _open_store():
     from app.core import settings as settings_mod
     from app.core.engine import Engine
     from app.core.errors import UserError
-    from app.core.store import Store
 
     try:
-        return Engine(Store(settings_mod.load().history_file))
+        return Engine.for_reading(settings_mod.load())
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None

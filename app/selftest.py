@@ -49,7 +49,7 @@ def run(folder: Path | None = None, out=sys.stdout) -> int:
 
 
 def _check_model() -> tuple[bool, str]:
-    from app.core import audio, models
+    from app.core import models
 
     folder = models.bundled_embedded()
     if folder is None:
@@ -57,7 +57,7 @@ def _check_model() -> tuple[bool, str]:
             return False, "the bundled speech model is missing"
         return True, "speech model: from the installed parts (not a bundle)"
     tick = time.monotonic()
-    ok = audio.file_sha256(folder / "model.bin") == models.EMBEDDED_SHA256
+    ok = models.intact(folder)
     return ok, f"bundled speech model sha256 {'matches' if ok else 'DIFFERS'} ({time.monotonic() - tick:.1f} s)"
 
 
@@ -78,11 +78,10 @@ def _check_playback() -> tuple[bool, str]:
 def _transcribe(path: Path):
     from app.core import settings as settings_mod
     from app.core.engine import Engine
-    from app.core.store import Store
 
     with tempfile.TemporaryDirectory(prefix="diarization-selftest-") as data:
         settings = settings_mod.load(environ={}, preferences=False, data_dir=Path(data), model="base")
-        engine = Engine(Store(Path(data) / "history.db"))
+        engine = Engine.for_selftest(Path(data))
         try:
             tick = time.monotonic()
             job = engine.wait(engine.add(path, settings, no_cache=True).id, timeout=600)

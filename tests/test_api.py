@@ -327,7 +327,7 @@ def test_a_result_leaves_the_folder_out_when_the_user_chose_so(idle):
     with idle.client() as client:
         job = client.post(API + "/upload", files={"audio": ("x.wav", wav_bytes(), "audio/wav")}).json()
         stored = idle.engine.job_for_api(job["job_id"])
-        idle.engine.store.complete(stored.id, stored.cache_key, transcript(said("SPEAKER_00", (0.0, 1.0, "hola"))))
+        idle.engine._store.complete(stored.id, stored.cache_key, transcript(said("SPEAKER_00", (0.0, 1.0, "hola"))))
         assert idle.settings.exports_without_folder
         path = client.get(f"{API}/result/{job['job_id']}").json()["source"]["path"]
         assert "/" not in path and "\\" not in path and path.endswith(".upload")

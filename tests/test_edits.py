@@ -100,12 +100,13 @@ def test_the_window_edits_undoes_redoes_reverts_and_exports_the_edited_transcrip
     editor.edit("Edit text", lambda t: edits.edit_text(t, 0, "Buenos días, doctora García."))
     qtbot.waitUntil(lambda: panel.transcript.segments[0].text.endswith("García."), timeout=10_000)
     win.rename_speaker("SPEAKER_01", "Doctora")  # a rename is a step too
-    assert panel.speakers.item(1, 0).text() == "Doctora"
-    win.export_to("srt", tmp_path / "out.srt")
+    qtbot.waitUntil(lambda: panel.speakers.item(1, 0).text() == "Doctora", timeout=10_000)
+    win.export_to("srt", tmp_path / "out.srt")  # written on the pool
+    qtbot.waitUntil((tmp_path / "out.srt").exists, timeout=10_000)
     srt = (tmp_path / "out.srt").read_text()
     assert "Buenos días, doctora García." in srt and "Doctora: Gracias." in srt
     win.undo_action.trigger()
-    assert panel.speakers.item(1, 0).text() == "Speaker 2"
+    qtbot.waitUntil(lambda: panel.speakers.item(1, 0).text() == "Speaker 2", timeout=10_000)
     win.revert_action.trigger()
     qtbot.waitUntil(lambda: not store.has_edits("k") and said_by(2) == "SPEAKER_00", timeout=10_000)
     win.undo_action.trigger()  # the revert undone: the corrections are back

@@ -52,7 +52,7 @@ def test_a_supervision_error_kills_the_worker_and_the_next_job_gets_its_own_word
         yield from finishes(job)
 
     engine = make_engine(tmp_path / "h.db", script)
-    real_save = engine.store.save_checkpoint
+    real_save = engine._store.save_checkpoint
     calls = []
 
     def failing_once(*args):
@@ -61,7 +61,7 @@ def test_a_supervision_error_kills_the_worker_and_the_next_job_gets_its_own_word
             raise OSError(28, "No space left on device")
         return real_save(*args)
 
-    monkeypatch.setattr(engine.store, "save_checkpoint", failing_once)
+    monkeypatch.setattr(engine._store, "save_checkpoint", failing_once)
     try:
         a = engine.add(wavs[0], settings)
         assert engine.wait(a.id, timeout=10).status == JobStatus.FAILED
@@ -174,7 +174,7 @@ def test_an_engine_that_runs_no_jobs_never_takes_the_queue_even_when_its_owner_q
 
 def test_the_command_line_as_owner_runs_only_its_own_jobs(tmp_path, settings, wavs):
     window_side = Engine(Store(tmp_path / "h.db"), worker_factory=lambda: pytest.fail("not the owner"))
-    theirs = window_side.store.add_job(str(wavs[0]), "", "k-theirs", {}, status="pending")
+    theirs = window_side._store.add_job(str(wavs[0]), "", "k-theirs", {}, status="pending")
     cli = make_engine(tmp_path / "h.db", only_own=True)
     try:
         mine = cli.add(wavs[1], settings)
@@ -193,8 +193,8 @@ def test_when_the_owner_dies_a_guest_takes_the_queue_and_resumes_its_job(tmp_pat
     guest = Engine(Store(tmp_path / "h.db"), worker_factory=lambda: ScriptedWorker(finishes), watch_interval=0.1)
     guest.start()
     assert not guest.owner
-    owner._closed = True  # the owner's process dies: nothing of it runs on,
-    owner._queue_lock.release()  # and the operating system drops its lock
+    owner._jobs.closed = True  # the owner's process dies: nothing of it runs on,
+    owner._jobs._queue_lock.release()  # and the operating system drops its lock
     try:
         assert guest.wait(job.id, timeout=10).status == JobStatus.COMPLETED
         assert guest.owner
@@ -239,7 +239,7 @@ def test_a_no_cache_job_resumes_its_own_checkpoints_after_a_restart(tmp_path, se
     first = make_engine(tmp_path / "h.db", script)
     job = first.add(wavs[0], settings, no_cache=True)
     deadline = time.monotonic() + 5
-    while not first.store.diarization(job.cache_key) and time.monotonic() < deadline:
+    while not first._store.diarization(job.cache_key) and time.monotonic() < deadline:
         time.sleep(0.02)
     first.close()  # the job stays in progress, to resume
     second = make_engine(tmp_path / "h.db")
@@ -332,7 +332,7 @@ def test_ten_files_added_at_once_run_one_at_a_time_in_order(engine, settings, sa
 
     def listen(event):
         with lock:
-            running_at_once.append(len(engine.store.jobs(("in_progress",))))
+            running_at_once.append(len(engine._store.jobs(("in_progress",))))
             if event.kind == "status" and event.job.status in ("completed", "failed"):
                 finished.append(event.job.id)
 
@@ -347,7 +347,7 @@ def test_ten_files_added_at_once_run_one_at_a_time_in_order(engine, settings, sa
         time.sleep(0.05)
     assert max(running_at_once) == 1
     assert finished == [j.id for j in jobs]
-    assert engine.store.integrity_check() == "ok"
+    assert engine._store.integrity_check() == "ok"
 
 
 @pytest.mark.models
@@ -356,7 +356,7 @@ def test_same_content_under_another_name_comes_from_the_store_without_a_model(en
     assert engine.wait(first.id, timeout=300).status == "completed"
     copy = tmp_path / "moved and renamed.wav"
     copy.write_bytes(sample.wav.read_bytes())
-    fresh = Engine(engine.store)  # a new session: no worker, no model loaded
+    fresh = Engine(engine._store)  # a new session: no worker, no model loaded
     started = time.perf_counter()
     second = fresh.add(copy, settings)
     assert second.status == "completed" and time.perf_counter() - started < 2
@@ -372,16 +372,16 @@ def test_same_content_under_another_name_comes_from_the_store_without_a_model(en
 def test_cancel_mid_job_then_retry_resumes_from_checkpoints(engine, settings, sample, tmp_path):
     job = engine.add(long_file(sample, tmp_path), settings)
     deadline = time.monotonic() + 120
-    while not engine.store.checkpoint_rows(job.cache_key) and time.monotonic() < deadline:
+    while not engine._store.checkpoint_rows(job.cache_key) and time.monotonic() < deadline:
         time.sleep(0.2)
-    kept = engine.store.checkpoint_rows(job.cache_key)
+    kept = engine._store.checkpoint_rows(job.cache_key)
     assert kept, "a chunk was checkpointed before the cancel"
     asked = time.monotonic()
     engine.cancel(job.id)
     assert engine.wait(job.id, timeout=10).status == "cancelled"
     assert time.monotonic() - asked < 5
-    assert engine.store.integrity_check() == "ok"
-    assert engine.store.checkpoint_rows(job.cache_key)[: len(kept)] == kept
+    assert engine._store.integrity_check() == "ok"
+    assert engine._store.checkpoint_rows(job.cache_key)[: len(kept)] == kept
     engine.retry(job.id)
     done = engine.wait(job.id, timeout=300)
     assert done.status == "completed"
@@ -393,9 +393,9 @@ def test_a_crashing_worker_fails_its_job_and_the_next_one_runs(engine, settings,
     doomed = engine.add(long_file(sample, tmp_path), settings)
     after = engine.add(clips(sample, tmp_path, 1)[0], settings)
     deadline = time.monotonic() + 120
-    while not (engine.store.job(doomed.id).worker_pid and engine.store.job(doomed.id).stage) and time.monotonic() < deadline:
+    while not (engine._store.job(doomed.id).worker_pid and engine._store.job(doomed.id).stage) and time.monotonic() < deadline:
         time.sleep(0.1)
-    os.kill(engine.store.job(doomed.id).worker_pid, signal.SIGSEGV)  # as a native crash would
+    os.kill(engine._store.job(doomed.id).worker_pid, signal.SIGSEGV)  # as a native crash would
     failed = engine.wait(doomed.id, timeout=30)
     assert failed.status == "failed" and "stopped unexpectedly (signal 11)" in failed.error
     assert engine.wait(after.id, timeout=300).status == "completed"
@@ -419,11 +419,11 @@ def test_remove_and_rename(engine, settings, sample):
     engine.rename_speaker(job.id, "SPEAKER_01", "Sheila")
     assert engine.result(job.id).speaker_names()["SPEAKER_01"] == "Sheila"
     # the worker sent each speaker's voice signature with the result; remembered, it names
-    assert sorted(engine.store.signatures(job.cache_key)) == ["SPEAKER_00", "SPEAKER_01"]
+    assert sorted(engine._store.signatures(job.cache_key)) == ["SPEAKER_00", "SPEAKER_01"]
     # and its voice windows: the speakers can be found again with another count, in seconds
-    again = engine.speakers_again(job.id, engine.result(job.id), 3)
+    again = engine.edits.speakers_again(job.id, engine.result(job.id), 3)
     assert len(again.speakers) == 3
-    engine.remember_voice(job.id, "SPEAKER_00", "Dana")
+    engine.voices.remember(job.id, "SPEAKER_00", "Dana")
     assert engine.result(job.id).speakers[0].voice == {"name": "Dana", "similarity": 1.0}
     engine.remove(job.id)
-    assert engine.store.job(job.id) is None and engine.result(job.id) is None
+    assert engine._store.job(job.id) is None and engine.result(job.id) is None

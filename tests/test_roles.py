@@ -109,21 +109,21 @@ def test_a_job_with_roles_on_completes_whatever_ollama_does(mode, tmp_path, sett
         job = engine.add(sample.wav, chosen)
         assert engine.wait(job.id, timeout=300).status == "completed"
         deadline = __import__("time").monotonic() + 30
-        while engine.store.job(job.id).note in ("", "Asking Ollama for the speakers' roles…"):
+        while engine._store.job(job.id).note in ("", "Asking Ollama for the speakers' roles…"):
             assert __import__("time").monotonic() < deadline
             __import__("time").sleep(0.1)
-        done = engine.store.job(job.id)
+        done = engine._store.job(job.id)
         transcript = engine.result(job.id)
         assert [s.name for s in transcript.speakers] == ["Speaker 1", "Speaker 2"], "voices keep their labels"
         if mode == "valid":
-            assert engine.suggestions(job.id) == {"SPEAKER_00": "Doctor", "SPEAKER_01": "Patient"}
+            assert engine.roles.suggested(job.id) == {"SPEAKER_00": "Doctor", "SPEAKER_01": "Patient"}
             before = engine.result(job.id).segments
             engine.rename_speaker(job.id, "SPEAKER_00", "Dra. Ruiz")
-            engine.name_roles(job.id)  # re-run: the typed name stays
+            engine.roles.suggest(job.id)  # re-run: the typed name stays
             assert engine.result(job.id).segments == before, "timing, text and words untouched"
             assert engine.result(job.id).speaker_names()["SPEAKER_00"] == "Dra. Ruiz"
         else:
-            assert engine.suggestions(job.id) == {}
+            assert engine.roles.suggested(job.id) == {}
             expected = {"invalid": "not valid JSON", "unknown": "does not exist", "missing": "ollama pull",
                         "refused": "not running", "slow": "did not answer within 1 s"}[mode]
             assert expected in done.note
@@ -205,11 +205,11 @@ def test_a_queued_job_sends_excerpts_only_with_the_consent_in_force_when_it_fini
             spawned.pop(0)()
         assert engine.job(job.id).status == "completed"
         if change == "kept":
-            assert engine.suggestions(job.id) == {"SPEAKER_00": "Doctor"}
+            assert engine.roles.suggested(job.id) == {"SPEAKER_00": "Doctor"}
             assert server_saw_key(remote, "key-now"), "the key is read now too (jobs never store it)"
         else:
             assert remote.requests == [] and remote.headers == [], "excerpts went where consent was withdrawn"
-            assert engine.suggestions(job.id) == {}
+            assert engine.roles.suggested(job.id) == {}
     finally:
         engine.close()
 

@@ -71,9 +71,10 @@ def test_a_real_job_completes_shows_speakers_renames_and_exports(window, qtbot, 
     assert panel.segments.rowCount() == len(panel.transcript.segments) > 3
     assert window.export_actions[0].isEnabled()
     window.rename_speaker("SPEAKER_01", "Sheila")
-    assert panel.speakers.item(1, 0).text() == "Sheila"
+    qtbot.waitUntil(lambda: panel.speakers.item(1, 0).text() == "Sheila", timeout=10_000)
     for _label, fmt in (("JSON", "json"), ("SRT", "srt"), ("VTT", "vtt"), ("TXT", "txt"), ("RTTM", "rttm")):
-        window.export_to(fmt, tmp_path / f"out.{fmt}")
+        window.export_to(fmt, tmp_path / f"out.{fmt}")  # written on the pool
+        qtbot.waitUntil((tmp_path / f"out.{fmt}").exists, timeout=10_000)
         assert (tmp_path / f"out.{fmt}").stat().st_size > 100
     assert "Sheila: " in (tmp_path / "out.srt").read_text()
 
@@ -116,8 +117,8 @@ def test_jobs_from_the_store_are_there_after_a_restart(qtbot, tmp_path, settings
     bridge = EngineBridge(store)
     win = MainWindow(bridge, settings, "cpu (int8)")
     qtbot.addWidget(win)
-    try:
-        assert [j.name for j in win.model.jobs] == ["old interview.mp3"]
+    try:  # listed on the pool, in its place among the engine's events
+        qtbot.waitUntil(lambda: [j.name for j in win.model.jobs] == ["old interview.mp3"], timeout=5_000)
     finally:
         win.close()
 
@@ -175,10 +176,10 @@ def test_suggested_roles_are_shown_and_can_be_used(window, qtbot, sample):
         assert role().text() == "Doctor"
         assert MODEL in window.panel.roles_note.text()
         window.panel.accept_button.click()
-        names = [window.panel.speakers.item(r, 0).text() for r in range(2)]
-        assert names == ["Doctor", "Sheila"], "a typed name is never overwritten"
+        names = lambda: [window.panel.speakers.item(r, 0).text() for r in range(2)]  # noqa: E731
+        qtbot.waitUntil(lambda: names() == ["Doctor", "Sheila"], timeout=10_000)  # a typed name is never overwritten
         window.undo_action.trigger()  # using the suggestions is one step, undone at once
-        assert [window.panel.speakers.item(r, 0).text() for r in range(2)] == ["Speaker 1", "Sheila"]
+        qtbot.waitUntil(lambda: names() == ["Speaker 1", "Sheila"], timeout=10_000)
     finally:
         server.close()
 
@@ -188,7 +189,7 @@ def test_a_job_seen_completed_through_a_progress_event_can_be_exported(window, q
     # before its status event arrives; the menus and the panel must follow what the row shows.
     from tests.builders import said, transcript
 
-    store = window.engine.store
+    store = window.bridge.engine._store
     job = store.add_job(str(tmp_path / "a.wav"), "ab" * 32, "key", {}, status="failed")
     window.bridge.jobAdded.emit(job)
     qtbot.waitUntil(lambda: window.selected_job() is not None)
@@ -198,6 +199,7 @@ def test_a_job_seen_completed_through_a_progress_event_can_be_exported(window, q
     qtbot.waitUntil(lambda: window.export_actions[0].isEnabled(), timeout=2_000)
     qtbot.waitUntil(lambda: window.panel.segments.rowCount() == 1, timeout=2_000)
     window.export_to("srt", tmp_path / "out.srt")
+    qtbot.waitUntil((tmp_path / "out.srt").exists, timeout=10_000)
     assert "Hello." in (tmp_path / "out.srt").read_text(encoding="utf-8")
 
 
@@ -239,8 +241,8 @@ def test_adding_hashes_and_scans_off_the_window_thread(window, qtbot, tmp_path, 
     from tests import media
 
     threads = []
-    real_add = window.engine.add
-    monkeypatch.setattr(window.engine, "add", lambda *a, **k: (threads.append(threading.current_thread()), real_add(*a, **k))[1])
+    real_add = window.bridge.engine.add
+    monkeypatch.setattr(window.bridge.engine, "add", lambda *a, **k: (threads.append(threading.current_thread()), real_add(*a, **k))[1])
     window.add_files([media.write_wav(tmp_path / "a.wav", speech)])
     qtbot.waitUntil(lambda: len(window.model.jobs) == 1, timeout=10_000)
     assert threads and threads[0] is not threading.main_thread()
@@ -261,8 +263,8 @@ def test_labels_show_names_and_errors_as_plain_text(window, qtbot, tmp_path):
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QLabel
 
-    job = window.engine.store.add_job(str(tmp_path / "<b>Done<br>.wav"), "", "", {}, status="failed")
-    job = window.engine.store.update(job.id, error="<i>x</i>: <a href='http://example.com'>click</a>")
+    job = window.bridge.engine._store.add_job(str(tmp_path / "<b>Done<br>.wav"), "", "", {}, status="failed")
+    job = window.bridge.engine._store.update(job.id, error="<i>x</i>: <a href='http://example.com'>click</a>")
     window.bridge.jobAdded.emit(job)
     qtbot.waitUntil(lambda: window.selected_job() is not None)
     assert window.model.item(0, 0).text() == "<b>Done<br>.wav"

@@ -1,19 +1,15 @@
-"""The job queue and the only door into the core: exactly one job runs at a time, in order;
-nothing is ever lost, and no job is ever given another's result.
+"""The only door into the core: front ends (the window, the command line, the HTTP API,
+the self-test) open an engine for their role and reach jobs, results, exports and the
+engine's parts (`voices`, `edits`, `search`, `roles`) through it; the history is its business alone.
 
-Each job runs in a worker process (`worker.py`) watched from a background thread: the
-caller chooses how that thread is started (a plain thread for the CLI, Qt's QThreadPool
-for the window). Every change is written to the store before it is announced.
-
-One process owns a history's queue (`owner.QueueLock`): it alone starts and stops
-workers. Another process on the same history (a second window, the command line while
-the window is open) hands its jobs to the owner through the store and sees them run
-there; when the owner quits or dies, it takes the lock over and resumes what was left.
+Exactly one job runs at a time, in order; nothing is ever lost, and no job is ever given
+another's result (`supervisor.Supervisor` owns the queue and runs the jobs).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import threading
 import time
@@ -22,20 +18,18 @@ from pathlib import Path
 from typing import Callable
 
 from . import audio, devices, jobs, media
-from .engine_edits import EditsDoor
-from .engine_search import SearchDoor
-from .engine_voices import VoicesDoor
+from .engine_edits import Edits
+from .engine_roles import Roles, settings_or_none
+from .engine_search import Search
+from .engine_voices import Voices
 from .errors import Cancelled, UserError
-from .messages import ChunkDone, DiarizationDone, Failure, Part, Progress, Result, Stop
-from .owner import QueueLock
 from .settings import Settings
 from .status import EventKind, JobStatus
 from .store import Job, Store
+from .supervisor import WATCH_INTERVAL_SEC, Supervisor
 from .transcript import Transcript
+from .worker import Worker, worker_factory
 
-PROGRESS_INTERVAL_SEC = 0.25  # progress is written and announced at most this often
-WATCH_INTERVAL_SEC = 1.0  # how often the store is read for other processes' changes
-QUEUE_RETRY_SEC = 10.0  # a job waiting for an unreachable queue tries again this often
 log = logging.getLogger("app")
 
 
@@ -55,108 +49,166 @@ def _thread(fn: Callable[[], None]) -> None:
     threading.Thread(target=fn, daemon=True, name="job-supervisor").start()
 
 
-class QueueUnavailable(UserError):
-    """The job queue cannot be reached and the user chose to wait for it."""
-
-
-def worker_factory(settings_now: Callable[[], Settings]):
-    """Where jobs run, by the settings in force when a worker is needed: this computer's
-    worker process, or the Redis queue's workers (falling back to this computer, or
-    waiting, when the queue is unreachable, as the user chose)."""
-
-    def make():
-        settings = settings_now()
-        if settings.process_on != "workers":
-            return _Worker()
-        from .queue import RemoteWorker
-
-        try:
-            return RemoteWorker(settings.redis_url)
-        except UserError as exc:
-            if settings.queue_fallback == "local":
-                log.warning("%s This job runs on this computer.", exc)
-                return _Worker()
-            raise QueueUnavailable(f"{exc} The job waits for the queue.") from None
-
-    return make
-
-
-class Engine(VoicesDoor, SearchDoor, EditsDoor):
-    """`worker_factory()` gives a new worker (see `_Worker` for what one must do); tests
-    give a scripted one. `only_own`: as owner, run only the jobs this engine added or
-    resumed (the command line), leaving the others to the app that added them.
-    `runs_jobs=False`: this engine never takes the queue; it adds, reads and cancels, and
-    the owner runs (the HTTP API served beside the window, in a process of its own).
-    `settings_now()`: the settings in force now (the window's, as Preferences left them;
-    by default those saved in the history's folder and the environment, read again each
-    time): consent to send excerpts to an LLM is read from it when they would be sent,
-    never from a job."""
+class Engine:
+    """`worker_factory()` gives a new `worker.Worker`; tests give a scripted one.
+    `only_own`: as owner, run only the jobs this engine added or resumed (the command
+    line), leaving the others to the app that added them. `runs_jobs=False`: this engine
+    never takes the queue; it adds, reads and cancels, and the owner runs (the HTTP API
+    served beside the window, in a process of its own). `settings_now()`: the settings in
+    force now (the window's, as Preferences left them; by default those saved in the
+    history's folder and the environment, read again each time): consent to send excerpts
+    to an LLM, and whether exports name the recording's folder, are read from it when
+    used, never from a job. Open one with the `for_...` constructor of your role."""
 
     def __init__(self, store: Store, spawn: Callable[[Callable[[], None]], None] = _thread,
-                 worker_factory: Callable[[], "_Worker"] | None = None, only_own: bool = False,
+                 worker_factory: Callable[[], Worker] | None = None, only_own: bool = False,
                  watch_interval: float = WATCH_INTERVAL_SEC, runs_jobs: bool = True,
                  settings_now: Callable[[], Settings] | None = None):
-        self.store = store
-        self._settings_now = settings_now or (lambda: _saved_settings(self.store.path.parent))
+        from .worker import LocalWorker
+
+        self._store = store
+        self._settings_now = settings_now or (lambda: _saved_settings(store.path.parent))
         self._spawn = spawn
-        self._new_worker = worker_factory or _Worker
-        self._only_own = only_own
-        self._runs_jobs = runs_jobs  # False: never the queue's owner (the window's HTTP API process)
-        self._own: set[int] = set()
-        self._queue_lock = QueueLock(store.path)
         self._listeners: list[Callable[[Event], None]] = []
-        self._lock = threading.RLock()
-        self._changed = threading.Condition(self._lock)
-        self._active: int | None = None  # the job being supervised
-        self._running: int | None = None  # the job the worker has been given
-        self._cancel_requested: set[int] = set()
-        self._worker = None
-        self._closed = False
-        self._started = False
-        self._seen: dict[int, tuple] = {}
-        self._watch_interval = watch_interval
-        self._paused_until = 0.0  # the queue was unreachable: no new job before then
-        self.ignored_messages = 0  # worker messages naming another job (never stored)
+        self._seen: dict[int, tuple | None] = {}
+        self._jobs = Supervisor(store, self._emit, self._announce, spawn, worker_factory or LocalWorker,
+                                lambda job_id: self.roles.after_result(job_id), only_own, runs_jobs, watch_interval)
+        self.voices = Voices(store, self._emit)
+        self.edits = Edits(store, self._emit)
+        self.search = Search(store, self._emit)
+        self.roles = Roles(store, self._emit, self.result, self._settings_now, spawn)
+
+    # opening, one way per role
+
+    @classmethod
+    def for_window(cls, settings: Settings, spawn, settings_now) -> tuple["Engine", str]:
+        """The window's: jobs run where `settings_now()` says when each starts. With the
+        reason the history could not be used ("" when it could)."""
+        store, problem = open_history(settings)
+        return cls(store, spawn=spawn, worker_factory=worker_factory(settings_now), settings_now=settings_now), problem
+
+    @classmethod
+    def for_command_line(cls, settings: Settings) -> tuple["Engine", str]:
+        """`transcribe`: runs only the jobs it adds (others are the window's)."""
+        store, problem = open_history(settings)
+        return cls(store, only_own=True, worker_factory=worker_factory(lambda: settings)), problem
+
+    @classmethod
+    def for_reading(cls, settings: Settings) -> "Engine":
+        """`jobs`, `show`, `voices`, `search`: a damaged history is reported (UserError),
+        not replaced; never started, so reading never takes the queue."""
+        return cls(Store(settings.history_file))
+
+    @classmethod
+    def for_api_server(cls, settings: Settings) -> tuple["Engine", str]:
+        """`serve`: the HTTP API without the window, running its jobs here."""
+        store, problem = open_history(settings)
+        return cls(store, worker_factory=worker_factory(lambda: settings), settings_now=lambda: settings), problem
+
+    @classmethod
+    def for_api_process(cls, history: Path, settings_now: Callable[[], Settings]) -> "Engine":
+        """The HTTP API beside the window, in a process of its own: the window's engine
+        runs the jobs it adds."""
+        return cls(Store(Path(history)), runs_jobs=False, settings_now=settings_now)
+
+    @classmethod
+    def for_selftest(cls, data_dir: Path) -> "Engine":
+        """A throwaway history in `data_dir`, jobs on this computer."""
+        return cls(Store(Path(data_dir) / "history.db"))
 
     # reading
 
     @property
     def owner(self) -> bool:
         """Whether this process runs the history's queue (else another one does)."""
-        return self._queue_lock.held
+        return self._jobs.owner
+
+    @property
+    def history_path(self) -> Path:
+        """The history's file (another process opens its own engine on it)."""
+        return self._store.path
+
+    @property
+    def ignored_messages(self) -> int:
+        """Worker messages naming another job than the one it was given (never stored)."""
+        return self._jobs.ignored_messages
 
     def jobs(self) -> list[Job]:
-        return self.store.jobs()
+        return self._store.jobs()
 
     def job(self, job_id: int) -> Job | None:
-        return self.store.job(job_id)
+        return self._store.job(job_id)
 
     def job_for_api(self, api_id: str) -> Job | None:
         """The job an HTTP API client was given `api_id` for."""
-        return self.store.job_by_api_id(api_id)
+        return self._store.job_by_api_id(api_id)
 
     def with_api_id(self, job: Job) -> Job:
         """The job with an id for API clients, made now if it has none (a job added in the
         window, listed to them only when the user allows it)."""
-        return job if job.api_id else (self.store.give_api_id(job.id, new_api_id()) or job)
+        return job if job.api_id else (self._store.give_api_id(job.id, new_api_id()) or job)
 
     def result(self, job_id: int) -> Transcript | None:
         """The job's transcript, naming the file this job was given (a stored result may
         have come from another file with the same content)."""
-        job = self.store.job(job_id)
-        found = self.store.result(job.cache_key) if job and job.status == JobStatus.COMPLETED else None
+        job = self._store.job(job_id)
+        found = self._store.result(job.cache_key) if job and job.status == JobStatus.COMPLETED else None
         if found is None or found.source.path == job.shown_path:
             return found
         return replace(found, source=replace(found.source, path=job.shown_path))
 
+    def render(self, job_id: int, fmt: str, with_folder: bool | None = None) -> str | None:
+        """The job's transcript in `fmt` (exports.FORMATS), None when it has none. Names the
+        recording's folder only when `with_folder`, by default as the settings say."""
+        from .exports import render
+
+        transcript = self.result(job_id)
+        if transcript is None:
+            return None
+        if with_folder is None:
+            now = settings_or_none(self._settings_now)
+            with_folder = now is not None and not now.exports_without_folder
+        return render(fmt, transcript, with_folder=with_folder)
+
+    def export(self, job_id: int, fmt: str, path: Path) -> None:
+        """The job's transcript written to `path` in `fmt`, whole or not at all; UserError
+        saying why nothing was written."""
+        from .files import write_atomic
+
+        job = self._store.job(job_id)
+        if job is not None and os.path.realpath(path) == os.path.realpath(job.path):
+            raise UserError(f"Nothing was exported: {Path(path).name} is the recording itself. Choose another name.")
+        text = self.render(job_id, fmt)
+        if text is None:
+            raise UserError("Nothing was exported: select a finished job first." if job is None else
+                            f"Nothing was exported: the transcript of {job.name} could not be read from the history.")
+        try:
+            write_atomic(Path(path), text)
+        except OSError as exc:
+            raise UserError(f"Could not write {path}: {exc.strerror or exc}. Choose another folder.") from None
+
     def shown_revision(self, job: Job) -> int:
         """A number that changes whenever the job's transcript as shown changes, in any
         process on the history (0: none)."""
-        return self.store.shown_revision(job.cache_key)
+        return self._store.shown_revision(job.cache_key)
 
-    def suggestions(self, job_id: int) -> dict[str, str]:
-        job = self.store.job(job_id)
-        return self.store.suggestions(job.cache_key) if job else {}
+    @staticmethod
+    def check_recording(path: Path, max_seconds: float) -> None:
+        """UserError unless `path` holds audio the pipeline can read, not too long (the
+        header only: an upload that is not audio is refused before it is queued)."""
+        audio.probe(path, max_seconds)
+
+    @staticmethod
+    def probe_queue(url: str) -> str:
+        """Whether the Redis queue at `url` answers, and how many workers serve it, in words."""
+        from . import queue
+
+        try:
+            return queue.probe(url)
+        except UserError as exc:
+            return str(exc)
+        except Exception as exc:  # noqa: BLE001 - any failure is a message here
+            return f"Could not connect ({type(exc).__name__})."
 
     # events
 
@@ -164,27 +216,33 @@ class Engine(VoicesDoor, SearchDoor, EditsDoor):
         self._listeners.append(listener)
 
     def _emit(self, kind: EventKind, job: Job, **extra) -> None:
-        with self._lock:
+        with self._jobs.lock:
             self._seen[job.id] = _fingerprint(job) if kind != EventKind.REMOVED else None
         for listener in list(self._listeners):
             listener(Event(kind, job, extra))
-        with self._changed:
-            self._changed.notify_all()
+        with self._jobs.changed:
+            self._jobs.changed.notify_all()
+
+    def _announce(self, current: dict[int, Job]) -> None:
+        """Changes other processes made to the history, as events."""
+        with self._jobs.lock:
+            seen = dict(self._seen)
+        for job_id, job in current.items():
+            if job_id not in seen:
+                self._emit(EventKind.ADDED, job)
+            elif seen[job_id] != _fingerprint(job):
+                kind = EventKind.PROGRESS if seen[job_id] and seen[job_id][0] == job.status else EventKind.STATUS
+                self._emit(kind, job)
+        for job_id in seen.keys() - current.keys():
+            if seen[job_id] is not None:
+                self._emit(EventKind.REMOVED, _gone(job_id))
 
     # commands
 
     def start(self) -> list[Job]:
         """Takes the queue if no other process holds it (jobs a dead owner left in progress
         are resumed from their checkpoints); watches the store for other processes' jobs."""
-        with self._lock:
-            if self._started:
-                return []
-            self._started = True
-            self._seen = {j.id: _fingerprint(j) for j in self.store.jobs()}
-        resumed = self._take_queue()
-        threading.Thread(target=self._watch, daemon=True, name="job-watch").start()
-        self._kick()
-        return resumed
+        return self._jobs.start(lambda: self._seen.update({j.id: _fingerprint(j) for j in self._store.jobs()}))
 
     def add_paths(self, paths, settings: Settings, no_cache: bool = False) -> tuple[list[Job], list[Path]]:
         """Files and folders (the recordings inside, sorted): (jobs added, paths refused)."""
@@ -202,72 +260,59 @@ class Engine(VoicesDoor, SearchDoor, EditsDoor):
         `session_id`: sent by an HTTP API client ("" when it sent none): the job is that
         session's, with a random id of its own for the client (`job_for_api`).
         Raises Cancelled when the engine closes meanwhile."""
-        if self._closed:
+        if self._jobs.closed:
             raise Cancelled()
         self.start()
+        store = self._store
         path = Path(path).absolute()
         settings_data = jobs.settings_to_dict(settings)
         client = {} if session_id is None else {"session_id": session_id, "api_id": new_api_id(), "from_api": True}
         try:
             audio.check_readable(path)
-            sha256 = audio.file_sha256(path, cancel=lambda: self._closed)
+            sha256 = audio.file_sha256(path, cancel=lambda: self._jobs.closed)
             label = devices.plan(settings.device, settings.compute_type).label
         except (UserError, OSError) as exc:
-            job = self.store.add_job(str(path), "", "", settings_data, status=JobStatus.FAILED, **client)
-            job = self.store.update(job.id, error=str(exc) if isinstance(exc, UserError) else f"{path}: {exc}")
+            job = store.add_job(str(path), "", "", settings_data, status=JobStatus.FAILED, **client)
+            job = store.update(job.id, error=str(exc) if isinstance(exc, UserError) else f"{path}: {exc}")
             self._emit(EventKind.ADDED, job)
             return job
         key = jobs.cache_key(sha256, settings, label)
-        with self._lock:
+        with self._jobs.lock:
             if no_cache:
                 # a fresh start once, at adding: a resumed run keeps what it had done
-                self.store.clear_checkpoints(key)
+                store.clear_checkpoints(key)
             else:
-                if self.store.has_result(key):
-                    done = self.store.jobs_with_key(key, (JobStatus.COMPLETED,))
+                if store.has_result(key):
+                    done = store.jobs_with_key(key, (JobStatus.COMPLETED,))
                     duration = done[-1].duration if done else None
-                    job = self.store.add_job(str(path), sha256, key, settings_data, JobStatus.COMPLETED,
-                                             duration=duration, **client)
+                    job = store.add_job(str(path), sha256, key, settings_data, JobStatus.COMPLETED,
+                                        duration=duration, **client)
                     self._emit(EventKind.ADDED, job, cached=True)
                     return job
                 # another's job is not handed to an API client: its id would let it cancel that job
-                waiting = [j for j in self.store.jobs_with_key(key, (JobStatus.PENDING, JobStatus.IN_PROGRESS))
+                waiting = [j for j in store.jobs_with_key(key, (JobStatus.PENDING, JobStatus.IN_PROGRESS))
                            if session_id is None or (session_id and j.from_api and j.session_id == session_id)]
                 if waiting:
                     return waiting[0]
-            job = self.store.add_job(str(path), sha256, key, settings_data, no_cache=no_cache, **client)
-            self._own.add(job.id)
+            job = store.add_job(str(path), sha256, key, settings_data, no_cache=no_cache, **client)
+            self._jobs.adopt(job.id)
             self._emit(EventKind.ADDED, job)
-        self._kick()
+        self._jobs.kick()
         return job
 
     def cancel(self, job_id: int) -> None:
-        with self._lock:
-            cancelled = self.store.cancel_waiting(job_id)
-            if cancelled:
-                self._emit(EventKind.STATUS, cancelled)
-                return
-            job = self.store.job(job_id)
-            if job is None or job.status != JobStatus.IN_PROGRESS:
-                return  # finished
-            if self._active != job_id:  # run by another process, which alone can stop it
-                self.store.update(job_id, cancel_requested=True)  # it sees this within a second
-                return
-            self._cancel_requested.add(job_id)
-            worker = self._worker if self._running == job_id else None
-        if worker:
-            worker.kill()  # the supervisor sees it die and records the cancel
+        self._jobs.cancel(job_id)
 
     def retry(self, job_id: int) -> Job | None:
-        job = self.store.job(job_id)
+        job = self._store.job(job_id)
         if job is None or not job.status.can_retry:
             return job
         if not job.cache_key:  # it failed before it could be read: look at the file again
-            self.store.remove(job_id)
+            self._store.remove(job_id)
             self._emit(EventKind.REMOVED, job)
             return self.add(job.path, jobs.settings_from_dict(job.settings), job.no_cache)
-        job = self._requeue(job)
-        self._kick()
+        job = self._jobs.requeue(job)
+        self._jobs.kick()
         return job
 
     def remove(self, job_id: int) -> None:
@@ -276,291 +321,45 @@ class Engine(VoicesDoor, SearchDoor, EditsDoor):
         self.cancel(job_id)
         job = self.wait(job_id, statuses=tuple(s for s in JobStatus if s.settled), timeout=30)
         if job and job.status.settled:
-            self.store.remove(job_id)
+            self._store.remove(job_id)
             self._emit(EventKind.REMOVED, job)
 
     def rename_speaker(self, job_id: int, speaker_id: str, name: str) -> None:
-        job = self.store.job(job_id)
+        job = self._store.job(job_id)
         if job:
-            self.store.rename_speaker(job.cache_key, speaker_id, name)
+            self._store.rename_speaker(job.cache_key, speaker_id, name)
             self._emit(EventKind.STATUS, job, renamed=speaker_id)
-
-    def accept_roles(self, job_id: int) -> None:
-        """The suggested roles become the speakers' names, except where a person typed one:
-        a typed name is never overwritten."""
-        job = self.store.job(job_id)
-        if job is None:
-            return
-        for speaker_id, role in self.roles_to_accept(job_id).items():
-            self.store.rename_speaker(job.cache_key, speaker_id, role)
-        self._emit(EventKind.STATUS, job, renamed="*")
-
-    def roles_to_accept(self, job_id: int) -> dict[str, str]:
-        """{speaker id: suggested role} for the speakers nobody typed a name for."""
-        job = self.store.job(job_id)
-        if job is None:
-            return {}
-        typed = self.store.speaker_names(job.cache_key)
-        return {k: v for k, v in self.store.suggestions(job.cache_key).items() if k not in typed}
-
-    def name_roles(self, job_id: int, settings_now: Callable[[], Settings] | None = None,
-                   automatic: bool = False) -> Job | None:
-        """Asks the LLM for each speaker's role; stores the suggestions and one note. Never fails the job.
-
-        Host, confirmation, key and context come from `settings_now()` (the engine's by
-        default), read again right before each request; `automatic` (after a job): only
-        while role naming is on there."""
-        from . import roles
-
-        read = settings_now or self._settings_now
-
-        def options_now() -> roles.RoleOptions | None:
-            chosen = self._settings_or_none(read)
-            if chosen is None or (automatic and not chosen.roles_enabled):
-                return None
-            return roles.RoleOptions(chosen.ollama_host, chosen.ollama_model, chosen.roles_context,
-                                     chosen.ollama_timeout, chosen.ollama_confirmed_host, chosen.ollama_api_key)
-
-        job = self.store.job(job_id)
-        transcript = self.result(job_id) if options_now() is not None else None
-        if job is None or transcript is None:
-            return job
-        job = self.store.update(job_id, note="Asking Ollama for the speakers' roles…")
-        self._emit(EventKind.STATUS, job, roles="asking")
-        result = roles.suggest(transcript, options_now)
-        if result.roles:
-            self.store.save_suggestions(job.cache_key, result.roles)
-        job = self.store.update(job_id, note=result.note)
-        self._emit(EventKind.STATUS, job, roles="done")
-        return job
-
-    @staticmethod
-    def _settings_or_none(read: Callable[[], Settings]) -> Settings | None:
-        try:
-            return read()
-        except UserError:  # the settings cannot be read now: nothing is sent
-            log.warning("role naming skipped: the settings cannot be read", exc_info=True)
-            return None
 
     def wait(self, job_id: int, statuses=tuple(s for s in JobStatus if s.finished), timeout: float | None = None) -> Job:
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._changed:
+        with self._jobs.changed:
             while True:
-                job = self.store.job(job_id)
+                job = self._store.job(job_id)
                 if job is None or job.status in statuses:
                     return job
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return job
-                self._changed.wait(timeout=0.5 if left is None else min(left, 0.5))
+                self._jobs.changed.wait(timeout=0.5 if left is None else min(left, 0.5))
 
     def close(self) -> None:
         """Stops the worker and gives the queue up; a job still running is left in
         progress, to resume wherever the queue is next owned."""
-        with self._lock:
-            self._closed = True
-            worker, self._worker = self._worker, None
-            # A job whose result is stored is not busy, though its supervisor may not have
-            # cleared _active yet: its worker gets to exit cleanly instead of being killed.
-            active = self.store.job(self._active) if self._active is not None else None
-            busy = active is not None and active.status == JobStatus.IN_PROGRESS
-        if worker:
-            worker.stop(graceful=not busy)
-        self._queue_lock.release()
-        with self._changed:
-            self._changed.notify_all()
+        self._jobs.close()
 
-    # owning the queue
 
-    def _take_queue(self) -> list[Job]:
-        with self._lock:
-            if self._closed or not self._runs_jobs or not self._queue_lock.try_acquire():
-                return []
-            resumed = []
-            for job_id in self.store.mark_interrupted():  # their owner died: the lock was free
-                self._emit(EventKind.STATUS, self.store.job(job_id))
-                resumed.append(self._requeue(self.store.job(job_id)))
-                self._own.add(job_id)
-            return resumed
+def serve_worker(url: str, name: str | None = None, burst: bool = False, password: str | None = None) -> None:
+    """`python -m app worker`: this machine serves the Redis queue at `url` (a NAS)."""
+    from .remote_worker import serve
 
-    def _watch(self) -> None:
-        """Other processes' changes, announced as events; the queue taken over when its
-        owner has gone."""
-        while not self._closed:
-            time.sleep(self._watch_interval)
-            try:
-                if not self.owner and self._take_queue():
-                    log.info("This process now runs the queue (its owner has quit).")
-                self._announce_changes()
-                self._kick()
-            except UserError as exc:  # the history busy for a moment: try again next time
-                log.warning("%s", exc)
+    serve(url, name, burst=burst, password=password)
 
-    def _announce_changes(self) -> None:
-        current = {j.id: j for j in self.store.jobs()}
-        with self._lock:
-            seen = dict(self._seen)
-        active = current.get(self._active) if self._active is not None else None
-        if active is not None and active.cancel_requested and active.status == JobStatus.IN_PROGRESS:
-            self.cancel(active.id)  # asked for by another process on the history
-        for job_id, job in current.items():
-            if job_id not in seen:
-                self._emit(EventKind.ADDED, job)
-            elif seen[job_id] != _fingerprint(job):
-                kind = EventKind.PROGRESS if seen[job_id] and seen[job_id][0] == job.status else EventKind.STATUS
-                self._emit(kind, job)
-        for job_id in seen.keys() - current.keys():
-            if seen[job_id] is not None:
-                self._emit(EventKind.REMOVED, _gone(job_id))
 
-    # running
+def read_queue_password(path) -> str:
+    """The queue's password from a file (its first line)."""
+    from .queue import read_password
 
-    def _requeue(self, job: Job) -> Job:
-        job = self.store.update(job.id, status=JobStatus.PENDING, error="", progress=0.0, stage="", finished_at=None,
-                                cancel_requested=False)
-        self._emit(EventKind.STATUS, job)
-        return job
-
-    def _kick(self) -> None:
-        with self._lock:
-            if self._active is not None or self._closed or not self.owner or time.monotonic() < self._paused_until:
-                return
-            for candidate in self.store.jobs((JobStatus.PENDING,)):
-                if self._only_own and candidate.id not in self._own:
-                    continue
-                job = self.store.claim(candidate.id)
-                if job is not None:
-                    break
-            else:
-                return
-            self._active = job.id
-            self._emit(EventKind.STATUS, job)
-        self._spawn(lambda: self._supervise(job.id))
-
-    def _supervise(self, job_id: int) -> None:
-        try:
-            self._run(job_id)
-        except Exception as exc:  # the engine must keep going whatever happens
-            # The worker may still be busy with this job: it is replaced, never reused, so
-            # nothing it says later can reach another job.
-            self._drop_worker()
-            try:
-                self._finish(job_id, JobStatus.FAILED,
-                             f"Internal error while running this job ({type(exc).__name__}: {exc}).")
-            except Exception:
-                log.exception("job %s: could not record its failure", job_id)
-        finally:
-            with self._lock:
-                self._active = self._running = None
-                self._cancel_requested.discard(job_id)
-            self._kick()
-            with self._changed:
-                self._changed.notify_all()
-
-    def _drop_worker(self) -> None:
-        with self._lock:
-            worker, self._worker = self._worker, None
-        if worker:
-            worker.kill()
-
-    def _run(self, job_id: int) -> None:
-        job = self.store.job(job_id)
-        done = self.store.checkpoints(job.cache_key)
-        diarization = self.store.diarization(job.cache_key)
-        parts = self.store.parts(job.cache_key)
-        with self._lock:
-            if self._closed:
-                return
-            if job_id in self._cancel_requested:  # cancelled before its worker had it
-                return self._finish(job_id, JobStatus.CANCELLED, "")
-            needed = self._worker is None or not self._worker.alive()
-        if needed:  # made outside the lock: reaching a queue may take seconds
-            try:
-                made = self._new_worker()
-            except QueueUnavailable as exc:  # back to waiting; tried again in a while
-                self._paused_until = time.monotonic() + QUEUE_RETRY_SEC
-                job = self.store.update(job_id, status=JobStatus.PENDING, note=str(exc), started_at=None)
-                self._emit(EventKind.STATUS, job)
-                return
-        with self._lock:
-            closed, cancelled = self._closed, job_id in self._cancel_requested
-            if needed and not closed:
-                self._worker = made
-            worker = self._worker
-            if not (closed or cancelled):
-                self._running = job_id
-        if closed:  # the app closed meanwhile: the job stays in progress, to resume
-            if needed:
-                made.stop(graceful=True)
-            return
-        if cancelled:
-            return self._finish(job_id, JobStatus.CANCELLED, "")
-        self.store.update(job_id, worker_pid=worker.pid)
-        worker.send(jobs.description(job, done, diarization, parts))
-        last_write = 0.0
-        while True:
-            message = worker.receive()
-            if message is None:
-                return self._worker_died(job_id, worker)
-            if getattr(message, "job_id", None) != job_id:
-                self.ignored_messages += 1
-                log.warning("job %s: ignored a worker message for job %s", job_id, getattr(message, "job_id", None))
-                continue
-            if isinstance(message, Progress):
-                now = time.monotonic()
-                if now - last_write >= PROGRESS_INTERVAL_SEC or message.stage != job.stage:
-                    job = self.store.update(job_id, progress=message.fraction, stage=message.stage)
-                    self._emit(EventKind.PROGRESS, job)
-                    last_write = now
-            elif isinstance(message, ChunkDone):
-                self.store.save_checkpoint(job.cache_key, message.chunk, message.result)
-            elif isinstance(message, Part):
-                self.store.save_part(job.cache_key, message.part, message.data)
-            elif isinstance(message, DiarizationDone):
-                self.store.save_diarization(job.cache_key, message.data)
-            elif isinstance(message, Result):
-                transcript = Transcript.from_dict(message.transcript)
-                resumed, computed = message.chunks_resumed, message.chunks_computed
-                job = self.store.complete(
-                    job_id, job.cache_key, transcript, message.voices, windows=message.windows,
-                    duration=transcript.source.duration,
-                    chunks_resumed=resumed, chunks_computed=computed, chunks_total=resumed + computed, worker_pid=None,
-                )
-                self._apply_voices(job.cache_key)
-                self._emit(EventKind.STATUS, job)
-                now = self._settings_or_none(self._settings_now)
-                if now is not None and now.roles_enabled:  # asked again before anything is sent
-                    self._spawn(lambda: self.name_roles(job_id, automatic=True))
-                return
-            elif isinstance(message, Failure):
-                return self._finish(job_id, JobStatus.FAILED, message.message)
-
-    def _worker_died(self, job_id: int, worker) -> None:
-        with self._lock:
-            if self._worker is worker:
-                self._worker = None
-            cancelled = job_id in self._cancel_requested
-            closed = self._closed
-        if cancelled:
-            self._finish(job_id, JobStatus.CANCELLED, "")
-        elif not closed:
-            job = self.store.job(job_id)
-            self._finish(
-                job_id, JobStatus.FAILED,
-                f"{job.path}: the transcription process stopped unexpectedly ({worker.exit_reason()}). "
-                "The file may be damaged; the other jobs go on.",
-            )
-
-    def _apply_voices(self, cache_key: str) -> None:
-        """Known voices name the new result's speakers (here, never on a remote worker)."""
-        try:
-            self.store.apply_voices(cache_key)
-        except Exception:  # the transcript stands without them
-            log.exception("matching known voices failed")
-
-    def _finish(self, job_id: int, status: JobStatus, error: str) -> None:
-        job = self.store.update(job_id, status=status, error=error, finished_at=time.time(), worker_pid=None)
-        self._emit(EventKind.STATUS, job)
+    return read_password(path)
 
 
 def _saved_settings(data_dir: Path) -> Settings:
@@ -590,56 +389,3 @@ def open_history(settings: Settings) -> tuple[Store, str]:
     except UserError as exc:
         folder = Path(tempfile.mkdtemp(prefix="diarization-session-"))
         return Store(folder / "history.db"), f"{exc} Until then, new jobs run but are not kept after you quit."
-
-
-class _Worker:
-    """One worker process and its end of the pipe. A scripted worker for tests offers the
-    same: pid, alive(), send(message), receive() (None once it has died), kill(),
-    stop(graceful), exit_reason()."""
-
-    def __init__(self):
-        import multiprocessing
-        import os
-
-        from . import worker
-
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self._process = context.Process(target=worker.serve, args=(child, os.getpid()), daemon=True)
-        self._process.start()
-        child.close()  # so that the worker's death reads as end-of-file here
-        self.pid = self._process.pid
-
-    def alive(self) -> bool:
-        return self._process.is_alive()
-
-    def send(self, message) -> None:
-        self._conn.send(message)
-
-    def receive(self):
-        try:
-            return self._conn.recv()
-        except (EOFError, OSError):
-            self._process.join(timeout=5)
-            return None
-
-    def kill(self) -> None:
-        if self._process.is_alive():
-            self._process.kill()
-        self._process.join(timeout=5)
-
-    def stop(self, graceful: bool) -> None:
-        if graceful:
-            try:
-                self._conn.send(Stop())
-                self._process.join(timeout=3)
-            except (OSError, ValueError):
-                pass
-        self.kill()
-        self._conn.close()
-
-    def exit_reason(self) -> str:
-        code = self._process.exitcode
-        if code is None:
-            return "no exit code"
-        return f"signal {-code}" if code < 0 else f"exit code {code}"

@@ -1,9 +1,10 @@
-"""The engine's door to search across the whole history (store/search.py): mixed into `Engine`."""
+"""Search across the whole history, the engine's part (`engine.search`; store/search.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .engine_parts import Part
 from .status import JobStatus
 
 
@@ -18,14 +19,14 @@ class Found:
     snippet: str  # matches [marked]
 
 
-class SearchDoor:
-    def search(self, text: str, limit: int = 200) -> list[Found]:
+class Search(Part):
+    def find(self, text: str, limit: int = 200) -> list[Found]:
         """Every segment of every finished transcript that says `text` (or whose speaker is
         so named), the latest first; each names the latest job with that result."""
         found, jobs = [], {}
-        for hit in self.store.search(text, limit):
+        for hit in self._store.search(text, limit):
             if hit.cache_key not in jobs:
-                done = self.store.jobs_with_key(hit.cache_key, (JobStatus.COMPLETED,))
+                done = self._store.jobs_with_key(hit.cache_key, (JobStatus.COMPLETED,))
                 jobs[hit.cache_key] = max(done, key=lambda j: j.finished_at or 0) if done else None
             job = jobs[hit.cache_key]
             if job is not None:

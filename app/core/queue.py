@@ -77,6 +77,13 @@ def safe_url(url: str) -> str:
     return f"{parts.scheme}://{host}:{parts.port or 6379}"
 
 
+def probe(url: str) -> str:
+    """Whether the queue answers, and how many workers serve it, in words."""
+    client = connect(url)
+    workers = len(client.smembers("rq:workers:" + QUEUE))
+    return f"Connected to {safe_url(url)}: {workers} worker(s) on the queue."
+
+
 def audio_key(cache_key: str) -> str:
     return f"ds:audio:{cache_key}"
 

@@ -1,4 +1,5 @@
-"""The worker process: runs jobs it is sent, one at a time, and reports back in plain data.
+"""The worker process: runs jobs it is sent, one at a time, and reports back in plain data;
+and the engine's end of it (`LocalWorker`, one kind of `Worker`).
 
 Messages in: `messages.RunJob` or `messages.Stop`. Messages out: `messages.Progress`,
 `ChunkDone`, `DiarizationDone`, `Result` or `Failure`, each naming its job.
@@ -8,10 +9,107 @@ down, and cancelling is killing it. Models stay loaded between jobs.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 import traceback
+from typing import Callable, Protocol
+
+from .errors import UserError
+
+log = logging.getLogger("app")
+
+
+class Worker(Protocol):
+    """Where the engine's supervisor runs a job: this computer's worker process
+    (`LocalWorker`), the Redis queue's (`queue.RemoteWorker`), or a scripted one in tests.
+    `receive()` gives the job's next message (`messages`), None once the worker has died."""
+
+    pid: int | None
+
+    def alive(self) -> bool: ...
+    def send(self, message) -> None: ...
+    def receive(self): ...
+    def kill(self) -> None: ...
+    def stop(self, graceful: bool) -> None: ...
+    def exit_reason(self) -> str: ...
+
+
+class QueueUnavailable(UserError):
+    """The job queue cannot be reached and the user chose to wait for it."""
+
+
+def worker_factory(settings_now) -> Callable[[], Worker]:
+    """Where jobs run, by the settings in force when a worker is needed: this computer's
+    worker process, or the Redis queue's workers (falling back to this computer, or
+    waiting, when the queue is unreachable, as the user chose)."""
+
+    def make() -> Worker:
+        settings = settings_now()
+        if settings.process_on != "workers":
+            return LocalWorker()
+        from .queue import RemoteWorker
+
+        try:
+            return RemoteWorker(settings.redis_url)
+        except UserError as exc:
+            if settings.queue_fallback == "local":
+                log.warning("%s This job runs on this computer.", exc)
+                return LocalWorker()
+            raise QueueUnavailable(f"{exc} The job waits for the queue.") from None
+
+    return make
+
+
+class LocalWorker:
+    """This computer's worker process (`serve`, below) and the engine's end of its pipe."""
+
+    def __init__(self):
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=serve, args=(child, os.getpid()), daemon=True)
+        self._process.start()
+        child.close()  # so that the worker's death reads as end-of-file here
+        self.pid = self._process.pid
+
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
+    def send(self, message) -> None:
+        self._conn.send(message)
+
+    def receive(self):
+        try:
+            return self._conn.recv()
+        except (EOFError, OSError):
+            self._process.join(timeout=5)
+            return None
+
+    def kill(self) -> None:
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join(timeout=5)
+
+    def stop(self, graceful: bool) -> None:
+        from .messages import Stop
+
+        if graceful:
+            try:
+                self._conn.send(Stop())
+                self._process.join(timeout=3)
+            except (OSError, ValueError):
+                pass
+        self.kill()
+        self._conn.close()
+
+    def exit_reason(self) -> str:
+        code = self._process.exitcode
+        if code is None:
+            return "no exit code"
+        return f"signal {-code}" if code < 0 else f"exit code {code}"
 
 
 def serve(conn, parent_pid: int) -> None:
@@ -43,7 +141,6 @@ def run_job(job, send, resources, settings=None, decoded=None, cancel=lambda: Fa
     gives its own `settings` (its device and threads), the `decoded` audio it was sent,
     and how it hears a cancel."""
     from . import pipeline
-    from .errors import UserError
     from .jobs import settings_from_dict
     from .messages import ChunkDone, DiarizationDone, Failure, Part, Progress, Result
 

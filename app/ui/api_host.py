@@ -14,15 +14,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from app.core import jobs
 
 
 class ApiHost(QObject):
     changed = Signal(str)  # "" once listening (or stopped), else the reason it cannot listen
 
-    def __init__(self, engine, settings):
+    def __init__(self, history, settings):
         super().__init__()
-        self.engine, self.settings = engine, settings  # settings(): the window's, kept current
+        self.history, self.settings = history, settings  # settings(): the window's, kept current
         self._process = self._conn = None
         self._started = False
         self.port = None
@@ -64,7 +63,7 @@ class ApiHost(QObject):
         conn, child = context.Pipe()
         process = context.Process(
             target=api_process.run, name="http-api", daemon=True,
-            args=(child, str(self.engine.store.path), jobs.settings_to_dict(self.settings()), port, max_upload_mb),
+            args=(child, str(self.history), self.settings(), port, max_upload_mb),
         )
         with self._lock:
             self._process, self._conn, self._started = process, conn, False
@@ -93,7 +92,7 @@ class ApiHost(QObject):
             conn = self._conn if self._started else None
         if conn is not None:
             try:
-                conn.send(jobs.settings_to_dict(self.settings()))
+                conn.send(self.settings())
             except (OSError, ValueError):
                 pass
 

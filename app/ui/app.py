@@ -9,7 +9,6 @@ def run(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.core import settings as settings_mod
-    from app.core.engine import open_history
     from app.core.errors import UserError
     from app.ui.engine_bridge import EngineBridge
     from app.ui.main_window import MainWindow
@@ -31,18 +30,16 @@ def run(argv: list[str] | None = None) -> int:
         settings = settings_mod.load()
     except UserError as exc:
         settings, problem = settings_mod.Settings(), f"{exc} The defaults are used until this is fixed."
-    store, store_problem = open_history(settings)
-    problem = " ".join(p for p in (problem, store_problem, model_problem(settings)) if p)
-    bridge = EngineBridge(store, settings=settings)
+    bridge = EngineBridge(settings=settings)
+    problem = " ".join(p for p in (problem, bridge.problem, model_problem(settings)) if p)
     window = MainWindow(bridge, settings, "", problem)
     window.show()
     opener.attach(window)
     bridge.find_device(settings)
-    bridge.engine.start()
-    if not bridge.engine.owner:
-        window.statusBar().showMessage(
-            "Another Diarization Studio process is running this history's jobs: jobs added here run "
-            "after its own, there or here once it quits.")
+    bridge.started.connect(lambda owner: owner or window.statusBar().showMessage(
+        "Another Diarization Studio process is running this history's jobs: jobs added here run "
+        "after its own, there or here once it quits."))
+    bridge.start()
     try:
         return app.exec()
     finally:

@@ -54,6 +54,7 @@ class Editor(QObject):
         self.saves.setMaxThreadCount(1)
         self.stacks: dict[int, QUndoStack] = {}
         self.shown: int | None = None  # the job whose transcript is on show
+        self.edited: dict[int, bool] = {}  # job id: corrected, as the saves so far leave it
         self.panel.segments.setContextMenuPolicy(Qt.CustomContextMenu)
         self.panel.segments.customContextMenuRequested.connect(self._segment_menu)
         self.panel.extra_speaker_actions = self._speaker_actions
@@ -92,7 +93,7 @@ class Editor(QObject):
         except Exception as exc:  # a UserError from edits.py: said, nothing changed
             self.window.statusBar().showMessage(str(exc), 8000)
             return
-        if not self.bridge.engine.has_edits(job_id):
+        if not self._has_edits(job_id):
             before = None  # undoing the first correction goes back to the machine's result
         self.show_job(job_id)
         self.stacks[job_id].push(_Edit(self, job_id, label, before, after))
@@ -103,20 +104,23 @@ class Editor(QObject):
         job_id = self._job_id()
         if job_id is None:
             return
-        before, engine = self.panel.transcript, self.bridge.engine
-        edited = engine.has_edits(job_id)
+        before, bridge = self.panel.transcript, self.bridge
+        edited = self._has_edits(job_id)
 
         def compute() -> None:
             from app.core.errors import UserError
 
             try:
-                after = engine.speakers_again(job_id, before, count)
+                after = bridge.speakers_again_now(job_id, before, count)
             except UserError as exc:
                 self.bridge.commandFailed.emit(str(exc))
                 return
             self._computed.emit(job_id, f"Find {count} speakers", before if edited else None, after)
 
         self.bridge.submit(compute)
+
+    def _has_edits(self, job_id: int) -> bool:
+        return self.edited.get(job_id, self.bridge.edited.get(job_id, False))
 
     def _push(self, job_id: int, label: str, before, after) -> None:
         self.show_job(job_id)
@@ -138,7 +142,7 @@ class Editor(QObject):
             return
         job_id = job.id
         shown = self.panel.transcript if self._job_id() == job_id else None
-        shown = shown or self.bridge.engine.result(job_id)  # not on show yet: as stored
+        shown = shown or self.bridge.loaded(job_id)  # not on show yet: as last loaded
         old = next((s.name for s in shown.speakers if s.id == speaker_id), "") if shown else ""
         if name.strip() and name != old:
             self.show_job(job_id)
@@ -164,21 +168,21 @@ class Editor(QObject):
             self.stacks[job_id].push(_Edit(self, job_id, "Revert to the Machine Result", self.panel.transcript, None))
 
     def save(self, job_id: int, transcript) -> None:
-        engine, bridge = self.bridge.engine, self.bridge
+        self.edited[job_id] = transcript is not None
+        self._in_order(lambda: self.bridge.save_edit_now(job_id, transcript))
 
+    def rename_now(self, job_id: int, speaker_id: str, name: str) -> None:
+        """In order with the saves (a rename rebuilds the transcript's search entries)."""
+        self._in_order(lambda: self.bridge.rename_now(job_id, speaker_id, name))
+
+    def _in_order(self, fn) -> None:
         def run() -> None:
             try:
-                engine.revert(job_id) if transcript is None else engine.save_edit(job_id, transcript)
-                bridge.load_now(job_id)
+                fn()
             except RuntimeError:  # the app is quitting
                 pass
 
         self.saves.start(_Task(run))
-
-    def rename_now(self, job_id: int, speaker_id: str, name: str) -> None:
-        """At once, as a rename always was (a few rows in the history)."""
-        self.bridge.engine.rename_speaker(job_id, speaker_id, name)
-        self.bridge.load_now(job_id)  # here, so it shows at once (and any older read in flight is dropped)
 
     # menus
 

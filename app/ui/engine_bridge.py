@@ -14,6 +14,7 @@ from collections import deque
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 
 from app.core.engine import Engine, Event, worker_factory
+from app.core.errors import UserError
 from app.core.status import EventKind
 
 
@@ -38,15 +39,20 @@ class EngineBridge(QObject):
     jobProgress = Signal(object)
     jobStatus = Signal(object)
     jobRemoved = Signal(int)
+    jobsListed = Signal(list)  # every job, in order (list_jobs); the events before it are superseded
+    started = Signal(bool)  # whether this process runs the history's queue (start)
+    rolesFound = Signal(int, dict, dict)  # job id, roles to accept (nobody typed a name), all suggested
+    exported = Signal(str, str)  # the file, the reason nothing was written ("" when it was)
     resultLoaded = Signal(int, object, object)  # job id, Transcript or None, suggested roles
     _wake = Signal()
     pathsRefused = Signal(list)  # [Path]: not recordings (or folders without any)
     deviceFound = Signal(str, str)  # label, problem ("" when none)
-    voicesListed = Signal(list)  # the known voices (engine.voices()), after any change to them
+    voicesListed = Signal(list)  # the known voices (engine.voices.list()), after any change to them
     commandFailed = Signal(str)  # what a command could not do, to show the user
     searchDone = Signal(str, list)  # the text searched, its hits (engine_search.Found)
 
-    def __init__(self, store, pool: QThreadPool | None = None, parent: QObject | None = None, settings=None):
+    def __init__(self, store=None, pool: QThreadPool | None = None, parent: QObject | None = None, settings=None):
+        """On the user's history (by `settings`), or on `store` (tests)."""
         super().__init__(parent)
         if pool is None:  # its own: a job's supervisor holds a thread for the job's length
             pool = QThreadPool(self)
@@ -58,9 +64,19 @@ class EngineBridge(QObject):
         self._draining = False
         self._wake.connect(self._drain, Qt.QueuedConnection)
         self.settings = settings  # the window's, kept current: where jobs run and role naming follow it
-        self.engine = Engine(store, spawn=self.submit, worker_factory=worker_factory(self._settings_now),
-                             settings_now=self._settings_now)
+        self.problem = ""  # why the history could not be used (a session-only one is)
+        if store is None:
+            self.engine, self.problem = Engine.for_window(self._settings_now(), self.submit, self._settings_now)
+        else:
+            self.engine = Engine(store, spawn=self.submit, worker_factory=worker_factory(self._settings_now),
+                                 settings_now=self._settings_now)
         self.engine.subscribe(self._relay)
+        self.edited: dict[int, bool] = {}  # job id: whether its transcript had corrections when last loaded
+        self._loaded: dict[int, object] = {}  # job id: its transcript as last loaded (the latest few)
+
+    @property
+    def history_path(self):
+        return self.engine.history_path
 
     def _settings_now(self):
         from app.core.settings import Settings
@@ -69,11 +85,31 @@ class EngineBridge(QObject):
 
     # commands, off the window's thread
 
+    def start(self) -> None:
+        """The engine takes the queue when no other process holds it; `started` says."""
+        self.submit(lambda: self._quietly(self.started.emit, self._started()))
+
+    def _started(self) -> bool:
+        self.engine.start()
+        return self.engine.owner
+
+    def list_jobs(self) -> None:
+        """Every job, by `jobsListed`, in its place among the events: read while no event
+        can be queued, so those after it are the changes made since."""
+        def read() -> None:
+            with self._pending_lock:
+                self._pending.append(("listed", self.engine.jobs()))
+                wake = not self._draining
+                self._draining = True
+            if wake:
+                self._quietly(self._wake.emit)
+
+        self.submit(read)
+
     def find_device(self, settings) -> None:
         """Which device jobs will use: probing for CUDA loads CTranslate2, which the window
         must not wait for before it shows."""
         from app.core import devices
-        from app.core.errors import UserError
 
         def find() -> None:
             try:
@@ -102,11 +138,61 @@ class EngineBridge(QObject):
         older state never replaces a newer one on show."""
         ticket = self._ticket(job_id) if ticket is None else ticket
         try:
-            found = self.engine.result(job_id), self.engine.suggestions(job_id)
+            found = self.engine.result(job_id), self.engine.roles.suggested(job_id)
+            edited = self.engine.edits.exist(job_id)
             with self._pending_lock:
                 if self._loads.get(job_id) != ticket:
                     return
+                self.edited[job_id] = edited
+                self._loaded.pop(job_id, None)
+                self._loaded[job_id] = found[0]
+                while len(self._loaded) > 8:
+                    self._loaded.pop(next(iter(self._loaded)))
             self.resultLoaded.emit(job_id, *found)
+        except RuntimeError:  # the app is quitting
+            pass
+
+    def loaded(self, job_id: int):
+        """The job's transcript as last loaded, if it was one of the latest few (else None)."""
+        with self._pending_lock:
+            return self._loaded.get(job_id)
+
+    def save_edit_now(self, job_id: int, transcript) -> None:
+        """In this (pool) thread: the corrected transcript saved (None: back to the
+        machine's), then loaded again."""
+        self.engine.edits.revert(job_id) if transcript is None else self.engine.edits.save(job_id, transcript)
+        self.load_now(job_id)
+
+    def rename_now(self, job_id: int, speaker_id: str, name: str) -> None:
+        """In this (pool) thread: the speaker renamed (the search index follows), then loaded again."""
+        self.engine.rename_speaker(job_id, speaker_id, name)
+        self.load_now(job_id)
+
+    def speakers_again_now(self, job_id: int, transcript, count: int):
+        """In this (pool) thread: see `engine.edits.speakers_again`."""
+        return self.engine.edits.speakers_again(job_id, transcript, count)
+
+    def find_roles(self, job_id: int) -> None:
+        """The roles to accept and every suggestion, by `rolesFound`."""
+        self.submit(lambda: self._quietly(self.rolesFound.emit, job_id, self.engine.roles.to_accept(job_id),
+                                          self.engine.roles.suggested(job_id)))
+
+    def export(self, job_id: int, fmt: str, path) -> None:
+        """The job's transcript written to `path`; `exported` says how it went."""
+        def write() -> None:
+            try:
+                self.engine.export(job_id, fmt, path)
+                problem = ""
+            except UserError as exc:
+                problem = str(exc)
+            self._quietly(self.exported.emit, str(path), problem)
+
+        self.submit(write)
+
+    @staticmethod
+    def _quietly(emit, *args) -> None:
+        try:
+            emit(*args)
         except RuntimeError:  # the app is quitting
             pass
 
@@ -127,20 +213,18 @@ class EngineBridge(QObject):
     def name_roles(self, job_id: int, settings_now=None) -> None:
         """Asked for by the user: `settings_now()` (the bridge's by default) is read when the
         excerpts would be sent, so a change in Preferences meanwhile holds."""
-        self.submit(lambda: self.engine.name_roles(job_id, settings_now or self._settings_now))
+        self.submit(lambda: self.engine.roles.suggest(job_id, settings_now or self._settings_now))
 
     def voices_command(self, fn, job_id: int | None = None) -> None:
         """Runs a known-voices command (`fn(engine)`) on the pool; then the voices are
         listed again, and the job's transcript reloaded."""
-        from app.core.errors import UserError
-
         def run() -> None:
             try:
                 fn(self.engine)
             except UserError as exc:
                 self.commandFailed.emit(str(exc))
             try:
-                self.voicesListed.emit(self.engine.voices())
+                self.voicesListed.emit(self.engine.voices.list())
                 if job_id is not None:
                     self.load(job_id)
             except RuntimeError:  # the app is quitting
@@ -152,7 +236,7 @@ class EngineBridge(QObject):
         """Every transcript searched on the pool; the hits come back by `searchDone`."""
         def find() -> None:
             try:
-                self.searchDone.emit(text, self.engine.search(text))
+                self.searchDone.emit(text, self.engine.search.find(text))
             except RuntimeError:  # the app is quitting
                 pass
 
@@ -192,7 +276,10 @@ class EngineBridge(QObject):
                 logging.getLogger("app").exception("an engine event could not be shown")
         QTimer.singleShot(0, self._drain)  # the rest on the event loop's next turn
 
-    def _signal(self, event: Event) -> None:
+    def _signal(self, event) -> None:
+        if isinstance(event, tuple):  # ("listed", jobs)
+            self.jobsListed.emit(event[1])
+            return
         job = event.job
         if event.kind == EventKind.ADDED:
             self.jobAdded.emit(job)

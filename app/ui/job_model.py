@@ -23,13 +23,10 @@ class JobTableModel(QStandardItemModel):
     into Python, so a busy Python thread beside the window cannot slow them down. Python
     sets a row's texts when its job changes, and the clock columns once a second."""
 
-    def __init__(self, engine, parent=None):
+    def __init__(self, parent=None):
         super().__init__(0, len(COLUMNS), parent)
-        self.engine = engine
         self.setHorizontalHeaderLabels(list(COLUMNS))
         self.jobs = []
-        for job in engine.jobs():
-            self._append(job)
         self._clock = QTimer(self)
         self._clock.timeout.connect(self._tick)
         self._clock.start(1000)
@@ -99,6 +96,13 @@ class JobTableModel(QStandardItemModel):
         else:
             self.jobs[row] = job
             self._fill(row)
+
+    def set_jobs(self, jobs) -> None:
+        """Every job, as the history listed them (`EngineBridge.jobsListed`)."""
+        self.removeRows(0, self.rowCount())
+        self.jobs = []
+        for job in jobs:
+            self._append(job)
 
     def remove(self, job_id: int) -> None:
         row = self.row_of(job_id)

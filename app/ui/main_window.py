@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QSettings, Qt, QUrl
@@ -12,8 +11,7 @@ from PySide6.QtWidgets import (
     QStyledItemDelegate, QStyle, QStyleOptionProgressBar, QApplication, QTableView, QVBoxLayout, QWidget,
 )
 
-from app.core import exports, media
-from app.core.files import write_atomic
+from app.core import media
 from app.core.status import JobStatus
 from app.core.settings import Settings
 from app.ui.drop_zone import DropZone
@@ -49,12 +47,12 @@ def _plain_text_only(widget) -> None:
 class MainWindow(QMainWindow):
     def __init__(self, bridge: EngineBridge, settings: Settings, device_label: str = "", problem: str = ""):
         super().__init__()
-        self.bridge, self.engine, self.settings = bridge, bridge.engine, settings
+        self.bridge, self.settings = bridge, settings
         self._shown_id = None  # the job whose transcript the panel shows (or is loading)
         self._shown_note = ""
         self.setWindowTitle("Diarization Studio")
         self.prefs = QSettings("Diarization Studio", "Diarization Studio")
-        self.model = JobTableModel(self.engine, self)
+        self.model = JobTableModel(self)
         self.drop = DropZone()
         self.drop.pathsDropped.connect(self.add_files)
         bridge.pathsRefused.connect(self._refused)
@@ -107,7 +105,7 @@ class MainWindow(QMainWindow):
         from app.ui.editing import Editor
 
         self.editor = Editor(self)
-        self.api = ApiHost(self.engine, lambda: self.settings)
+        self.api = ApiHost(bridge.history_path, lambda: self.settings)
         self.api.changed.connect(self._api_changed)
         self.splitter = QSplitter()
         self.splitter.addWidget(left)
@@ -137,6 +135,10 @@ class MainWindow(QMainWindow):
         # the table reads each job afresh, so any event may show a new status
         bridge.jobProgress.connect(self._progressed)
         bridge.jobRemoved.connect(self._job_removed)
+        bridge.jobsListed.connect(self.model.set_jobs)
+        bridge.rolesFound.connect(self._roles_found)
+        bridge.exported.connect(self._exported)
+        bridge.list_jobs()
         if problem:
             self.show_problem(problem)
         self._restore()
@@ -179,7 +181,7 @@ class MainWindow(QMainWindow):
         edit_menu.addSeparator()
         edit_menu.addAction(QAction("Known &Voices…", self, triggered=self.open_voices))
         edit_menu.addAction(QAction("&Apply Known Voices to All Transcripts", self,
-                                    triggered=lambda: self.bridge.voices_command(lambda engine: engine.apply_voices())))
+                                    triggered=lambda: self.bridge.voices_command(lambda engine: engine.voices.apply())))
         # Not Ctrl+Space: on a Mac that is Cmd+Space, Spotlight's. Space plays too while the
         # transcript has the focus (transcript_panel).
         play = QAction("&Play / Pause", self, shortcut=QKeySequence(PLAY_SHORTCUT), triggered=self.panel.toggle_play)
@@ -356,12 +358,12 @@ class MainWindow(QMainWindow):
     def remember_voice(self, speaker_id: str, name: str) -> None:
         job = self.selected_job()
         if job:
-            self.bridge.voices_command(lambda engine: engine.remember_voice(job.id, speaker_id, name), job.id)
+            self.bridge.voices_command(lambda engine: engine.voices.remember(job.id, speaker_id, name), job.id)
 
     def reject_voice(self, speaker_id: str) -> None:
         job = self.selected_job()
         if job:
-            self.bridge.voices_command(lambda engine: engine.reject_voice(job.id, speaker_id), job.id)
+            self.bridge.voices_command(lambda engine: engine.voices.reject(job.id, speaker_id), job.id)
 
     def _voices_listed(self, voices: list) -> None:
         self.panel.known_voice_names = [voice["name"] for voice in voices]
@@ -384,8 +386,14 @@ class MainWindow(QMainWindow):
         job = self.selected_job()
         if not job:
             return
-        self.editor.use_roles(self.engine.roles_to_accept(job.id))  # one step to undo
-        self.panel.show_roles(self.engine.suggestions(job.id), job.note)
+        self.bridge.find_roles(job.id)  # used by _roles_found
+
+    def _roles_found(self, job_id: int, to_accept: dict, suggested: dict) -> None:
+        job = self.selected_job()
+        if job is None or job.id != job_id:
+            return
+        self.editor.use_roles(to_accept)  # one step to undo
+        self.panel.show_roles(suggested, job.note)
 
     # export
 
@@ -399,21 +407,18 @@ class MainWindow(QMainWindow):
             self.export_to(fmt, Path(path))
 
     def export_to(self, fmt: str, path: Path) -> None:
+        """Written on the pool; `_exported` says how it went."""
         job = self.selected_job()
-        transcript = self.engine.result(job.id) if job else None
-        if transcript is None:
-            self.show_problem("Nothing was exported: select a finished job first." if job is None else
-                              f"Nothing was exported: the transcript of {job.name} could not be read from the history.")
+        if job is None:
+            self.show_problem("Nothing was exported: select a finished job first.")
             return
-        if os.path.realpath(path) == os.path.realpath(job.path):
-            self.show_problem(f"Nothing was exported: {path.name} is the recording itself. Choose another name.")
-            return
-        try:
-            write_atomic(path, exports.render(fmt, transcript, with_folder=not self.settings.exports_without_folder))
-        except OSError as exc:
-            self.show_problem(f"Could not write {path}: {exc.strerror or exc}. Choose another folder.")
-            return
-        self.statusBar().showMessage(f"Exported {path.name}", 5000)
+        self.bridge.export(job.id, fmt, path)
+
+    def _exported(self, path: str, problem: str) -> None:
+        if problem:
+            self.show_problem(problem)
+        else:
+            self.statusBar().showMessage(f"Exported {Path(path).name}", 5000)
 
     # state
 

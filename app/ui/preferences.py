@@ -38,18 +38,9 @@ class _ProbeTask(QRunnable):
         self.url, self.probe = url, probe
 
     def run(self) -> None:
-        from app.core.errors import UserError
+        from app.core.engine import Engine
 
-        try:
-            from app.core import queue
-
-            client = queue.connect(self.url)
-            workers = len(client.smembers("rq:workers:" + queue.QUEUE))
-            self.probe.done.emit(f"Connected to {queue.safe_url(self.url)}: {workers} worker(s) on the queue.")
-        except UserError as exc:
-            self.probe.done.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - any failure is a message here
-            self.probe.done.emit(f"Could not connect ({type(exc).__name__}).")
+        self.probe.done.emit(Engine.probe_queue(self.url))
 
 
 class PreferencesDialog(QDialog):

@@ -86,12 +86,12 @@ class VoicesDialog(QDialog):
             return
         new, ok = QInputDialog.getText(self, "Rename voice", "Name:", text=old)
         if ok and new.strip() and new != old:
-            self.bridge.voices_command(lambda engine: engine.rename_voice(old, new))
+            self.bridge.voices_command(lambda engine: engine.voices.rename(old, new))
 
     def remove_sample(self) -> None:
         kind, sample_id = self._chosen()
         if kind == SAMPLE:
-            self.bridge.voices_command(lambda engine: engine.remove_voice_sample(sample_id))
+            self.bridge.voices_command(lambda engine: engine.voices.remove_sample(sample_id))
 
     def forget(self, confirm: bool = True) -> None:
         name = self._voice_name()
@@ -101,7 +101,7 @@ class VoicesDialog(QDialog):
             self, "Forget voice", f"Forget {name}? Its samples and every name it gave are removed for good."
         ) != QMessageBox.Yes:
             return
-        self.bridge.voices_command(lambda engine: engine.forget_voice(name))
+        self.bridge.voices_command(lambda engine: engine.voices.forget(name))
 
     def apply(self) -> None:
-        self.bridge.voices_command(lambda engine: engine.apply_voices())
+        self.bridge.voices_command(lambda engine: engine.voices.apply())

@@ -18,6 +18,7 @@ from ..status import FINISHED, JobStatus
 from ..text import one_line, shown
 from ..transcript import Transcript, compact
 from .schema import migrate
+from .checkpoints import CheckpointStore
 from .search import SearchStore
 from .voices import VoiceStore
 
@@ -69,7 +70,7 @@ _COLUMNS = [f.name for f in fields(Job)]
 _SELECT = ", ".join(_COLUMNS + ["path_bytes"])
 
 
-class Store(VoiceStore, SearchStore):
+class Store(VoiceStore, SearchStore, CheckpointStore):
     def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT_SEC):
         self.path = Path(path)
         self._lock = threading.RLock()
@@ -331,46 +332,6 @@ class Store(VoiceStore, SearchStore):
             (f"UPDATE jobs SET {sets} WHERE id = ?", (*changes.values(), job_id)),
         ])
         return self.job(job_id)
-
-    def checkpoints(self, cache_key: str) -> dict[int, list]:
-        """{chunk index: [chunk dict, whisper segments]}: the caller keeps only those whose
-        start and end match its own plan."""
-        rows = self._run("SELECT chunk_index, chunk_start, chunk_end, result FROM checkpoints WHERE cache_key = ?",
-                         (cache_key,))
-        return {index: [{"index": index, "start": start, "end": end}, json.loads(result)]
-                for index, start, end, result in rows.fetchall()}
-
-    def checkpoint_rows(self, cache_key: str) -> list[tuple[int, float]]:
-        rows = self._run("SELECT chunk_index, created_at FROM checkpoints WHERE cache_key = ? ORDER BY chunk_index",
-                         (cache_key,))
-        return rows.fetchall()
-
-    def save_checkpoint(self, cache_key: str, chunk: dict, result: list) -> None:
-        self._run(
-            "INSERT OR REPLACE INTO checkpoints (cache_key, chunk_index, chunk_start, chunk_end, result, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (cache_key, chunk["index"], chunk["start"], chunk["end"], json.dumps(result, ensure_ascii=False), time.time()),
-        )
-
-    def clear_checkpoints(self, cache_key: str) -> None:
-        self._transaction([(f"DELETE FROM {table} WHERE cache_key = ?", (cache_key,))
-                           for table in ("checkpoints", "diarization_checkpoints", "job_parts")])
-
-    def diarization(self, cache_key: str):
-        row = self._run("SELECT result FROM diarization_checkpoints WHERE cache_key = ?", (cache_key,)).fetchone()
-        return json.loads(row[0]) if row else None
-
-    def parts(self, cache_key: str) -> dict[int, bytes]:
-        """Pieces of a job's work in progress (see pipeline.Hooks.parts)."""
-        rows = self._run("SELECT part, data FROM job_parts WHERE cache_key = ?", (cache_key,))
-        return {part: bytes(data) for part, data in rows.fetchall()}
-
-    def save_part(self, cache_key: str, part: int, data: bytes) -> None:
-        self._run("INSERT OR REPLACE INTO job_parts (cache_key, part, data) VALUES (?, ?, ?)", (cache_key, part, data))
-
-    def save_diarization(self, cache_key: str, result) -> None:
-        self._run("INSERT OR REPLACE INTO diarization_checkpoints (cache_key, result, created_at) VALUES (?, ?, ?)",
-                  (cache_key, json.dumps(result), time.time()))
 
     # speaker names chosen by the user
 
