@@ -28,9 +28,9 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
-from app.core.errors import UserError
-from app.core.exports import FORMATS
-from app.core.status import EventKind, JobStatus
+from app.core.common.errors import UserError
+from app.core.document.exports import FORMATS
+from app.core.jobs.status import EventKind, JobStatus
 
 PREFIX = "/api/diarization"
 FIELDS = ("language", "speakers", "max_speakers", "model")  # small form fields an upload may carry
@@ -357,7 +357,7 @@ def _job_json(job) -> dict:
 def _settings_for(base, options: dict):
     """The settings an upload's job takes: the server's, changed by what the client asked
     for; never a download (`_model_here` says whether the model is here)."""
-    from app.core import models
+    from app.core.whisper import models
 
     changes = {"offline": True}
     if options.get("language"):
@@ -380,8 +380,8 @@ def _model_here(job_settings) -> None:
     a model folder is trusted."""
     from fastapi import HTTPException
 
-    from app.core import models
-    from app.core.errors import ModelError
+    from app.core.whisper import models
+    from app.core.common.errors import ModelError
 
     name = job_settings.model
     if name in models.SIZES and name != models.EMBEDDED_SIZE:

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from app import __version__
-from app.core.exports import FORMATS, clock  # plain Python: keeps --help instant
-from app.core.text import one_line
+from app.core.document.exports import FORMATS, clock  # plain Python: keeps --help instant
+from app.core.document.text import one_line
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -96,9 +96,10 @@ def _gui(args) -> int:
 
 
 def _transcribe(args) -> int:
-    from app.core import devices, media
+    from app.core.common import devices
+    from app.core.audio_in import media
     from app.core import settings as settings_mod
-    from app.core.errors import UserError
+    from app.core.common.errors import UserError
 
     try:
         settings = settings_mod.load(
@@ -201,7 +202,7 @@ def _worker(args) -> int:
     from urllib.parse import urlsplit
 
     from app.core import settings as settings_mod
-    from app.core.errors import UserError
+    from app.core.common.errors import UserError
     from app.core.engine import serve_worker as serve
 
     logging.basicConfig(format="%(asctime)s %(message)s")
@@ -253,7 +254,7 @@ def _show(args) -> int:
 
 
 def _voices(args) -> int:
-    from app.core.errors import UserError
+    from app.core.common.errors import UserError
 
     engine = _open_store()
     if engine is None:
@@ -291,7 +292,7 @@ def _voices(args) -> int:
 def _serve(args) -> int:
     from app import api
     from app.core import settings as settings_mod
-    from app.core.errors import UserError
+    from app.core.common.errors import UserError
 
     try:
         settings = settings_mod.load()
@@ -323,7 +324,7 @@ def _open_store():
     engine is not started: reading never takes the queue."""
     from app.core import settings as settings_mod
     from app.core.engine import Engine
-    from app.core.errors import UserError
+    from app.core.common.errors import UserError
 
     try:
         return Engine.for_reading(settings_mod.load())
@@ -336,7 +337,7 @@ def _output_plan(output: Path | None, files: list[Path], fmt: str) -> dict[Path,
     """Where each input's result goes: stdout (None), the given file, or a folder. In a
     folder, inputs with the same name (d1/a.wav, d2/a.wav; a.wav, a.mp3) get distinct
     outputs; an output that is one of the recordings is refused."""
-    from app.core.errors import UserError
+    from app.core.common.errors import UserError
 
     if output is None:
         return {path: None for path in files}
@@ -368,7 +369,7 @@ def _same(path: Path) -> str:
 
 
 def _write(path: Path, text: str) -> None:
-    from app.core.files import write_atomic
+    from app.core.common.files import write_atomic
 
     write_atomic(path, text)
 

@@ -49,7 +49,7 @@ def run(folder: Path | None = None, out=sys.stdout) -> int:
 
 
 def _check_model() -> tuple[bool, str]:
-    from app.core import models
+    from app.core.whisper import models
 
     folder = models.bundled_embedded()
     if folder is None:

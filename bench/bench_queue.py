@@ -55,7 +55,7 @@ def stop(procs) -> None:
 
 
 def main() -> None:
-    from app.core import audio
+    from app.core.audio_in import decode as audio
     from bench.bench_audio import recording
     from tests import media
     from evaluation.recordings import pyannote_sample

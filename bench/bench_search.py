@@ -38,7 +38,7 @@ def vocabulary() -> list[str]:
 
 def build(path: Path, transcripts: int, segments: int) -> None:
     from app.core.store import Store
-    from app.core.transcript import Segment, Source, Speaker, Transcript, Word
+    from app.core.document.transcript import Segment, Source, Speaker, Transcript, Word
 
     rng = random.Random(7)
     words = vocabulary()

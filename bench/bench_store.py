@@ -13,7 +13,7 @@ from pathlib import Path
 import _root  # noqa: F401 (the repository root on sys.path)
 
 from app.core.store import Store
-from app.core.transcript import Segment, Source, Speaker, Transcript, Word
+from app.core.document.transcript import Segment, Source, Speaker, Transcript, Word
 
 TARGET_MS = 100
 

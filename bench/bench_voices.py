@@ -35,7 +35,8 @@ TARGET_PRECISION = 0.95
 
 
 def compute() -> dict:
-    from app.core import pipeline, settings as settings_mod
+    from app.core import pipeline
+    from app.core import settings as settings_mod
 
     settings = settings_mod.load(data_dir=ROOT / "bench" / "out" / "accuracy-data")
     resources = pipeline.Resources()
@@ -55,7 +56,7 @@ def compute() -> dict:
 
 
 def sweep(found: dict) -> list[dict]:
-    from app.core import voices
+    from app.core.speakers import signatures as voices
 
     rows = []
     for threshold in THRESHOLDS:
@@ -87,7 +88,7 @@ def sweep(found: dict) -> list[dict]:
 
 def matching_time() -> float:
     """Milliseconds to match 6 speakers against 100 known voices of 3 samples each."""
-    from app.core import voices
+    from app.core.speakers import signatures as voices
 
     rng = np.random.default_rng(0)
     known = [(i, f"voice {i}", [voices.unit(rng.normal(size=192)) for _ in range(3)]) for i in range(100)]
@@ -112,7 +113,7 @@ def main() -> None:
     for r in rows:
         print(f"| {r['threshold']:.2f} | {r['right']} | {r['wrong']} | {r['missed']} | {r['precision']:.3f} | {r['recall']:.3f} |")
     good = [r for r in rows if r["precision"] >= TARGET_PRECISION and r["right"]]
-    from app.core import voices
+    from app.core.speakers import signatures as voices
 
     if good:
         print(f"\nprecision >= {TARGET_PRECISION:.0%} from threshold {good[0]['threshold']:.2f} "

@@ -31,7 +31,7 @@ LEFT_OUT = ("fleurs-", "ami-trn01", "ami-trn02")
 def embeddings(name: str, diarizer) -> tuple[np.ndarray, np.ndarray]:
     path = CACHE / f"{name}.npz"
     if not path.exists():
-        from app.core import audio
+        from app.core.audio_in import decode as audio
 
         CACHE.mkdir(parents=True, exist_ok=True)
         diarizer.run(audio.decode(devset.OUT / f"{name}.wav").samples)
@@ -56,8 +56,8 @@ def turns_of(windows, labels) -> list[tuple[float, float, str]]:
 
 
 def main() -> None:
-    from app.core import cluster
-    from app.core.diarize import Diarizer
+    from app.core.speakers import cluster
+    from app.core.speakers.diarizer import Diarizer
 
     settings = [json.loads(a) for a in sys.argv[1:]] or [{}]
     names = [n for n in devset.build(NAMES) if not n.startswith(LEFT_OUT)]

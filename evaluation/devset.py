@@ -89,7 +89,7 @@ def load(folder: Path, name: str) -> dict:
 
 
 def _decode(path: Path) -> np.ndarray:
-    from app.core import audio
+    from app.core.audio_in import decode as audio
 
     return audio.decode(path).samples
 

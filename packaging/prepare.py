@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from app.core import audio, models  # noqa: E402
+from app.core.audio_in import decode as audio
+from app.core.whisper import models  # noqa: E402
 from selftest_audio import make as make_recording  # noqa: E402  (beside this file)
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from app.core.audio import SAMPLE_RATE as RATE  # noqa: E402
-from app.core.audio import decode  # noqa: E402  (PyAV: any rate and channel count to 16 kHz mono)
+from app.core.audio_in.decode import SAMPLE_RATE as RATE  # noqa: E402
+from app.core.audio_in.decode import decode  # noqa: E402  (PyAV: any rate and channel count to 16 kHz mono)
 
 GAP_S = 0.7
 TURNS = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.core.transcript import Segment, Source, Speaker, Transcript, Word
+from app.core.document.transcript import Segment, Source, Speaker, Transcript, Word
 
 
 def words(*timed: tuple) -> tuple[Word, ...]:
@@ -51,7 +51,7 @@ def transcript(*segments: Segment, path: str = "/a.wav", duration: float | None 
 
 def voice(*values: float) -> np.ndarray:
     """A voice signature pointing along `values` (the rest of its dimensions zero)."""
-    from app.core import voices
+    from app.core.speakers import signatures as voices
 
     vector = np.zeros(voices.DIMENSIONS, dtype=np.float32)
     vector[: len(values)] = values

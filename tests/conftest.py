@@ -78,7 +78,7 @@ def fleurs():
 @pytest.fixture(scope="session")
 def speech(sample):
     """Five seconds of real speech, 16 kHz float."""
-    from app.core import audio
+    from app.core.audio_in import decode as audio
 
     return audio.decode(sample.wav).samples[6 * 16000 : 11 * 16000]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import queue
 from pathlib import Path
 
-from app.core.messages import Progress, Result, RunJob
+from app.core.jobs.messages import Progress, Result, RunJob
 from tests import builders
 
 

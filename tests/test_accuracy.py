@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.core import audio, models, pipeline
+from app.core.audio_in import decode as audio
+from app.core.whisper import models
+from app.core import pipeline
 from evaluation import scoring
 
 pytestmark = pytest.mark.models

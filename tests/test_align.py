@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from app.core.align import align, name_speakers
-from app.core.diarize import Turn
+from app.core.speakers.align import align, name_speakers
+from app.core.speakers.diarizer import Turn
 
 
 def words(*spec):

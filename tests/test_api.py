@@ -246,7 +246,7 @@ def test_an_allowed_origin_gets_its_preflight_answered_and_still_needs_the_token
 def test_ids_cannot_be_guessed_and_each_session_lists_only_its_own(idle, tmp_path):
     import re
 
-    from app.core.status import JobStatus
+    from app.core.jobs.status import JobStatus
 
     with idle.client() as client:
         mine = client.post(API + "/upload", headers={"X-Session-ID": "notes"},
@@ -338,7 +338,7 @@ def test_a_result_leaves_the_folder_out_when_the_user_chose_so(idle):
 
 @pytest.mark.models
 def test_ten_uploads_at_once_run_one_at_a_time_in_order_and_cancel_stops_one(server, sample, tmp_path):
-    from app.core import audio
+    from app.core.audio_in import decode as audio
     from tests import media
 
     samples = audio.decode(sample.wav).samples
@@ -478,7 +478,7 @@ def test_the_windows_api_process_hands_jobs_to_the_window_and_sees_its_renames_a
     cancel sent to it stops the window's job."""
     import httpx
 
-    from app.core import audio
+    from app.core.audio_in import decode as audio
     from app.ui.engine_bridge import EngineBridge
     from app.ui.main_window import MainWindow
     from tests import media

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.core import audio
-from app.core.errors import AudioError
+from app.core.audio_in import decode as audio
+from app.core.common.errors import AudioError
 from tests import media
 
 

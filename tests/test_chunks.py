@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.core import chunks
+from app.core.audio_in import chunks
 
 
 def test_chunks_join_speech_up_to_the_length_and_cut_in_silence():
@@ -18,7 +18,7 @@ def test_chunks_join_speech_up_to_the_length_and_cut_in_silence():
 
 
 def test_stretches_heard_again_are_packed_and_words_go_back_to_their_time():
-    from app.core.transcribe import _in_recording, _joined
+    from app.core.whisper.transcriber import _in_recording, _joined
 
     planned = chunks.packed([(0.0, 5.0), (20.0, 25.0), (25.2, 28.0), (40.0, 55.0)], 25.0)
     assert [c.heard for c in planned] == [((0.0, 5.25), (19.75, 28.0)), ((40.0, 55.0),)]
@@ -32,7 +32,7 @@ def test_stretches_heard_again_are_packed_and_words_go_back_to_their_time():
 
 
 def test_a_region_longer_than_a_chunk_is_split_not_cut_short():
-    from app.core.chunks import plan
+    from app.core.audio_in.chunks import plan
 
     chunks = plan([(0.0, 2.0), (10.0, 41.0)], chunk_sec=30)
     covered = sum(c.end - c.start for c in chunks)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.core import cluster
+from app.core.speakers import cluster
 
 
 def voices(n_speakers: int, per_speaker: list[int] | int, noise: float = 0.9, seed: int = 0, turn: int = 6):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.core import coverage, level
+from app.core.whisper import coverage
+from app.core.audio_in import level
 
 
 def _seg(*words):

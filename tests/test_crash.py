@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core import audio
+from app.core.audio_in import decode as audio
 from tests import media
 from tests.test_cli import ROOT, cli
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core import audio, media as recordings
-from app.core.errors import UserError
+from app.core.audio_in import decode as audio
+from app.core.audio_in import media as recordings
+from app.core.common.errors import UserError
 from tests import media
 
 SECONDS = 2.0

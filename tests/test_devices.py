@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.core import devices
-from app.core.errors import UserError
+from app.core.common import devices
+from app.core.common.errors import UserError
 
 
 def test_auto_prefers_cuda_then_mps_then_cpu():

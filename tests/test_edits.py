@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.core import edits
-from app.core.errors import UserError
+from app.core.document import edits
+from app.core.common.errors import UserError
 from app.core.store import Store
-from app.core.transcript import Transcript
+from app.core.document.transcript import Transcript
 from tests.builders import finished_job, said, transcript
 
 
@@ -56,7 +56,7 @@ def test_edited_text_keeps_the_timings_of_words_that_did_not_change():
 
 
 def test_edits_are_kept_apart_and_exports_show_and_search_use_them(tmp_path):
-    from app.core.exports import render
+    from app.core.document.exports import render
 
     store = Store(tmp_path / "history.db")
     finished_job(store, sample())
@@ -136,7 +136,7 @@ def sample_result_with_windows(sample, settings, resources):
 def test_speakers_found_again_with_any_count_keep_the_words_and_the_names(sample_result_with_windows):
     import time
 
-    from app.core import recluster
+    from app.core.speakers import recluster
 
     transcript, windows = sample_result_with_windows
     edited = edits.edit_text(transcript, 1, transcript.segments[1].text + " corregido")

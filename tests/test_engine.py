@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core import audio
+from app.core.audio_in import decode as audio
 from app.core.engine import Engine
-from app.core.messages import ChunkDone, DiarizationDone, Result, RunJob
-from app.core.status import JobStatus
+from app.core.jobs.messages import ChunkDone, DiarizationDone, Result, RunJob
+from app.core.jobs.status import JobStatus
 from app.core.store import Store
 from tests import media
 from tests.scripted_worker import ScriptedWorker, finishes, never_finishes, transcript_saying

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from app.core import exports
-from app.core.transcript import Transcript
+from app.core.document import exports
+from app.core.document.transcript import Transcript
 from tests.builders import said, transcript
 
 

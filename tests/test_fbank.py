@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.core import fbank
+from app.core.speakers import fbank
 
 knf = pytest.importorskip("kaldi_native_fbank")
 

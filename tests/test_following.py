@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.core.store import Store
-from app.core.transcript import Transcript
+from app.core.document.transcript import Transcript
 from tests.builders import finished_job, said, transcript
 
 

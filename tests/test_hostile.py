@@ -12,11 +12,14 @@ import sys
 import numpy as np
 import pytest
 
-from app.core import audio, exports, hosts, roles
-from app.core.errors import AudioError, UserError
+from app.core.audio_in import decode as audio
+from app.core.document import exports
+from app.core.llm import hosts
+from app.core.llm import roles
+from app.core.common.errors import AudioError, UserError
 from app.core.store import Store
-from app.core.text import cue_text, one_line
-from app.core.transcript import Transcript
+from app.core.document.text import cue_text, one_line
+from app.core.document.transcript import Transcript
 from tests import media
 from tests.builders import said, transcript
 
@@ -196,7 +199,7 @@ def test_outputs_never_overwrite_each_other_or_a_recording(tmp_path):
 
 
 def test_long_names_export_atomically(tmp_path):
-    from app.core.files import write_atomic
+    from app.core.common.files import write_atomic
 
     target = tmp_path / ("á" * 123 + ".srt")  # 250 bytes: the old ".NAME.partial" was too long
     assert len(os.fsencode(target.name)) == 250

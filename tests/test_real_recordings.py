@@ -50,7 +50,11 @@ def test_a_meeting_window_that_whisper_loops_on_still_gives_its_words(settings, 
     """AMI tst00: 4 s into the meeting whisper falls into "Yeah, Yeah, Yeah, ..." up to
     its token limit; the window's other two dozen seconds of talk were lost with it (a
     later pass over the gaps brought them back only by luck of where its own loop ended)."""
-    from app.core import audio, chunks, devices, models, vad
+    from app.core.audio_in import decode as audio
+    from app.core.audio_in import chunks
+    from app.core.common import devices
+    from app.core.whisper import models
+    from app.core.audio_in import vad
 
     wav = devset.AMI / "tst00.wav"
     if not wav.is_file():
@@ -70,7 +74,7 @@ def test_four_people_talking_over_each_other_are_found_within_one(resources):
     """AMI tst00: four people, each alone for 2-4 s of the 30, two or three at once the
     rest of the time; a few windows of one voice mixed with another's made six speakers
     (the bar for merging two small groups was too high for their noisy centres)."""
-    from app.core import audio
+    from app.core.audio_in import decode as audio
 
     wav = devset.AMI / "tst00.wav"
     if not wav.is_file():

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core import audio
+from app.core.audio_in import decode as audio
 from tests import media
 from tests.redis_server import RedisServer
 
@@ -82,14 +82,14 @@ def test_no_pickle_a_payload_that_is_not_a_job_fails_and_the_worker_goes_on(redi
     from rq import Queue
     from rq.serializers import JSONSerializer
 
-    from app.core.queue import QUEUE
+    from app.core.jobs.redis_queue import QUEUE
 
     client = redis.Redis.from_url(redis_server.url)
     marker = tmp_path / "pwned"
     # Whoever can write to the Redis may enqueue anything: a pickled job (RQ's default)...
     Queue(QUEUE, connection=client).enqueue(os.system, f"touch {marker}")
     # ... or our function with a payload that is not a job.
-    Queue(QUEUE, connection=client, serializer=JSONSerializer).enqueue("app.core.remote_worker.run", {"job": "{}"})
+    Queue(QUEUE, connection=client, serializer=JSONSerializer).enqueue("app.core.jobs.redis_worker.run", {"job": "{}"})
     worker = start_worker(redis_server.url, tmp_path / "worker-data", "box-1")
     try:
         time.sleep(3)
@@ -178,7 +178,7 @@ def test_two_apps_on_one_queue_each_get_their_own_result_progress_every_2_s_and_
     from dataclasses import replace
 
     from app.core.engine import Engine, worker_factory
-    from app.core.status import JobStatus
+    from app.core.jobs.status import JobStatus
     from app.core.store import Store
 
     remote = replace(settings, process_on="workers", redis_url=redis_server.url)
@@ -268,8 +268,8 @@ def touch_marker(job, connection, *rest) -> None:
 
 def a_job_of_ours(tmp_path: Path, seconds: float = 2.0):
     """A quiet recording in a private folder, with the app's settings as the history keeps them."""
-    from app.core import jobs
-    from app.core.messages import RunJob
+    from app.core.jobs import spec as jobs
+    from app.core.jobs.messages import RunJob
     from app.core.settings import Settings
 
     folder = tmp_path / "Private Folder of Alice"
@@ -281,7 +281,7 @@ def a_job_of_ours(tmp_path: Path, seconds: float = 2.0):
 
 def answer(remote, timeout: float = 120.0):
     """The job's last message (a Result or a Failure), as the engine would read it."""
-    from app.core.messages import Failure, Result
+    from app.core.jobs.messages import Failure, Result
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -301,8 +301,8 @@ def test_a_worker_runs_our_job_and_nothing_else_and_never_logs_what_a_job_carrie
     from rq.job import Dependency, Job
     from rq.serializers import JSONSerializer
 
-    from app.core.messages import Result
-    from app.core.queue import QUEUE, RemoteWorker
+    from app.core.jobs.messages import Result
+    from app.core.jobs.redis_queue import QUEUE, RemoteWorker
 
     hooks_heard = []
 
@@ -327,7 +327,7 @@ def test_a_worker_runs_our_job_and_nothing_else_and_never_logs_what_a_job_carrie
     hostile = {"marker": str(marker), "note": secret}
     # Whoever can write to the Redis names any function, as a name or a dotted path...
     foreign = [queue.enqueue(name, f"touch {marker}")
-               for name in ("os.system", "app.cli.os.system", "app.core.remote_worker.os.system")]
+               for name in ("os.system", "app.cli.os.system", "app.core.jobs.redis_worker.os.system")]
     # ... or ours, with a callback, a webhook or a dependency that would run something else.
     misused = [
         queue.enqueue(JOB, hostile, on_success=Callback("tests.test_remote.touch_marker")),
@@ -373,7 +373,7 @@ def test_the_queue_holds_neither_the_recordings_folder_nor_the_data_folder_nor_t
 
     import redis
 
-    from app.core.queue import RemoteWorker
+    from app.core.jobs.redis_queue import RemoteWorker
 
     remote = RemoteWorker(redis_server.url)
     remote.send(a_job_of_ours(tmp_path))
@@ -404,9 +404,9 @@ def test_audio_that_expands_past_what_its_job_declares_fails_that_job_and_never_
 
     import redis
 
-    from app.core.errors import UserError
-    from app.core.messages import Failure
-    from app.core.queue import RemoteWorker, audio_key, download_audio
+    from app.core.common.errors import UserError
+    from app.core.jobs.messages import Failure
+    from app.core.jobs.redis_queue import RemoteWorker, audio_key, download_audio
 
     client = redis.Redis.from_url(redis_server.url)
     twelve_hours = 12 * 3600 * 16000
@@ -445,7 +445,7 @@ def test_a_job_from_a_newer_app_tells_to_update_the_worker(redis_server, tmp_pat
     from rq import Queue
     from rq.serializers import JSONSerializer
 
-    from app.core.queue import QUEUE
+    from app.core.jobs.redis_queue import QUEUE
 
     client = redis.Redis.from_url(redis_server.url)
     newer = Queue(QUEUE, connection=client, serializer=JSONSerializer).enqueue(
@@ -490,8 +490,8 @@ def test_the_worker_reads_its_password_from_a_file_or_the_environment_never_the_
 def test_a_job_naming_a_folder_as_its_model_is_refused_by_the_worker(redis_server, tmp_path):
     from dataclasses import replace
 
-    from app.core.messages import Failure
-    from app.core.queue import RemoteWorker
+    from app.core.jobs.messages import Failure
+    from app.core.jobs.redis_queue import RemoteWorker
 
     remote = RemoteWorker(redis_server.url)
     job = a_job_of_ours(tmp_path, seconds=1.0)

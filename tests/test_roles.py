@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from app.core import hosts, roles
-from app.core.transcript import Transcript
+from app.core.llm import hosts
+from app.core.llm import roles
+from app.core.document.transcript import Transcript
 from tests.builders import line, transcript
 from tests.ollama_server import MODEL, FakeOllama, closed_port_host
 

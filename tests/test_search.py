@@ -8,7 +8,7 @@ import sqlite3
 
 from app.core.store import Store
 from app.core.store import schema as migrate
-from app.core.transcript import Transcript, compact
+from app.core.document.transcript import Transcript, compact
 from tests.builders import finished_job, line, transcript, voice
 
 
@@ -38,7 +38,7 @@ def test_accents_and_case_are_ignored_and_names_are_found(tmp_path):
 
 
 def test_a_known_voice_renamed_or_forgotten_is_searched_as_shown(tmp_path):
-    from app.core import voices
+    from app.core.speakers import signatures as voices
 
     store = Store(tmp_path / "history.db")
     finished_job(store, conversation("/a.wav", [(0.0, "SPEAKER_00", "hola")]),

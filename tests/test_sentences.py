@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.core import align, sentences
-from app.core.diarize import Turn
+from app.core.speakers import align
+from app.core.speakers import sentences
+from app.core.speakers.diarizer import Turn
 from tests import builders
 
 

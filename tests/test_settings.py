@@ -5,7 +5,7 @@ import json
 import pytest
 
 from app.core import settings as s
-from app.core.errors import UserError
+from app.core.common.errors import UserError
 
 
 def test_defaults(tmp_path):
@@ -100,6 +100,6 @@ def test_offline_and_language_are_settings_checked_once(tmp_path):
 def test_the_language_list_is_whispers():
     from faster_whisper.tokenizer import _LANGUAGE_CODES
 
-    from app.core import languages
+    from app.core.whisper import languages
 
     assert set(languages.CODES) == set(_LANGUAGE_CODES)

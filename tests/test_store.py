@@ -13,7 +13,7 @@ import pytest
 
 from app.core.store import Store, StoreError
 from app.core.store import schema as migrate
-from app.core.transcript import Transcript
+from app.core.document.transcript import Transcript
 from tests import builders
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.core import voices
+from app.core.speakers import signatures as voices
 from app.core.store import Store
-from app.core.transcript import Transcript
+from app.core.document.transcript import Transcript
 from tests.builders import finished_job, line, transcript, voice
 
 
@@ -100,7 +100,7 @@ def test_voices_from_the_command_line(tmp_path, monkeypatch, capsys):
     store = Store(settings_mod.load().history_file)
     recording = tmp_path / "consulta.wav"
     recording.write_bytes(b"RIFF....WAVE")
-    from app.core.audio import file_sha256
+    from app.core.audio_in.decode import file_sha256
 
     job = finished_job(store, greetings(str(recording)), sha256=file_sha256(recording),
                        voices={"SPEAKER_01": voices.to_bytes(voice(1, 2, 3))})

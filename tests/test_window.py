@@ -256,7 +256,7 @@ def test_the_window_reaches_the_core_only_through_the_engine():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
-                assert not any(n.startswith(("app.core.store", "app.core.pipeline", "app.core.worker")) for n in names), path
+                assert not any(n.startswith(("app.core.store", "app.core.pipeline", "app.core.jobs.local_worker")) for n in names), path
 
 
 def test_labels_show_names_and_errors_as_plain_text(window, qtbot, tmp_path):
@@ -272,7 +272,7 @@ def test_labels_show_names_and_errors_as_plain_text(window, qtbot, tmp_path):
     assert all(label.textFormat() == Qt.PlainText for label in window.findChildren(QLabel)
                if not getattr(label, "escapes_its_text", False))
     # the one that draws its own markup (the words being said) escapes what it shows
-    from app.core.transcript import Segment, Word
+    from app.core.document.transcript import Segment, Word
 
     said = Segment(0.0, 1.0, "SPEAKER_00", "x", (Word(0.0, 1.0, " <img src=x onerror=alert(1)>", 0.9),))
     window.panel.now_saying.show_words(said, 0.5)

@@ -17,18 +17,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from . import audio, devices, jobs, media
-from .engine_edits import Edits
-from .engine_roles import Roles, settings_or_none
-from .engine_search import Search
-from .engine_voices import Voices
-from .errors import Cancelled, UserError
-from .settings import Settings
-from .status import EventKind, JobStatus
-from .store import Job, Store
-from .supervisor import WATCH_INTERVAL_SEC, Supervisor
-from .transcript import Transcript
-from .worker import Worker, worker_factory
+from app.core.audio_in import decode as audio
+from app.core.common import devices
+from app.core.jobs import spec as jobs
+from app.core.audio_in import media
+from app.core.engine_edits import Edits
+from app.core.engine_roles import Roles, settings_or_none
+from app.core.engine_search import Search
+from app.core.engine_voices import Voices
+from app.core.common.errors import Cancelled, UserError
+from app.core.settings import Settings
+from app.core.jobs.status import EventKind, JobStatus
+from app.core.store import Job, Store
+from app.core.jobs.supervisor import WATCH_INTERVAL_SEC, Supervisor
+from app.core.document.transcript import Transcript
+from app.core.jobs.local_worker import Worker, worker_factory
 
 log = logging.getLogger("app")
 
@@ -64,7 +67,7 @@ class Engine:
                  worker_factory: Callable[[], Worker] | None = None, only_own: bool = False,
                  watch_interval: float = WATCH_INTERVAL_SEC, runs_jobs: bool = True,
                  settings_now: Callable[[], Settings] | None = None):
-        from .worker import LocalWorker
+        from app.core.jobs.local_worker import LocalWorker
 
         self._store = store
         self._settings_now = settings_now or (lambda: _saved_settings(store.path.parent))
@@ -160,7 +163,7 @@ class Engine:
     def render(self, job_id: int, fmt: str, with_folder: bool | None = None) -> str | None:
         """The job's transcript in `fmt` (exports.FORMATS), None when it has none. Names the
         recording's folder only when `with_folder`, by default as the settings say."""
-        from .exports import render
+        from app.core.document.exports import render
 
         transcript = self.result(job_id)
         if transcript is None:
@@ -173,7 +176,7 @@ class Engine:
     def export(self, job_id: int, fmt: str, path: Path) -> None:
         """The job's transcript written to `path` in `fmt`, whole or not at all; UserError
         saying why nothing was written."""
-        from .files import write_atomic
+        from app.core.common.files import write_atomic
 
         job = self._store.job(job_id)
         if job is not None and os.path.realpath(path) == os.path.realpath(job.path):
@@ -201,7 +204,7 @@ class Engine:
     @staticmethod
     def probe_queue(url: str) -> str:
         """Whether the Redis queue at `url` answers, and how many workers serve it, in words."""
-        from . import queue
+        from app.core.jobs import redis_queue as queue
 
         try:
             return queue.probe(url)
@@ -350,21 +353,21 @@ class Engine:
 
 def serve_worker(url: str, name: str | None = None, burst: bool = False, password: str | None = None) -> None:
     """`python -m app worker`: this machine serves the Redis queue at `url` (a NAS)."""
-    from .remote_worker import serve
+    from app.core.jobs.redis_worker import serve
 
     serve(url, name, burst=burst, password=password)
 
 
 def read_queue_password(path) -> str:
     """The queue's password from a file (its first line)."""
-    from .queue import read_password
+    from app.core.jobs.redis_queue import read_password
 
     return read_password(path)
 
 
 def _saved_settings(data_dir: Path) -> Settings:
     """The preferences saved in the history's folder and the environment, as they are now."""
-    from . import settings
+    from app.core import settings
 
     return settings.load(data_dir=data_dir)
 

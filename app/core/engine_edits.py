@@ -3,9 +3,9 @@ the corrected transcript is what `result`, exports, `show` and search give."""
 
 from __future__ import annotations
 
-from .engine_parts import Part
-from .status import EventKind
-from .transcript import Transcript
+from app.core.engine_parts import Part
+from app.core.jobs.status import EventKind
+from app.core.document.transcript import Transcript
 
 
 class Edits(Part):
@@ -23,7 +23,7 @@ class Edits(Part):
     def speakers_again(self, job_id: int, transcript: Transcript, count: int) -> Transcript:
         """`transcript` (the job's, as shown and corrected) with its words given to exactly
         `count` speakers found again from the stored voices; not saved (see save)."""
-        from . import recluster
+        from app.core.speakers import recluster
 
         job = self._finished(job_id)
         return recluster.speakers_again(transcript, self._store.speaker_windows(job.cache_key), count)

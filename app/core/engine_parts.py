@@ -3,8 +3,8 @@ history and the engine's events."""
 
 from __future__ import annotations
 
-from .errors import UserError
-from .status import JobStatus
+from app.core.common.errors import UserError
+from app.core.jobs.status import JobStatus
 
 
 class Part:

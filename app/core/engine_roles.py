@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from .engine_parts import Part
-from .errors import UserError
-from .settings import Settings
-from .status import EventKind
+from app.core.engine_parts import Part
+from app.core.common.errors import UserError
+from app.core.settings import Settings
+from app.core.jobs.status import EventKind
 
 log = logging.getLogger("app")
 
@@ -26,7 +26,7 @@ class Roles(Part):
         """Asks the LLM for each speaker's role; stores the suggestions and one note. Never
         fails the job. `settings_now()`: the engine's by default; `automatic` (after a
         job): only while role naming is on there."""
-        from . import roles
+        from app.core.llm import roles
 
         read = settings_now or self._settings_now
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .engine_parts import Part
-from .status import JobStatus
+from app.core.engine_parts import Part
+from app.core.jobs.status import JobStatus
 
 
 @dataclass(frozen=True)

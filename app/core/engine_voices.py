@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .engine_parts import Part
-from .errors import UserError
-from .status import EventKind, JobStatus
+from app.core.engine_parts import Part
+from app.core.common.errors import UserError
+from app.core.jobs.status import EventKind, JobStatus
 
 
 class Voices(Part):
@@ -58,7 +58,7 @@ class Voices(Part):
         path = Path(recording)
         if not path.is_file():
             raise UserError(f"{recording}: no such file, and not a job id (see: python -m app jobs).")
-        from .audio import file_sha256
+        from app.core.audio_in.decode import file_sha256
 
         sha = file_sha256(path)
         done = [j for j in self._store.jobs((JobStatus.COMPLETED,)) if j.sha256 == sha]

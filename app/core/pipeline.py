@@ -21,15 +21,25 @@ from typing import Callable
 
 import numpy as np
 
-from . import align, audio, chunks, coverage, devices, level, models, recluster, sentences, vad, voices
-from .diarize import Diarizer, SpeakerHint, Turn, import_libraries
-from .errors import Cancelled
-from .settings import Settings
-from .transcribe import ChunkResult, WhisperOptions
-from .text import shown
-from .resources import Background as _Background
-from .resources import Resources, limit_library_threads as _limit_library_threads  # noqa: F401 - Resources: the pipeline's
-from .transcript import Source, Transcript
+from app.core.speakers import align
+from app.core.audio_in import decode as audio
+from app.core.audio_in import chunks
+from app.core.whisper import coverage
+from app.core.common import devices
+from app.core.audio_in import level
+from app.core.whisper import models
+from app.core.speakers import recluster
+from app.core.speakers import sentences
+from app.core.audio_in import vad
+from app.core.speakers import signatures as voices
+from app.core.speakers.diarizer import Diarizer, SpeakerHint, Turn, import_libraries
+from app.core.common.errors import Cancelled
+from app.core.settings import Settings
+from app.core.whisper.transcriber import ChunkResult, WhisperOptions
+from app.core.document.text import shown
+from app.core.resources import Background as _Background
+from app.core.resources import Resources, limit_library_threads as _limit_library_threads  # noqa: F401 - Resources: the pipeline's
+from app.core.document.transcript import Source, Transcript
 
 Progress = Callable[[float, str], None]
 

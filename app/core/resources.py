@@ -7,9 +7,9 @@ import os
 import threading
 from pathlib import Path
 
-from . import devices
-from .diarize import Diarizer
-from .transcribe import Transcriber, WhisperOptions
+from app.core.common import devices
+from app.core.speakers.diarizer import Diarizer
+from app.core.whisper.transcriber import Transcriber, WhisperOptions
 
 
 class Resources:

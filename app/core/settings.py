@@ -10,8 +10,10 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from . import hosts, keychain, languages
-from .errors import UserError
+from app.core.llm import hosts
+from app.core.common import keychain
+from app.core.whisper import languages
+from app.core.common.errors import UserError
 
 APP_NAME = "Diarization Studio"
 DATA_DIR_ENV = "DIARIZATION_STUDIO_DATA_DIR"

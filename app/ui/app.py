@@ -9,7 +9,7 @@ def run(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.core import settings as settings_mod
-    from app.core.errors import UserError
+    from app.core.common.errors import UserError
     from app.ui.engine_bridge import EngineBridge
     from app.ui.main_window import MainWindow
 
@@ -57,8 +57,8 @@ def _icon():
 
 
 def model_problem(settings) -> str:
-    from app.core import models
-    from app.core.errors import ModelError
+    from app.core.whisper import models
+    from app.core.common.errors import ModelError
 
     if settings.model != models.EMBEDDED_SIZE or models.bundled_embedded():
         return ""

@@ -1,7 +1,7 @@
 """Correcting the shown transcript from the window, with undo and redo (one history of
 edits per job; the platform's shortcuts): merge speakers, move a segment or some of its
 words to another (or a new) speaker, split a segment, edit its text, rename a speaker,
-revert to the machine's result. Each edit is computed by app/core/edits.py and saved
+revert to the machine's result. Each edit is computed by app/core/document/edits.py and saved
 through the engine on the pool; the transcript is then loaded again."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import QInputDialog, QMenu
 
-from app.core import edits
+from app.core.document import edits
 from app.ui.engine_bridge import _Task
 
 
@@ -108,7 +108,7 @@ class Editor(QObject):
         edited = self._has_edits(job_id)
 
         def compute() -> None:
-            from app.core.errors import UserError
+            from app.core.common.errors import UserError
 
             try:
                 after = bridge.speakers_again_now(job_id, before, count)

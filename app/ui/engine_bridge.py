@@ -14,8 +14,8 @@ from collections import deque
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 
 from app.core.engine import Engine, Event, worker_factory
-from app.core.errors import UserError
-from app.core.status import EventKind
+from app.core.common.errors import UserError
+from app.core.jobs.status import EventKind
 
 
 DRAIN_BUDGET_SEC = 0.008  # of engine events handled per turn of the window's event loop
@@ -109,7 +109,7 @@ class EngineBridge(QObject):
     def find_device(self, settings) -> None:
         """Which device jobs will use: probing for CUDA loads CTranslate2, which the window
         must not wait for before it shows."""
-        from app.core import devices
+        from app.core.common import devices
 
         def find() -> None:
             try:

@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
-from app.core.exports import clock
+from app.core.document.exports import clock
 
 
 class HitList(QListWidget):

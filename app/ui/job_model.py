@@ -7,8 +7,8 @@ import time
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 
-from app.core.exports import clock
-from app.core.text import one_line
+from app.core.document.exports import clock
+from app.core.document.text import one_line
 
 COLUMNS = ("File", "Duration", "Status", "Stage", "Progress", "Elapsed", "Remaining")
 STATUS_TEXT = {

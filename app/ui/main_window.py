@@ -11,8 +11,8 @@ from PySide6.QtWidgets import (
     QStyledItemDelegate, QStyle, QStyleOptionProgressBar, QApplication, QTableView, QVBoxLayout, QWidget,
 )
 
-from app.core import media
-from app.core.status import JobStatus
+from app.core.audio_in import media
+from app.core.jobs.status import JobStatus
 from app.core.settings import Settings
 from app.ui.drop_zone import DropZone
 from app.ui.engine_bridge import EngineBridge
@@ -193,7 +193,7 @@ class MainWindow(QMainWindow):
             self.show_problem(f"{self.banner.text()} {problem}".strip() if self.banner.isVisible() else problem)
 
     def open_preferences(self) -> None:
-        from app.core.errors import UserError
+        from app.core.common.errors import UserError
         from app.ui.preferences import PreferencesDialog
 
         dialog = PreferencesDialog(self.settings, self)

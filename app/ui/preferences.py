@@ -11,7 +11,9 @@ from PySide6.QtWidgets import (
     QSpinBox, QVBoxLayout, QWidget,
 )
 
-from app.core import devices, hosts, models
+from app.core.common import devices
+from app.core.llm import hosts
+from app.core.whisper import models
 from app.core import settings as settings_mod
 from app.core.settings import ENV_NAMES, Settings
 
@@ -196,7 +198,7 @@ class PreferencesDialog(QDialog):
     def _host_changed(self, text: str) -> None:
         """Checked as it is typed: a host off this computer is named as such, and needs
         the box ticked before any excerpt goes there."""
-        from app.core.errors import UserError
+        from app.core.common.errors import UserError
 
         try:
             scheme, _, _ = hosts.parse(text or Settings.ollama_host)
@@ -229,7 +231,7 @@ class PreferencesDialog(QDialog):
         QThreadPool.globalInstance().start(_ProbeTask(url, self._probe))
 
     def _confirmed(self) -> str:
-        from app.core.errors import UserError
+        from app.core.common.errors import UserError
 
         text = self.ollama_host.text().strip() or Settings.ollama_host
         try:
@@ -238,7 +240,7 @@ class PreferencesDialog(QDialog):
             return ""
 
     def accept(self) -> None:
-        from app.core.errors import UserError
+        from app.core.common.errors import UserError
 
         try:
             hosts.parse(self.ollama_host.text().strip() or Settings.ollama_host)

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import (
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from app.core.transcript import Transcript
-from app.core.exports import clock
+from app.core.document.transcript import Transcript
+from app.core.document.exports import clock
 from app.ui.history_search import HitList
 from app.ui.timeline import NowSaying, Timeline
 

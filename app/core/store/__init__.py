@@ -13,14 +13,14 @@ import time
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from ..errors import UserError
-from ..status import FINISHED, JobStatus
-from ..text import one_line, shown
-from ..transcript import Transcript, compact
-from .schema import migrate
-from .checkpoints import CheckpointStore
-from .search import SearchStore
-from .voices import VoiceStore
+from app.core.common.errors import UserError
+from app.core.jobs.status import FINISHED, JobStatus
+from app.core.document.text import one_line, shown
+from app.core.document.transcript import Transcript, compact
+from app.core.store.schema import migrate
+from app.core.store.checkpoints import CheckpointStore
+from app.core.store.search import SearchStore
+from app.core.store.known_voices import VoiceStore
 
 STATUSES = tuple(JobStatus)
 BUSY_TIMEOUT_SEC = 5.0

@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from .errors import UserError
+from app.core.common.errors import UserError
 
 SERVICE = "Diarization Studio"
 FILE_NAME = "secrets.json"
@@ -79,7 +79,7 @@ def put(data_dir: Path, name: str, value: str) -> None:
 def write_private(path: Path, text: str) -> None:
     """Writes `text` to `path` readable by its user alone (0600, its folder 0700), whole or
     not at all: a temporary file made with that mode, then renamed over `path`."""
-    from .files import write_atomic  # mkstemp: the temporary file is 0600 from its first byte
+    from app.core.common.files import write_atomic  # mkstemp: the temporary file is 0600 from its first byte
 
     path = Path(path)
     private_folder(path.parent)

@@ -15,14 +15,14 @@ import threading
 import time
 from typing import Callable
 
-from . import jobs
-from .errors import UserError
-from .messages import ChunkDone, DiarizationDone, Failure, Part, Progress, Result
-from .owner import QueueLock
-from .status import EventKind, JobStatus
-from .store import Job, Store
-from .transcript import Transcript
-from .worker import QueueUnavailable, Worker
+from app.core.jobs import spec as jobs
+from app.core.common.errors import UserError
+from app.core.jobs.messages import ChunkDone, DiarizationDone, Failure, Part, Progress, Result
+from app.core.jobs.queue_lock import QueueLock
+from app.core.jobs.status import EventKind, JobStatus
+from app.core.store import Job, Store
+from app.core.document.transcript import Transcript
+from app.core.jobs.local_worker import QueueUnavailable, Worker
 
 PROGRESS_INTERVAL_SEC = 0.25  # progress is written and announced at most this often
 WATCH_INTERVAL_SEC = 1.0  # how often the store is read for other processes' changes

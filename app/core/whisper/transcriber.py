@@ -17,10 +17,11 @@ from typing import Callable
 
 import numpy as np
 
-from . import chunks, loops
-from .chunks import Chunk
-from .devices import DevicePlan
-from .errors import Cancelled, ModelError
+from app.core.audio_in import chunks
+from app.core.whisper import loops
+from app.core.audio_in.chunks import Chunk
+from app.core.common.devices import DevicePlan
+from app.core.common.errors import Cancelled, ModelError
 
 SAMPLE_RATE = 16000
 # A chunk whose words stop this far before its end is decoded again from there.

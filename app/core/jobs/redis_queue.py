@@ -20,8 +20,8 @@ import zlib
 
 import numpy as np
 
-from .errors import UserError
-from .messages import ChunkDone, Failure, Part, Result, RunJob, from_json, to_json
+from app.core.common.errors import UserError
+from app.core.jobs.messages import ChunkDone, Failure, Part, Result, RunJob, from_json, to_json
 
 QUEUE = "diarization-studio"
 # The one function name a worker runs (remote_worker.refusal): a name of its own, not a
@@ -177,8 +177,8 @@ class RemoteWorker:
         return not self._dead
 
     def send(self, job: RunJob) -> None:
-        from . import audio
-        from .jobs import settings_from_dict
+        from app.core.audio_in import decode as audio
+        from app.core.jobs.spec import settings_from_dict
 
         settings = settings_from_dict(job.settings)
         decoded = audio.decode(job.path, max_seconds=settings.max_hours * 3600)
@@ -236,7 +236,7 @@ class RemoteWorker:
     def _enqueue(self) -> None:
         from pathlib import Path
 
-        from .jobs import _RESULT_SETTINGS
+        from app.core.jobs.spec import _RESULT_SETTINGS
 
         self._token = uuid.uuid4().hex
         # What the worker needs and no more: the file's name, the settings that change the

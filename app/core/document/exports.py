@@ -6,8 +6,8 @@ import json
 import re
 from typing import Callable
 
-from .text import cue_text, one_line
-from .transcript import Segment, Transcript
+from app.core.document.text import cue_text, one_line
+from app.core.document.transcript import Segment, Transcript
 
 # Subtitle cues stay short enough to read: split a long segment at word boundaries.
 CUE_MAX_SEC = 7.0

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 
-from .settings import NOT_IN_JOBS, Settings
+from app.core.settings import NOT_IN_JOBS, Settings
 
 # Raise when a change to the pipeline changes its results: old cache entries stop matching.
 PIPELINE_VERSION = 2
@@ -47,7 +47,7 @@ def cache_key(sha256: str, settings: Settings, device_label: str = "") -> str:
 def description(job, done_chunks: dict[int, list], diarization: dict | None = None,
                 parts: dict[int, bytes] | None = None):
     """The message a worker receives for a stored job (`messages.RunJob`, plain data inside)."""
-    from .messages import RunJob
+    from app.core.jobs.messages import RunJob
 
     return RunJob(job.id, job.path, job.settings, job.cache_key, job.sha256, dict(done_chunks), diarization,
                   dict(parts or {}))

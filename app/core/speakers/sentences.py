@@ -17,8 +17,8 @@ from typing import Callable
 
 import numpy as np
 
-from .cluster import normalise
-from .transcript import Word
+from app.core.speakers.cluster import normalise
+from app.core.document.transcript import Word
 
 MIN_SEC = 0.5  # shorter, an embedding is too noisy to go by
 MARGIN = 0.07  # cosine similarity: 0.03-0.1 moved the same sentences on the dev set, 0.12 fewer

@@ -22,8 +22,8 @@ from rq import SimpleWorker
 from rq.exceptions import DeserializationError
 from rq.job import Job
 
-from . import queue as q
-from .errors import UserError
+from app.core.jobs import redis_queue as q
+from app.core.common.errors import UserError
 
 log = logging.getLogger("app")
 _resources = None  # the loaded models, kept between jobs
@@ -107,7 +107,7 @@ class _Worker(SimpleWorker):
 
 def _read(payload) -> tuple:
     """The job in a payload: (RunJob, token, samples, warnings); JobRefused for anything else."""
-    from .messages import RunJob, from_json
+    from app.core.jobs.messages import RunJob, from_json
 
     if not isinstance(payload, dict):
         raise JobRefused("refused: not a Diarization Studio job")
@@ -136,8 +136,9 @@ def run(payload: dict) -> str:
 
     from rq import get_current_job
 
-    from . import jobs, settings as settings_module
-    from .messages import Progress, to_json
+    from app.core.jobs import spec as jobs
+    from app.core import settings as settings_module
+    from app.core.jobs.messages import Progress, to_json
 
     global _resources
     job, token, samples, warnings = _read(payload)
@@ -147,7 +148,7 @@ def run(payload: dict) -> str:
                                     if name in job.settings and name not in ("device", "compute_type")}).validated()
     except TypeError:
         raise JobRefused("refused: the job's settings are not settings") from None
-    from .models import SIZES
+    from app.core.whisper.models import SIZES
 
     if settings.model not in SIZES:  # a name from the catalogue, never a folder on this machine
         raise JobRefused("refused: the job names a model that is not one of "
@@ -204,8 +205,9 @@ def run(payload: dict) -> str:
     threading.Thread(target=beat, daemon=True, name="heartbeat").start()
     try:
         pcm = q.download_audio(client, job.cache_key, samples, int(settings.max_hours * 3600 * q.SAMPLE_RATE))
-        from . import pipeline, worker
-        from .audio import Audio
+        from app.core import pipeline
+        from app.core.jobs import local_worker as worker
+        from app.core.audio_in.decode import Audio
 
         if _resources is None:
             _resources = pipeline.Resources()

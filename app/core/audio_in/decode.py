@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import media
-from .errors import AudioError
+from app.core.audio_in import media
+from app.core.common.errors import AudioError
 
 SAMPLE_RATE = 16000
 # A damaged stream is still worth transcribing, up to a point.
@@ -51,7 +51,7 @@ def check_readable(path: Path) -> None:
 
 def file_sha256(path: Path, block: int = 1 << 20, cancel=lambda: False) -> str:
     """The content's hash, read a block at a time; `cancel()` true stops it (Cancelled)."""
-    from .errors import Cancelled
+    from app.core.common.errors import Cancelled
 
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -13,10 +13,10 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
-from . import hosts
-from .errors import UserError
-from .text import one_line
-from .transcript import Transcript
+from app.core.llm import hosts
+from app.core.common.errors import UserError
+from app.core.document.text import one_line
+from app.core.document.transcript import Transcript
 
 EXCERPT_CHARS = 1200  # per speaker: enough to tell a role, bounded for hour-long files
 MAX_ROLE_CHARS = 40

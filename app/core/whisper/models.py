@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .errors import ModelError
+from app.core.common.errors import ModelError
 
 EMBEDDED_SIZE = "base"
 EMBEDDED_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
@@ -49,7 +49,7 @@ def embedded_parts() -> list[Path]:
 
 def intact(folder: Path) -> bool:
     """Whether the embedded model in `folder` is the one shipped (its sha256)."""
-    from .audio import file_sha256
+    from app.core.audio_in.decode import file_sha256
 
     return file_sha256(Path(folder) / "model.bin") == EMBEDDED_SHA256
 

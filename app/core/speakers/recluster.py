@@ -15,10 +15,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import align, cluster
-from .diarize import Turn
-from .errors import UserError
-from .transcript import Segment, Speaker, Transcript
+from app.core.speakers import align
+from app.core.speakers import cluster
+from app.core.speakers.diarizer import Turn
+from app.core.common.errors import UserError
+from app.core.document.transcript import Segment, Speaker, Transcript
 
 
 def pack(subsegments, embeddings) -> bytes:

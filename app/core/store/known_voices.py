@@ -11,9 +11,9 @@ import time
 
 import numpy as np
 
-from .. import voices as voice_math
-from ..errors import UserError
-from ..text import one_line
+from app.core.speakers import signatures as voice_math
+from app.core.common.errors import UserError
+from app.core.document.text import one_line
 
 
 class VoiceStore:

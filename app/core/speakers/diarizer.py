@@ -27,8 +27,10 @@ from typing import Callable
 
 import numpy as np
 
-from . import cluster, fbank, level
-from .errors import Cancelled
+from app.core.speakers import cluster
+from app.core.speakers import fbank
+from app.core.audio_in import level
+from app.core.common.errors import Cancelled
 
 VAD_WINDOW = 512  # samples per silero call
 VAD_SHARE = 0.25  # of the diarizer's progress bar

@@ -10,7 +10,7 @@ import functools
 import platform
 from dataclasses import dataclass
 
-from .errors import UserError
+from app.core.common.errors import UserError
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import time
 import traceback
 from typing import Callable, Protocol
 
-from .errors import UserError
+from app.core.common.errors import UserError
 
 log = logging.getLogger("app")
 
@@ -49,7 +49,7 @@ def worker_factory(settings_now) -> Callable[[], Worker]:
         settings = settings_now()
         if settings.process_on != "workers":
             return LocalWorker()
-        from .queue import RemoteWorker
+        from app.core.jobs.redis_queue import RemoteWorker
 
         try:
             return RemoteWorker(settings.redis_url)
@@ -94,7 +94,7 @@ class LocalWorker:
         self._process.join(timeout=5)
 
     def stop(self, graceful: bool) -> None:
-        from .messages import Stop
+        from app.core.jobs.messages import Stop
 
         if graceful:
             try:
@@ -121,8 +121,8 @@ def serve(conn, parent_pid: int) -> None:
     logging.getLogger("app").setLevel(logging.INFO)
     _exit_with_parent(parent_pid)
     _yield_to_the_window()
-    from .messages import RunJob
-    from .pipeline import Resources
+    from app.core.jobs.messages import RunJob
+    from app.core.pipeline import Resources
 
     resources = Resources()
     while True:
@@ -140,9 +140,9 @@ def run_job(job, send, resources, settings=None, decoded=None, cancel=lambda: Fa
     """Runs one job (a `messages.RunJob`); every outcome becomes a message. A remote worker
     gives its own `settings` (its device and threads), the `decoded` audio it was sent,
     and how it hears a cancel."""
-    from . import pipeline
-    from .jobs import settings_from_dict
-    from .messages import ChunkDone, DiarizationDone, Failure, Part, Progress, Result
+    from app.core import pipeline
+    from app.core.jobs.spec import settings_from_dict
+    from app.core.jobs.messages import ChunkDone, DiarizationDone, Failure, Part, Progress, Result
 
     job_id = job.job_id
     done = {int(k): v for k, v in job.done_chunks.items()}

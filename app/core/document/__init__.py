@@ -1,0 +1,1 @@
+"""The transcript: the data model every part shares, its exports, corrections."""

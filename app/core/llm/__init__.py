@@ -1,0 +1,1 @@
+"""A local LLM (Ollama): speakers' roles, and which hosts count as this computer."""

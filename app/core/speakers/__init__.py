@@ -1,0 +1,1 @@
+"""Voices: the diarizer, our clustering, voice signatures, words given to speakers."""

@@ -1,0 +1,1 @@
+"""Words: faster-whisper over the chunks, loops escaped, the gaps it left heard again."""
