@@ -11,7 +11,7 @@ if [ "$(uname -s)" = "Linux" ] && { [ $# -eq 0 ] || [ "${1:-}" = "gui" ]; } && [
   scripts/debian-packages.sh --required packaging/debian-packages-window.txt
 fi
 if [ "${1:-}" = "sample" ]; then
-  sample=$(.venv/bin/python -c 'from tests.fixtures import pyannote_sample; print(pyannote_sample().wav)')
+  sample=$(.venv/bin/python -c 'from evaluation.recordings import pyannote_sample; print(pyannote_sample().wav)')
   set -- transcribe "$sample" --format txt
 fi
 exec .venv/bin/python -m app "$@"

@@ -22,7 +22,7 @@ def main() -> None:
     from app.core.store import Store
     from app.ui.engine_bridge import EngineBridge
     from app.ui.main_window import MainWindow
-    from tests.fixtures import pyannote_sample
+    from evaluation.recordings import pyannote_sample
 
     app = QApplication(sys.argv[:1])
     dark = "--dark" in sys.argv
@@ -42,7 +42,7 @@ def main() -> None:
         QSettings.setPath(fmt, QSettings.UserScope, str(folder / "qsettings"))
     QSettings.setDefaultFormat(QSettings.IniFormat)
     sample = pyannote_sample().wav
-    from app.core import audio
+    from app.core.audio_in import decode as audio
     from tests import media
 
     second = media.encode(folder / "entrevista ñandú.m4a", audio.decode(sample).samples[16000 * 6 :])
@@ -85,7 +85,7 @@ def main() -> None:
             shoot("running")
         elif "remembered" not in shots and jobs and jobs[0].status == "completed":
             first = jobs[0].id
-            bridge.voices_command(lambda engine: engine.remember_voice(first, "SPEAKER_01", "Ana"))
+            bridge.voices_command(lambda engine: engine.voices.remember(first, "SPEAKER_01", "Ana"))
             shots["remembered"] = True
         elif jobs and all(j.status in ("completed", "failed") for j in jobs) and "completed" not in shots:
             window.table.selectRow(0)

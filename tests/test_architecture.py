@@ -116,3 +116,13 @@ def test_no_two_modules_share_a_name():
             seen.setdefault(path.name, []).append(str(path.relative_to(APP)))
     assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}
 
+
+def test_the_packages_table_in_the_architecture_doc_matches_the_tree():
+    import re
+
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| [^|]+ \| [^|]+ \| `app/core/([\w/]*)` \| (.+) \|$", text, flags=re.M)
+    documented = {(folder.strip("/") + "/" + name).lstrip("/") for folder, modules in rows
+                  for name in re.findall(r"`(\w+)`", modules)}
+    tree = {str(p.relative_to(CORE).with_suffix("")) for p in CORE.rglob("*.py") if p.name != "__init__.py"}
+    assert rows and documented == tree
