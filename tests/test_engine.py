@@ -360,7 +360,7 @@ def test_same_content_under_another_name_comes_from_the_store_without_a_model(en
     started = time.perf_counter()
     second = fresh.add(copy, settings)
     assert second.status == "completed" and time.perf_counter() - started < 2
-    assert fresh._worker is None
+    assert fresh._jobs._worker is None
     assert fresh.result(second.id).segments == engine.result(first.id).segments
     other_settings = fresh.add(copy, replace(settings, num_speakers=3))
     # a new job (the first engine, which owns the queue, may have started it already)

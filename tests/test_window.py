@@ -154,6 +154,7 @@ def test_export_through_the_save_dialog(window, qtbot, sample, tmp_path, monkeyp
         target = tmp_path / f"chosen name.{fmt}"
         monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, t=target, **k: (str(t), ""))
         window.export_actions[[f for _, f in __import__("app.ui.main_window", fromlist=["EXPORTS"]).EXPORTS].index(fmt)].trigger()
+        qtbot.waitUntil(target.exists, timeout=10_000)  # written on the pool
         assert target.read_text(encoding="utf-8").strip()
 
 
