@@ -275,8 +275,8 @@ class _Gate:
 
 class _Bearer:
     """Every request refused without `Authorization: Bearer TOKEN` but for the API's own
-    description (plain ASGI: Starlette's http middleware cost about 3 ms a request on 2
-    cores)."""
+    description (plain ASGI: Starlette's http middleware slowed every request; evidence:
+    docs/performance.md#evidence-behind-the-code)."""
 
     def __init__(self, app, token: str):
         self.app, self.expected = app, f"Bearer {token}".encode()

@@ -1,10 +1,11 @@
 """The window's HTTP API in a process of its own (app/ui/api_host.py starts it).
 
-Served from the window's own interpreter, 50 programs polling at once held the window up
-(77 ms) and waited on it (p99 27 ms). Here the server has an interpreter to itself, on the
-window's history, through an engine that never runs jobs: an upload becomes a pending job
-that the window (the queue's owner) picks up and runs like a dropped file, a cancel is
-carried out by the window, and both processes read the same stored states and results.
+Served from the window's own interpreter, programs polling at once held the window up and
+waited on it (evidence: docs/performance.md#evidence-behind-the-code). Here the server has
+an interpreter to itself, on the window's history, through an engine that never runs jobs:
+an upload becomes a pending job that the window (the queue's owner) picks up and runs like
+a dropped file, a cancel is carried out by the window, and both processes read the same
+stored states and results.
 
 The window sends the settings new jobs take whenever they change, and closes the pipe to
 stop it; a window that dies closes it too, so this process never outlives it.

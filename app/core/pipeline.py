@@ -45,10 +45,7 @@ Progress = Callable[[float, str], None]
 
 # Fraction of the progress bar each stage ends at.
 _STAGE_END = {"decode": 0.04, "vad": 0.07, "load": 0.1, "language": 0.12}
-# Of the rest of the bar, the share of transcription, by typical wall time: one after the
-# other (a GPU, one worker), transcription takes about 60% of it; side by side on the CPU
-# the diarizer ends well before the chunks, which set the pace (the 7.4-minute benchmark:
-# diarizer 18 s inside 30 s of transcription), so the bar follows them.
+# transcription's share of the rest, True: beside the diarizer (evidence: docs/performance.md#evidence-behind-the-code)
 _TRANSCRIBE_WEIGHT = {False: 0.6, True: 0.85}
 
 

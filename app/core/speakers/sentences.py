@@ -1,14 +1,11 @@
 """A sentence too short for the voice windows to hear alone is heard alone.
 
 The diarizer hears voices in 1.5-s windows. A sentence shorter than that, said between
-another person's (AMI dev01: one man's "If you dump it in there." between the other's
-"Yeah, that's it." and "What's the username?"), shares every window that hears it with
-the other voice, and went with it. Each sentence of 0.5 s or more that no window lies
-wholly inside is embedded on its own (`Diarizer.embed`, in batches), and goes to the
-speaker whose voice signature it is nearer by MARGIN or more; every other sentence keeps
-its speaker. On the dev set (`bench/bench_accuracy.py`) this moved five sentences and made
-no file worse (dev01's DER at collar 0.25: 0.255 -> 0.067, the two-person sample's "Hello."
-to the right one); none moved on the phone calls or FLEURS.
+another person's, shares every window that hears it with the other voice, and went with
+it. Each sentence of 0.5 s or more that no window lies wholly inside is embedded on its
+own (`Diarizer.embed`, in batches), and goes to the speaker whose voice signature it is
+nearer by MARGIN or more; every other sentence keeps its speaker (evidence, from
+`bench/bench_accuracy.py`: docs/accuracy.md#evidence-behind-the-code).
 """
 
 from __future__ import annotations
@@ -21,7 +18,7 @@ from app.core.speakers.cluster import normalise
 from app.core.document.transcript import Word
 
 MIN_SEC = 0.5  # shorter, an embedding is too noisy to go by
-MARGIN = 0.07  # cosine similarity: 0.03-0.1 moved the same sentences on the dev set, 0.12 fewer
+MARGIN = 0.07  # cosine similarity, mid-range of what worked (evidence: docs/accuracy.md#evidence-behind-the-code)
 INSIDE_SLACK_SEC = 0.1  # a window this much past the sentence still lies inside it
 ENDS = (".", "?", "!", "…")
 

@@ -19,9 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 DIMENSIONS = 192  # CAM++
-# Cosine similarity for a match. On the AMI excerpts (bench/bench_voices.py, README) every
-# name given from 0.72 to 0.82 was right, at 0.70 four in ten were wrong, and recall fell
-# above 0.82: the middle of that range leaves room on recordings we have not heard.
+# cosine similarity for a match: the middle of the safe range (evidence: docs/accuracy.md#evidence-behind-the-code)
 THRESHOLD = 0.76
 MIN_WINDOWS = 2  # a speaker heard in fewer windows than this gets no signature
 

@@ -61,8 +61,8 @@ class SearchStore:
         """FTS5 keeps a deleted row's words in the index's older segments (under delete
         markers) until those are merged: after a transcript or a voice is forgotten, they
         are merged now, so its words leave the file. SQLite 3.40 has no per-row way (FTS5's
-        secure-delete option came in 3.44): 'optimize' merges the whole index, a fraction
-        of a second even for hundreds of hour-long transcripts."""
+        secure-delete option came in 3.44): 'optimize' merges the whole index, which is
+        quick (evidence: docs/performance.md#evidence-behind-the-code)."""
         self._run("INSERT INTO transcript_search (transcript_search) VALUES ('optimize')")
 
     def shown_revision(self, cache_key: str) -> int:
@@ -76,8 +76,8 @@ class SearchStore:
 
     def search(self, text: str, limit: int = 200) -> list[Hit]:
         """The segments that say every word of `text` (or whose speaker is so named), the
-        latest transcripts first (ranking every match of a common word across thousands
-        of transcripts took ten times longer than the 50 ms a search may take)."""
+        latest transcripts first (ranking every match of a common word took longer than a
+        search may take; evidence: docs/performance.md#evidence-behind-the-code)."""
         query = fts_query(text)
         if not query:
             return []

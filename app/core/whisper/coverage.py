@@ -14,19 +14,12 @@ REPORT_SEC = 1.0  # speech this long that still gives no words is named in a war
 PAD_SEC = 0.25  # of context on each side when a gap is transcribed on its own
 MAX_GAP_SEC = 24.0  # a longer gap is transcribed in pieces (whisper hears 30 s at a time)
 WORD_REACH_SEC = 0.3  # a word covers this much around itself
-# Whisper stretches the word next to a stretch it skipped over the whole stretch (a
-# constructed call: "foreigners" over 6 s); a word covers no more than this at each end.
+# cap at each end of a word stretched over skipped speech (evidence: docs/accuracy.md#evidence-behind-the-code)
 WORD_COVER_SEC = 1.0
 MIN_PROBABILITY = 0.4  # mean word probability under which a gap's words are taken as noise
-# Whisper often begins the first word after a pause inside the pause (a constructed call:
-# "always" from 3.58 s, the voice from 5.22 s); a word starts at most this much before the
-# stretch of speech it is said in. Ends are left alone: trimming them too lost real speech
-# of far-field meetings, where the diarizer's detector hears less than was said.
+# a word begun in a pause starts at most this before its speech (evidence: docs/accuracy.md#evidence-behind-the-code)
 LEAD_SEC = 0.1
-# ... or where the sound before that stretch begins, this much earlier at most: far away
-# from the microphone the detector hears a voice late (AMI trn07: "Did" from 26.8 s by
-# whisper, 27.2 s by the detector, 26.5 s by the reference, the 0.4 s between 23-37 dB
-# above the room's quiet), where a pause whisper began a word in is quiet.
+# ... or the sound before: the detector hears far voices late (evidence: docs/accuracy.md#evidence-behind-the-code)
 SOUND_LEAD_SEC = 0.5
 
 
@@ -157,8 +150,7 @@ def trim_to_speech(segments: list[dict], speech: list[tuple[float, float]], soun
             i = bisect.bisect_left(starts, word["end"])  # stretches before i begin before its end
             j = bisect.bisect_right(ends, word["start"])  # stretches from j end after its start
             if j < i:  # stretches j..i-1 overlap it
-                # the one it overlaps most: a word begun where the last one ended can
-                # graze the end of the stretch before a pause (call-es-1: by 8 ms)
+                # the one it overlaps most, not one it grazes (evidence: docs/accuracy.md#evidence-behind-the-code)
                 k = max(range(j, i), key=lambda n: min(word["end"], ends[n]) - max(word["start"], starts[n]))
                 earliest = speech[k][0] - LEAD_SEC
                 if sound_from is not None:

@@ -31,8 +31,7 @@ LOOP_PASSES = 2  # passes more, each after a repetition loop
 # Short stretches transcribed on their own are heard together, up to this much at a time.
 PACKED_SEC = 25.0
 WITHOUT_TIMESTAMPS = False  # see _segments
-# Tokens a window may produce (see token_budget): speech on the dev set peaks at 10 tokens
-# a second over 3 s, 7 over 10 s and 5 over 30 s, timestamps included.
+# see token_budget: above what the densest speech needs (evidence: docs/accuracy.md#evidence-behind-the-code)
 TOKENS_BASE, TOKENS_PER_SEC = 24, 8.0
 ESCAPE_NGRAM = 5  # after a loop, no run of this many tokens may come twice (see _segments)
 ChunkResult = list  # [{"start", "end", "text", "words": [{"start", "end", "word", "probability"}]}]
@@ -183,9 +182,8 @@ class Transcriber:
         """Whisper's segments between `start` and `end`, each a list of words, up to the
         first repetition loop (one turn of it kept), and whether there was one: the
         caller hears the rest again with `escape`, in which no five tokens may come twice
-        (on AMI tst00 a retry with that gave the meeting's 50 words where whisper had
-        looped on "Yeah," twice; a repetition penalty gave them too, but lost the
-        punctuation and capitals)."""
+        (a repetition penalty lost punctuation and capitals; evidence:
+        docs/accuracy.md#evidence-behind-the-code)."""
         pipe.last_speech_timestamp = start  # no state carried from the worker's last chunk
         segments, _ = pipe.transcribe(
             audio,
@@ -198,8 +196,7 @@ class Transcriber:
             # pipeline's default) it skipped whole sentences of a quiet party mid-window.
             without_timestamps=WITHOUT_TIMESTAMPS,
             vad_filter=False,
-            # CTranslate2 4.8 ends whisper's output at half its max_length (measured:
-            # 153 -> 76 tokens, 303 -> 151, 448 -> 224), so the budget is given twice over.
+            # twice: CTranslate2 4.8 stops at half of max_length (evidence: docs/accuracy.md#evidence-behind-the-code)
             max_new_tokens=2 * token_budget(end - start),
             no_repeat_ngram_size=ESCAPE_NGRAM if escape else 0,
         )
@@ -217,10 +214,10 @@ class Transcriber:
 
 def token_budget(seconds: float) -> int:
     """The most tokens whisper may give for `seconds` of audio, half as much again as the
-    densest speech needs. A repetition loop runs to the limit, at about 25 ms a token with
-    five beams: whisper's own limit (224 tokens) cost 5-8 s a window on AMI meetings, and
-    as much again for each shorter stretch heard again after it, which this cuts to its
-    length. Speech that needs more than this is decoded again from its last word (_one)."""
+    densest speech needs, since a repetition loop runs to the limit: whisper's own (224
+    tokens) cost seconds a window, and as much again for each stretch heard after it
+    (evidence: docs/performance.md#evidence-behind-the-code). Speech that needs more than
+    this is decoded again from its last word (_one)."""
     return int(min(220, TOKENS_BASE + TOKENS_PER_SEC * seconds))
 
 
