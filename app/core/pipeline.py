@@ -41,7 +41,7 @@ from app.core.resources import Background as _Background
 from app.core.resources import Resources, limit_library_threads as _limit_library_threads  # noqa: F401 - Resources: the pipeline's
 from app.core.document.transcript import Source, Transcript
 
-Progress = Callable[[float, str], None]
+ReportProgress = Callable[[float, str], None]
 
 # Fraction of the progress bar each stage ends at.
 _STAGE_END = {"decode": 0.04, "vad": 0.07, "load": 0.1, "language": 0.12}
@@ -51,12 +51,12 @@ _TRANSCRIBE_WEIGHT = {False: 0.6, True: 0.85}
 
 @dataclass(frozen=True)
 class Hooks:
-    progress: Progress = lambda fraction, stage: None
+    progress: ReportProgress = lambda fraction, stage: None
     cancel: Callable[[], bool] = lambda: False
     # from checkpoints: {index: [chunk dict, result]}, used where the chunk matches the plan
     done_chunks: dict[int, list] = field(default_factory=dict)
     on_chunk: Callable[[chunks.Chunk, ChunkResult], None] = lambda chunk, result: None
-    diarization: dict | None = None  # a checkpointed diarization (see _Job.diarized)
+    diarization: dict | None = None  # a checkpointed diarization (see _Hearing._diarize)
     on_diarization: Callable[[dict], None] = lambda data: None
     # Work done so far by an earlier run of this job: PLAN_PART (the chunk plan and the
     # language, JSON), diarize.VAD_PART and embedding batches k >= 0 (the diarizer's).
@@ -108,7 +108,7 @@ def run(
     source = Source(shown(str(path)), sha256, round(decoded.duration, 3))
     warnings = list(decoded.warnings)
     samples = decoded.samples
-    job = None
+    heard = None
     try:
         with threadpool_limits(limits=settings.cpu_threads):
             saved = _saved_plan(hooks.parts)
@@ -127,23 +127,23 @@ def run(
                 warnings.append(f"{path.name}: no speech was found in this recording.")
                 return Transcript(source, settings.language or "", settings.model, plan.label, (), (), timer.done(), tuple(warnings))
             # Models load only once the file is known to hold speech.
-            job = _Job(samples, settings, plan, whisper_options(settings, plan), hooks, resources, timer)
-            results, language, turns = job.transcribe_and_diarize(planned, regions)
-            extra, missed = job.fill_gaps(results, language)
+            heard = _Hearing(samples, settings, plan, whisper_options(settings, plan), hooks, resources, timer)
+            results, language, turns = heard.transcribe_and_diarize(planned, regions)
+            extra, missed = heard.fill_gaps(results, language)
             if missed:
                 warnings.append(f"{path.name}: speech was heard but no words recognised at {coverage.ranges_text(missed)}.")
             timer.stage("gaps")
     except BaseException:
-        if job:
-            job.stop()
+        if heard:
+            heard.stop()
         raise
     whisper_segments = coverage.merge([seg for index in sorted(results) for seg in results[index]], extra)
-    whisper_segments = coverage.trim_to_speech(whisper_segments, job.speech, level.Loudness(samples).sound_from)
-    aligned = align.align(whisper_segments, turns, job.speech, job.hearing())
+    whisper_segments = coverage.trim_to_speech(whisper_segments, heard.speech, level.Loudness(samples).sound_from)
+    aligned = align.align(whisper_segments, turns, heard.speech, heard.hearing())
     ids = align.speaker_ids(aligned)
     segments, speakers = align.name_speakers(aligned, turns)
-    hooks.on_voices({ids[label]: voices.to_bytes(vector) for label, vector in job.voices.items() if label in ids})
-    hooks.on_windows(job.windows)
+    hooks.on_voices({ids[label]: voices.to_bytes(vector) for label, vector in heard.voices.items() if label in ids})
+    hooks.on_windows(heard.windows)
     timer.stage("align")
     if not segments:
         warnings.append(f"{path.name}: speech was found but no words could be recognised.")
@@ -159,7 +159,7 @@ def _import_diarizer_beside(threads: int) -> None:
 
 
 def _overlapping(settings: Settings, plan: devices.DevicePlan) -> bool:
-    """Whether the diarizer runs beside transcription (see _Job)."""
+    """Whether the diarizer runs beside transcription (see _Hearing)."""
     return whisper_options(settings, plan).workers > 1 and plan.whisper_device == "cpu" and plan.diarizer_device == "cpu"
 
 
@@ -177,8 +177,8 @@ def _quietly(fn):
     return call
 
 
-def _monotonic(progress: Progress) -> Progress:
-    """Progress from two threads, never going backwards."""
+def _monotonic(progress: ReportProgress) -> ReportProgress:
+    """Progress reported from two threads, never going backwards."""
     lock = threading.Lock()
     highest = [0.0]
 
@@ -190,7 +190,7 @@ def _monotonic(progress: Progress) -> Progress:
     return report
 
 
-class _Job:
+class _Hearing:
     """Whisper and the diarizer sharing one job's thread budget.
 
     With two or more chunk workers on the CPU, the diarizer runs beside transcription in

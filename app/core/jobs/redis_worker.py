@@ -54,7 +54,7 @@ def refusal(job: Job) -> str | None:
     return None
 
 
-class _Job(Job):
+class _StudioJob(Job):
     """Resolves queue.JOB to `run` and nothing else to anything: no import by name, no
     callbacks, no webhooks (refusal has turned away every job that names one)."""
 
@@ -75,7 +75,7 @@ class _Worker(SimpleWorker):
     never a job's description (RQ's holds its arguments) or arguments."""
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, job_class=_Job, log_job_description=False, **kwargs)
+        super().__init__(*args, job_class=_StudioJob, log_job_description=False, **kwargs)
 
     def perform_job(self, job: Job, queue, execution) -> bool:
         note = refusal(job)
@@ -225,7 +225,7 @@ def serve(url: str, name: str | None = None, burst: bool = False, password: str 
     from rq.serializers import JSONSerializer
 
     client = q.connect(url, password)
-    queue = Queue(q.QUEUE, connection=client, serializer=JSONSerializer, job_class=_Job)
+    queue = Queue(q.QUEUE, connection=client, serializer=JSONSerializer, job_class=_StudioJob)
     worker = _Worker([queue], connection=client, serializer=JSONSerializer, name=name)
     log.info("Worker %s takes jobs from %s (queue %s).", worker.name, q.safe_url(url), q.QUEUE)
     worker.work(burst=burst, with_scheduler=False)
