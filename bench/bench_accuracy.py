@@ -25,7 +25,7 @@ import numpy as np
 from _root import ROOT
 
 from evaluation import devset
-from evaluation.scoring import der_parts, wer
+from evaluation.scoring import der_parts, wer, words_right
 
 SR = 16000
 
@@ -131,6 +131,7 @@ def score(item: dict, words, seconds: float) -> dict:
             spans = [(s, e) for s, e, p in item["utterances"] if p == party]
             said = [w[2] for w in sorted(words) if any(s - 0.3 <= (w[0] + w[1]) / 2 <= e + 0.3 for s, e in spans)]
             errors.append(wer(reference, " ".join(said)))
+            row.setdefault("right", {})[party] = words_right(reference, " ".join(said))
         row["wer"] = float(np.mean(errors))
     if item["name"].startswith("call-"):
         row["lost"] = sum(
@@ -157,23 +158,26 @@ def main() -> None:
     bare = Bare(settings.models_dir)
     rows = []
     head = (f"| {'file':14s} | {'sec':>6s} | DER ours / bare (c0) | DER ours / bare (c0.25) | miss ours / bare | "
-            f"FA ours / bare | conf. ours / bare | WER ours / bare | speakers ours / bare / true (alone) | "
-            "s ours / bare |")
+            f"FA ours / bare | conf. ours / bare | WER ours / bare | words only ours / only bare | "
+            "speakers ours / bare / true (alone) | s ours / bare |")
     print(head)
-    print("|" + "|".join("---" for _ in range(10)) + "|")
+    print("|" + "|".join("---" for _ in range(11)) + "|")
     for name in names:
         item = devset.load(devset.OUT, name)
         if not item["turns"]:
             continue  # no reference speech to score (ami-trn01: none marked)
         a = score(item, *ours(resources, settings, item["wav"]))
         b = score(item, *bare(item["wav"], item.get("language")))
+        _compare_words(a, b)
+        a["language"] = b["language"] = item.get("language")
         partial = name in devset.PARTIAL_REFERENCE
         if not partial:
             rows.append((name, a, b))
         print(_row(name + (" *" if partial else ""), item["duration"], a, b), flush=True)
     if rows:
-        mean = {k: float(np.mean([r[1].get(k, np.nan) for r in rows if k in r[1]])) for k in rows[0][1]}
-        mean_b = {k: float(np.mean([r[2].get(k, np.nan) for r in rows if k in r[2]])) for k in rows[0][2]}
+        numbers = [k for k in rows[0][1] if k not in ("right", "language")]
+        mean = {k: float(np.mean([r[1].get(k, np.nan) for r in rows if k in r[1]])) for k in numbers}
+        mean_b = {k: float(np.mean([r[2].get(k, np.nan) for r in rows if k in r[2]])) for k in numbers}
         for key in ("wer",):
             mean[key] = float(np.mean([r[1]["wer"] for r in rows if "wer" in r[1]]))
             mean_b[key] = float(np.mean([r[2]["wer"] for r in rows if "wer" in r[2]]))
@@ -197,6 +201,32 @@ def main() -> None:
             print(f"mean DER collar {collar}: ours {ra:.3f}, bare {rb:.3f}, ratio {ra / rb:.2f} (target <= 0.80)")
         worst = max(r[1]["der@0.25"] - r[2]["der@0.25"] for r in rows)
         print(f"worst file, ours minus bare (DER collar 0.25): {worst:+.3f} (target <= +0.02)")
+        _words_summary(rows)
+
+
+def _compare_words(a: dict, b: dict) -> None:
+    """Reference words one system has right and the other not, per file (where a text
+    reference exists)."""
+    if "right" in a and "right" in b:
+        a["only"] = sum(len(a["right"][p] - b["right"][p]) for p in a["right"])
+        b["only"] = sum(len(b["right"][p] - a["right"][p]) for p in b["right"])
+
+
+def _words_summary(rows) -> None:
+    """Files where each system loses a word the other gets, and WER by language (FLEURS:
+    the mean of the clips' WER)."""
+    compared = [r for r in rows if "only" in r[1]]
+    if not compared:
+        return
+    ours_lose = [r[0] for r in compared if r[2]["only"]]
+    bare_lose = [r[0] for r in compared if r[1]["only"]]
+    print(f"files where ours loses a word bare gets: {len(ours_lose)} ({', '.join(ours_lose) or 'none'}); "
+          f"where bare loses a word ours gets: {len(bare_lose)} (target: the first no more than the second)")
+    fleurs = [r for r in compared if r[0].startswith("fleurs-")]
+    for language in sorted({r[1]["language"] for r in fleurs}) + ["all"]:
+        chosen = [r for r in fleurs if language in ("all", r[1]["language"])]
+        a, b = np.mean([r[1]["wer"] for r in chosen]), np.mean([r[2]["wer"] for r in chosen])
+        print(f"FLEURS WER {language} ({len(chosen)} clips): ours {a:.3f}, bare {b:.3f} (target: ours <= bare)")
 
 
 def _row(name: str, duration: float, a: dict, b: dict) -> str:
@@ -207,7 +237,7 @@ def _row(name: str, duration: float, a: dict, b: dict) -> str:
 
     alone = f" ({a['alone']:.0f})" if a.get("alone", a["true"]) != a["true"] else ""
     return (f"| {name:14s} | {duration:6.0f} | {pair('der@0.0')} | {pair('der@0.25')} | {pair('miss@0.25')} | "
-            f"{pair('false_alarm@0.25')} | {pair('confusion@0.25')} | {pair('wer')} | "
+            f"{pair('false_alarm@0.25')} | {pair('confusion@0.25')} | {pair('wer')} | {pair('only', '{:.0f}')} | "
             f"{a['found']:.0f} / {b['found']:.0f} / {a['true']:.0f}{alone} | {pair('seconds', '{:.1f}')} |")
 
 

@@ -125,7 +125,7 @@ def sample_item() -> Item:
 
 def fleurs_items() -> list[Item]:
     items = []
-    for clip in recordings.fleurs_clips():
+    for clip in recordings.fleurs_clips(more=True):
         samples = _decode(clip.audio)
         regions = _speech(samples)
         turns = [(regions[0][0], regions[-1][1], "reader")] if regions else []

@@ -41,12 +41,17 @@ class Sample:
     stm: Path
 
 
-def fleurs_clips(language: str | None = None) -> list[Clip]:
+def fleurs_clips(language: str | None = None, more: bool = False) -> list[Clip]:
+    """The Spanish and English clips; `more`: with the German, French and Portuguese ones
+    of fleurs-more/ (40 in all)."""
     folder = SHARED_AUDIO / "fleurs"
     if not folder.is_dir():
         raise Missing(f"{folder} is absent: the shared FLEURS clips exist only beside a developer checkout")
     clips = []
-    for ogg in sorted(folder.glob("fleurs-*.ogg")):
+    found = sorted(folder.glob("fleurs-*.ogg"))
+    if more:
+        found += sorted((SHARED_AUDIO / "fleurs-more").glob("fleurs-*.ogg"))
+    for ogg in found:
         lang = ogg.stem.split("-")[1]
         if language in (None, lang):
             clips.append(Clip(ogg, ogg.with_suffix(".txt").read_text(encoding="utf-8").strip(), lang))

@@ -94,6 +94,22 @@ def wer(reference: str, hypothesis: str) -> float:
     return float(jiwer.wer(normalise(reference), normalise(hypothesis)))
 
 
+def words_right(reference: str, hypothesis: str) -> set[int]:
+    """The positions of the reference's words that the hypothesis has right (aligned and
+    equal, after `normalise`): two systems compared word by word, not only by their WER."""
+    import jiwer
+
+    ref, hyp = normalise(reference), normalise(hypothesis)
+    if not ref:
+        return set()
+    out = jiwer.process_words(ref, hyp or "<nothing>")
+    right: set[int] = set()
+    for chunk in out.alignments[0]:
+        if chunk.type == "equal":
+            right.update(range(chunk.ref_start_idx, chunk.ref_end_idx))
+    return right
+
+
 def identities(turns, transcript) -> dict[str, str | None]:
     """{our speaker id: the reference identity (of `turns`) most of its words' time falls in,
     or None when no identity has half of it}."""

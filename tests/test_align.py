@@ -147,3 +147,16 @@ def test_a_word_ending_in_silence_keeps_its_end():
     spoken = words((1.0, 1.5, "no."))
     assert align([spoken], turns, [(0.9, 1.4)])[0].end == 1.5
     assert align([spoken], turns)[0].end == 1.5, "without the detector's speech: as said"
+
+
+def test_a_change_between_two_words_said_without_a_pause_is_not_moved_to_a_short_breath():
+    # AMI dev00: "I'm the marketing expert you're | the marketing expert, okay": the voices
+    # change at "the"; a 0.16-s breath before "okay" is no reason to give three more words
+    # to the first speaker.
+    spoken = [(26.21, 26.64, "I'm"), (26.64, 26.86, "the"), (26.86, 27.54, "marketing"), (27.54, 28.08, "expert"),
+              (28.08, 28.68, "you're"), (28.68, 28.74, "the"), (28.74, 29.04, "marketing"),
+              (29.04, 29.50, "expert,"), (29.66, 29.94, "okay")]
+    turns = [Turn(26.31, 28.29, "B"), Turn(28.5, 30.0, "A")]
+    segs = align([words(*spoken)], turns)
+    assert [(s.speaker, s.text) for s in segs] == [("B", "I'm the marketing expert you're"),
+                                                   ("A", "the marketing expert, okay")]

@@ -17,6 +17,9 @@ PAUSE_SEC = 1.5
 # A change of speaker may move this many words to a pause or a sentence end.
 SNAP_WORDS = 3
 SENTENCE_BONUS = 0.3
+# ... only to a pause this much longer than the one at the diarizer's own change: a breath
+# inside a phrase is no turn (evidence: docs/accuracy.md#evidence-behind-the-code).
+SNAP_MARGIN_SEC = 0.25
 # A word the voice detector still hears speech after ends with that speech, this much later
 # at most (see fill_tails).
 TAIL_SEC = 0.3
@@ -99,7 +102,7 @@ def snap_changes(words: list[Word], speakers: list[str]) -> list[str]:
         hi = i
         while hi + 1 < len(words) and hi - i < SNAP_WORDS and original[hi] == after and original[hi + 1] == after:
             hi += 1
-        best, best_score = i, _cut_score(words, i) + 0.05  # a move has to be clearly better
+        best, best_score = i, _cut_score(words, i) + SNAP_MARGIN_SEC  # a move has to be clearly better
         for j in range(lo, hi + 1):
             score = _cut_score(words, j)
             if score > best_score:
