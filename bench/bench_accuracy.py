@@ -223,6 +223,8 @@ def _words_summary(rows) -> None:
     print(f"files where ours loses a word bare gets: {len(ours_lose)} ({', '.join(ours_lose) or 'none'}); "
           f"where bare loses a word ours gets: {len(bare_lose)} (target: the first no more than the second)")
     fleurs = [r for r in compared if r[0].startswith("fleurs-")]
+    if not fleurs:
+        return
     for language in sorted({r[1]["language"] for r in fleurs}) + ["all"]:
         chosen = [r for r in fleurs if language in ("all", r[1]["language"])]
         a, b = np.mean([r[1]["wer"] for r in chosen]), np.mean([r[2]["wer"] for r in chosen])

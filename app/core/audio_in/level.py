@@ -50,6 +50,7 @@ def even(samples: np.ndarray, window_sec: float = 1.0) -> np.ndarray:
 
 FRAME_SEC = 0.02
 SOUND_DB = 15.0  # a frame this far above the recording's quiet (its 10th percentile) is sound
+DIP_SEC = 0.1  # a soft voice dips under SOUND_DB for a frame or two; a pause is longer
 
 
 class Loudness:
@@ -66,10 +67,18 @@ class Loudness:
         self.floor = float(np.percentile(self.db, 10)) if n else 0.0
 
     def sound_from(self, t: float, most: float) -> float:
-        """The earliest time, `most` seconds before `t` at most, from which every frame up
-        to `t` is sound (`t` itself when the frame before it is quiet)."""
+        """The earliest time, `most` seconds before `t` at most, from which the frames up to
+        `t` are sound but for dips shorter than DIP_SEC (`t` itself when the frame before it
+        is quiet)."""
         end = min(len(self.db), int(round(t / FRAME_SEC)))
         start = max(0, end - int(round(most / FRAME_SEC)))
-        quiet = np.flatnonzero(self.db[start:end] < self.floor + SOUND_DB)
-        first = start + (int(quiet[-1]) + 1 if len(quiet) else 0)
+        quiet = self.db[start:end] < self.floor + SOUND_DB
+        if len(quiet) and quiet[-1]:
+            return round(t, 3)
+        first, run = start, 0
+        for i in range(len(quiet) - 1, -1, -1):  # back from t to the first quiet run long enough
+            run = run + 1 if quiet[i] else 0
+            if run * FRAME_SEC >= DIP_SEC:
+                first = start + i + run
+                break
         return round(min(t, first * FRAME_SEC), 3)
