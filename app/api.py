@@ -163,7 +163,7 @@ def create_app(engine, settings, *, port: int, host: str = "127.0.0.1", token: s
 
     @app.get(PREFIX + "/jobs")
     def job_list(request: Request):
-        """This session's jobs (X-Session-ID); without one, those sent without one (and the
+        """The jobs sent with the caller's X-Session-ID header; without one, those sent without one (and the
         window's, when its user allows it in Preferences)."""
         session = request.headers.get("x-session-id", "")[:200]
         window = not session and settings().api_lists_window_jobs
@@ -309,7 +309,7 @@ class _Waiting:
             try:
                 stored = await _off_loop(self._stored, session)
                 if stored + self._arriving[session] > most:
-                    raise HTTPException(429, f"This session already has {most} jobs waiting or running, the most "
+                    raise HTTPException(429, f"This X-Session-ID already has {most} jobs waiting or running, the most "
                                              "this server takes at once; send more when some have finished.")
                 yield
             finally:

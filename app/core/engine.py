@@ -383,7 +383,7 @@ def _gone(job_id: int) -> Job:
 
 def open_history(settings: Settings) -> tuple[Store, str]:
     """The history, for the window and the command line alike. When it cannot be used, a
-    history for this session only (kept in a temporary folder) and the reason to show, so
+    history kept in a temporary folder until the app quits, and the reason to show, so
     that work goes on and the damaged file is left untouched."""
     import tempfile
 
