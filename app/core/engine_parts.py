@@ -12,12 +12,8 @@ class Part:
         self._store, self._emit = store, emit
 
     def _finished(self, job_id: int):
-        return finished(self._store, job_id)
-
-
-def finished(store, job_id: int):
-    """The job, which has a transcript; else UserError."""
-    job = store.job(job_id)
-    if job is None or job.status != JobStatus.COMPLETED:
-        raise UserError(f"Job {job_id} has no finished transcript.")
-    return job
+        """The job, which has a transcript; else UserError."""
+        job = self._store.job(job_id)
+        if job is None or job.status != JobStatus.COMPLETED:
+            raise UserError(f"Job {job_id} has no finished transcript.")
+        return job

@@ -96,15 +96,7 @@ class EngineBridge(QObject):
     def list_jobs(self) -> None:
         """Every job, by `jobsListed`, in its place among the events: read while no event
         can be queued, so those after it are the changes made since."""
-        def read() -> None:
-            with self._pending_lock:
-                self._pending.append(("listed", self.engine.jobs()))
-                wake = not self._draining
-                self._draining = True
-            if wake:
-                self._quietly(self._wake.emit)
-
-        self.submit(read)
+        self.submit(lambda: self._queue(lambda: ("listed", self.engine.jobs())))
 
     def find_device(self, settings) -> None:
         """Which device jobs will use: probing for CUDA loads CTranslate2, which the window
@@ -250,15 +242,16 @@ class EngineBridge(QObject):
         """From any thread: the event waits in a queue the window's thread drains a few
         milliseconds at a time, so a burst (a folder of recordings added at once) never
         holds the window up for longer than that."""
+        self._queue(lambda: event)
+
+    def _queue(self, make) -> None:
+        """`make()`'s item joins the queue, made while no other item can join it."""
         with self._pending_lock:
-            self._pending.append(event)
+            self._pending.append(make())
             wake = not self._draining
             self._draining = True
         if wake:
-            try:
-                self._wake.emit()
-            except RuntimeError:  # the window and this bridge are gone (the app is quitting)
-                pass
+            self._quietly(self._wake.emit)  # the window and this bridge may be gone (the app is quitting)
 
     def _drain(self) -> None:
         deadline = time.perf_counter() + DRAIN_BUDGET_SEC
