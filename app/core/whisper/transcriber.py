@@ -26,6 +26,8 @@ from app.core.common.errors import Cancelled, ModelError
 SAMPLE_RATE = 16000
 # A chunk whose words stop this far before its end is decoded again from there.
 REST_SEC = 2.0
+# Words of such a second pass heard this unsure are taken as noise (evidence: docs/accuracy.md#evidence-behind-the-code).
+REST_MIN_PROBABILITY = 0.5
 MAX_PASSES = 2
 LOOP_PASSES = 2  # passes more, each after a repetition loop
 # Short stretches transcribed on their own are heard together, up to this much at a time.
@@ -163,7 +165,10 @@ class Transcriber:
         for passes in range(1, MAX_PASSES + LOOP_PASSES + 1):
             if passes > MAX_PASSES and not looped:
                 break
+            escaped = looped
             segments, looped = self._segments(pipe, joined, start, length, language, escape=looped)
+            if passes > 1 and not escaped and not _sure([w for words in segments for w in words]):
+                break
             found += segments
             if not segments:
                 break
@@ -210,6 +215,10 @@ class Transcriber:
         words, looped = loops.until_loop([w for words in grouped for w in words])
         kept = {id(w) for w in words}
         return [words for words in ([w for w in group if id(w) in kept] for group in grouped) if words], looped
+
+
+def _sure(words: list[dict]) -> bool:
+    return bool(words) and sum(w["probability"] for w in words) / len(words) >= REST_MIN_PROBABILITY
 
 
 def token_budget(seconds: float) -> int:
