@@ -55,6 +55,7 @@ class Item:
     language: str | None = None
     texts: dict[str, str] = field(default_factory=dict)  # speaker -> reference text
     utterances: list[tuple[float, float, str]] = field(default_factory=list)
+    parties: dict[str, int] = field(default_factory=dict)  # speaker -> channel (stereo items)
 
     @property
     def true_speakers(self) -> int:
@@ -65,7 +66,9 @@ class Item:
 
     def write(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        wav = write_wav(folder / f"{self.name}.wav", self.samples)
+        stereo = self.samples.ndim == 2  # (channels, samples)
+        wav = write_wav(folder / f"{self.name}.wav", self.samples.T if stereo else self.samples,
+                        channels=len(self.samples) if stereo else 1)
         lines = [
             f"SPEAKER {self.name} 1 {s:.3f} {e - s:.3f} <NA> <NA> {spk} <NA> <NA>" for s, e, spk in self.turns
         ]
@@ -75,8 +78,10 @@ class Item:
             "language": self.language,
             "texts": self.texts,
             "utterances": self.utterances,
-            "duration": round(len(self.samples) / SR, 3),
+            "duration": round(self.samples.shape[-1] / SR, 3),
         }
+        if self.parties:
+            meta["parties"] = self.parties
         (folder / f"{self.name}.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
         return wav
 
