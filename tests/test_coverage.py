@@ -118,3 +118,20 @@ def test_a_word_begun_where_sound_begins_keeps_its_start_though_the_detector_hea
     assert starts[0] == 1.7, "whisper's start, inside the sound the detector heard late, is kept"
     assert abs(starts[2] - 1.6) < 0.03, "a word begun in the quiet starts where the sound does"
     assert coverage.trim_to_speech(segments, speech)[0]["words"][0]["start"] == 1.9, "without the audio: as before"
+
+
+def test_a_word_whisper_put_in_the_silence_just_before_a_turn_moves_to_the_turn():
+    # stereo-call-wide, the left channel heard alone: whisper began "en" at 13.64 s in the
+    # silence while the other side spoke; the party's voice starts at 14.59 s
+    rng = np.random.default_rng(1)
+    audio = (rng.normal(size=16000 * 17) * 2e-4).astype(np.float32)
+    audio[int(14.59 * 16000) : int(15.97 * 16000)] += (rng.normal(size=int(1.38 * 16000)) * 0.1).astype(np.float32)
+    loudness = level.Loudness(audio)
+    segments = [_seg((13.644, 14.224, "en"), (14.224, 14.804, "la"), (14.804, 15.104, "plaza"))]
+    moved = coverage.trim_to_speech(segments, [(14.59, 15.97)], loudness.sound_from, loudness.quiet)
+    assert [(w["start"], w["end"]) for w in moved[0]["words"]][:2] == [(14.49, 14.69), (14.49, 14.804)]
+    # a quiet party's word the detector missed is sound, not silence: it keeps its times
+    audio[int(13.6 * 16000) : int(14.2 * 16000)] += (rng.normal(size=int(0.6 * 16000)) * 0.01).astype(np.float32)
+    loudness = level.Loudness(audio)
+    kept = coverage.trim_to_speech(segments, [(14.59, 15.97)], loudness.sound_from, loudness.quiet)
+    assert kept[0]["words"][0]["start"] == 13.644

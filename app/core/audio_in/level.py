@@ -82,3 +82,9 @@ class Loudness:
                 first = start + i + run
                 break
         return round(min(t, first * FRAME_SEC), 3)
+
+    def quiet(self, start: float, end: float) -> bool:
+        """Whether every frame from `start` to `end` is the recording's quiet."""
+        a, b = int(start / FRAME_SEC), max(int(start / FRAME_SEC) + 1, int(round(end / FRAME_SEC)))
+        frames = self.db[a:b]
+        return bool(len(frames)) and bool(np.all(frames < self.floor + SOUND_DB))

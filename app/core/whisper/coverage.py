@@ -21,6 +21,10 @@ MIN_PROBABILITY = 0.4  # mean word probability under which a gap's words are tak
 LEAD_SEC = 0.1
 # ... or the sound before: the detector hears far voices late (evidence: docs/accuracy.md#evidence-behind-the-code)
 SOUND_LEAD_SEC = 0.5
+# A word wholly in silence that ends less than this before a stretch of speech was begun too
+# early by whisper (a channel heard alone is silent between its turns); it is moved there,
+# at most this long.
+EARLY_SEC, MOVED_SEC = 1.0, 0.2
 
 
 def uncovered(speech: list[tuple[float, float]], words: list[tuple[float, float]], *, pad: float = PAD_SEC,
@@ -135,12 +139,16 @@ def _unstretch(main: list[dict], found: list[dict]) -> None:
                 t = word["end"]
 
 
-def trim_to_speech(segments: list[dict], speech: list[tuple[float, float]], sound_from=None) -> list[dict]:
+def trim_to_speech(segments: list[dict], speech: list[tuple[float, float]], sound_from=None,
+                   quiet=None, alone: bool = False) -> list[dict]:
     """The segments with each word that overlaps `speech` starting no earlier than LEAD_SEC
     before the stretch of speech it overlaps most, or than the sound before it
     (`sound_from(time, most)`: where the sound up to `time` begins, `level.Loudness`); a
-    word the detector did not hear at all keeps its times (a quiet party). New dicts: the
-    input is left as it was."""
+    word the detector did not hear at all keeps its times (a quiet party), unless it lies
+    in silence (`quiet(start, end)`) just before a stretch: whisper began it early, and it
+    is moved to the stretch. With `alone` (a channel heard alone, silent between its turns),
+    a word running on into silence after its stretch ends there. New dicts: the input is
+    left as it was."""
     speech = union(speech)
     starts, ends = [s for s, _ in speech], [e for _, e in speech]  # both sorted: disjoint
     out = []
@@ -149,6 +157,14 @@ def trim_to_speech(segments: list[dict], speech: list[tuple[float, float]], soun
         for word in seg["words"]:
             i = bisect.bisect_left(starts, word["end"])  # stretches before i begin before its end
             j = bisect.bisect_right(ends, word["start"])  # stretches from j end after its start
+            if (j == i and i < len(starts) and quiet is not None and starts[i] - word["end"] < EARLY_SEC
+                    and quiet(word["start"], word["end"])):
+                length = min(word["end"] - word["start"], MOVED_SEC)
+                begin = round(starts[i] - LEAD_SEC, 3)
+                word = dict(word, start=begin, end=round(begin + length, 3))
+                i += 1
+            elif alone and quiet is not None and quiet(word["start"], word["end"]):
+                continue  # a channel heard alone is silent here: nobody on it said this word
             if j < i:  # stretches j..i-1 overlap it
                 # the one it overlaps most, not one it grazes (evidence: docs/accuracy.md#evidence-behind-the-code)
                 k = max(range(j, i), key=lambda n: min(word["end"], ends[n]) - max(word["start"], starts[n]))
@@ -156,9 +172,13 @@ def trim_to_speech(segments: list[dict], speech: list[tuple[float, float]], soun
                 if sound_from is not None:
                     earliest = min(earliest, sound_from(speech[k][0], SOUND_LEAD_SEC))
                 start = max(word["start"], round(earliest, 3))
-                word = dict(word, start=start)
+                end = word["end"]
+                if alone and quiet is not None and end > speech[k][1] + LEAD_SEC and quiet(speech[k][1] + LEAD_SEC, end):
+                    end = max(start, round(speech[k][1] + LEAD_SEC, 3))
+                word = dict(word, start=start, end=end)
             words.append(word)
-        out.append(dict(seg, words=words, start=words[0]["start"] if words else seg.get("start")))
+        if words or not alone:
+            out.append(dict(seg, words=words, start=words[0]["start"] if words else seg.get("start")))
     return out
 
 
