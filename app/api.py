@@ -33,7 +33,7 @@ from app.core.document.exports import FORMATS
 from app.core.jobs.status import EventKind, JobStatus
 
 PREFIX = "/api/diarization"
-FIELDS = ("language", "speakers", "max_speakers", "model")  # small form fields an upload may carry
+FIELDS = ("language", "speakers", "max_speakers", "model", "channels")  # small form fields an upload may carry
 STATUS_TEXT = {JobStatus.PENDING: "pending", JobStatus.IN_PROGRESS: "in progress", JobStatus.COMPLETED: "completed",
                JobStatus.FAILED: "failed", JobStatus.CANCELLED: "cancelled", JobStatus.INTERRUPTED: "pending"}
 MEDIA_TYPES = {"json": "application/json", "srt": "application/x-subrip", "vtt": "text/vtt",
@@ -112,7 +112,8 @@ def create_app(engine, settings, *, port: int, host: str = "127.0.0.1", token: s
 
     @app.post(PREFIX + "/upload", status_code=200)
     async def upload(request: Request, language: str | None = None, persist: bool = False,
-                     speakers: int | None = None, max_speakers: int | None = None, model: str | None = None):
+                     speakers: int | None = None, max_speakers: int | None = None, model: str | None = None,
+                     channels: str | None = None):
         """Upload a recording (multipart field `audio`); its job at once, or the finished
         job when the same recording with the same settings was done before."""
         from starlette.requests import ClientDisconnect
@@ -129,7 +130,8 @@ def create_app(engine, settings, *, port: int, host: str = "127.0.0.1", token: s
             target = uploads.new_file(persist)
             try:
                 fields = await _receive(request, kind, target, int(max_upload_mb * 1024 * 1024), room)
-                options = {"language": language, "speakers": speakers, "max_speakers": max_speakers, "model": model}
+                options = {"language": language, "speakers": speakers, "max_speakers": max_speakers, "model": model,
+                           "channels": channels}
                 options.update({k: v for k, v in fields.items() if k in options and v})
                 try:
                     job_settings = _settings_for(current, options)
@@ -366,6 +368,8 @@ def _settings_for(base, options: dict):
         changes["model"] = str(options["model"]).strip()
         if changes["model"] not in models.SIZES:  # a name, never a folder of this computer
             raise UserError(f"Unknown model: use one of {', '.join(models.SIZES)} (one already on this computer).")
+    if options.get("channels"):
+        changes["channels"] = str(options["channels"]).strip().lower()[:10]  # validated() names the choices
     for name, field in (("speakers", "num_speakers"), ("max_speakers", "max_speakers")):
         if options.get(name) not in (None, ""):
             try:

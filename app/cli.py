@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     count = tr.add_mutually_exclusive_group()
     count.add_argument("--speakers", type=int, metavar="N", help="exactly N speakers")
     count.add_argument("--max-speakers", type=int, metavar="N", help="at most N speakers")
+    tr.add_argument("--channels", choices=("auto", "mix", "split"),
+                    help="a stereo call: hear each channel on its own (split), mix them (mix), or let the audio "
+                         "decide (auto, the default unless Preferences say otherwise)")
     tr.add_argument("--format", choices=tuple(FORMATS), default="json")
     tr.add_argument("-o", "--output", type=Path, metavar="PATH", help="output file, or folder for several inputs")
     tr.add_argument("--no-cache", action="store_true", help="transcribe again even if a stored result exists")
@@ -108,6 +111,7 @@ def _transcribe(args) -> int:
             device=args.device,
             num_speakers=args.speakers,
             max_speakers=args.max_speakers,
+            channels=args.channels,
             redis_url=args.redis,
             process_on="workers" if args.redis else None,
         )

@@ -19,10 +19,11 @@ def make() -> Transcript:
 def test_json_is_the_documented_contract_and_round_trips():
     data = json.loads(exports.to_json(make()))
     assert data["source"] == {"path": "/recordings/consulta uno.m4a", "sha256": "ab" * 32, "duration": 3700.0}
-    assert data["speakers"][0] == {"id": "SPEAKER_00", "name": "Doctora", "talk_time": 1.5, "voice": None}
+    assert data["speakers"][0] == {"id": "SPEAKER_00", "name": "Doctora", "talk_time": 1.5, "voice": None,
+                                   "channel": None}
     assert set(data["segments"][0]) == {"start", "end", "speaker", "text", "words"}
     assert set(data["segments"][0]["words"][0]) == {"start", "end", "word", "probability"}
-    assert {"language", "model", "device", "timings", "schema_version"} <= set(data)
+    assert {"language", "model", "device", "timings", "schema_version", "channels"} <= set(data)
     assert Transcript.from_dict(data) == make()
     assert "¿qué tal?" in exports.to_json(make())  # readable, not \\u-escaped
 

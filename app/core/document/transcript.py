@@ -31,6 +31,7 @@ class Speaker:
     talk_time: float
     # the known voice it was named after: {"name", "similarity"} (voices.py), else None
     voice: dict | None = None
+    channel: int | None = None  # the channel it was heard on, when a call was heard a channel a side
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class Transcript:
     segments: tuple[Segment, ...]
     timings: dict = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    # how the channels were heard (channels.Layout.to_dict()): {"heard": "mono"|"mixed"|"split", ...}
+    channels: dict = field(default_factory=dict)
 
     def speaker_names(self) -> dict[str, str]:
         return {s.id: s.name for s in self.speakers}
@@ -87,6 +90,7 @@ class Transcript:
             ),
             timings=dict(data.get("timings", {})),
             warnings=tuple(data.get("warnings", ())),
+            channels=dict(data.get("channels") or {}),
         )
 
 

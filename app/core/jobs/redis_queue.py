@@ -180,10 +180,16 @@ class RemoteWorker:
         from app.core.audio_in import decode as audio
         from app.core.jobs.spec import settings_from_dict
 
+        from app.core.audio_in import channels
+
         settings = settings_from_dict(job.settings)
-        decoded = audio.decode(job.path, max_seconds=settings.max_hours * 3600)
-        upload_audio(self.client, job.cache_key, decoded.samples)
+        decoded = audio.decode(job.path, max_seconds=settings.max_hours * 3600, keep_channels=settings.channels != "mix")
+        heard = list(decoded.channels) if channels.decide(list(decoded.channels), settings.channels).heard == "split" else []
+        # a call heard a side at a time goes as its channels one after the other, anything else as the mix
+        upload_audio(self.client, job.cache_key, np.concatenate(heard) if heard else decoded.samples)
         self._samples = len(decoded.samples)
+        self._channels = max(1, len(heard))
+        self._file_channels = decoded.channel_count
         self._job = job
         self._done = dict(job.done_chunks)
         self._parts = dict(job.parts)
@@ -236,17 +242,17 @@ class RemoteWorker:
     def _enqueue(self) -> None:
         from pathlib import Path
 
-        from app.core.jobs.spec import _RESULT_SETTINGS
+        from app.core.jobs.spec import JOB_SETTINGS
 
         self._token = uuid.uuid4().hex
         # What the worker needs and no more: the file's name, the settings that change the
         # result, and what is done so far (never the folder, the data folder, roles, Ollama,
         # or the file's hash: receive puts the path and hash back into the result).
-        settings = {name: self._job.settings.get(name) for name in _RESULT_SETTINGS if name in self._job.settings}
+        settings = {name: self._job.settings.get(name) for name in JOB_SETTINGS if name in self._job.settings}
         job = RunJob(self._job.job_id, Path(self._job.path).name, settings, self._job.cache_key, "", self._done,
                      self._job.diarization, self._parts)
         payload = {"protocol": PROTOCOL, "job": to_json(job), "samples": self._samples, "token": self._token,
-                   "warnings": self._warnings}
+                   "warnings": self._warnings, "channels": self._channels, "file_channels": self._file_channels}
         self.queue.enqueue(JOB, payload, job_id=f"ds-{self._token}", description="Diarization Studio job",
                            job_timeout=JOB_TIMEOUT_SEC, result_ttl=KEEP_SEC, failure_ttl=KEEP_SEC)
         self._enqueued_at = time.monotonic()

@@ -22,6 +22,7 @@ from rq import SimpleWorker
 from rq.exceptions import DeserializationError
 from rq.job import Job
 
+from app.core.audio_in.decode import MAX_CHANNELS, MAX_SPLIT
 from app.core.jobs import redis_queue as q
 from app.core.common.errors import UserError
 
@@ -126,7 +127,14 @@ def _read(payload) -> tuple:
             or not isinstance(samples, int) or isinstance(samples, bool) or not isinstance(job.settings, dict)):
         raise JobRefused("refused: not a Diarization Studio job")
     warnings = tuple(str(w) for w in payload.get("warnings") or ())
-    return job, token, samples, warnings
+    channels, in_file = payload.get("channels", 1), payload.get("file_channels", 1)
+    if not (_count(channels, MAX_SPLIT) and _count(in_file, MAX_CHANNELS) and channels <= max(in_file, 1)):
+        raise JobRefused(f"refused: a job's audio has 1 to {MAX_SPLIT} channels")
+    return job, token, samples, warnings, channels, in_file
+
+
+def _count(value, most: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= most
 
 
 def run(payload: dict) -> str:
@@ -141,10 +149,10 @@ def run(payload: dict) -> str:
     from app.core.jobs.messages import Progress, to_json
 
     global _resources
-    job, token, samples, warnings = _read(payload)
+    job, token, samples, warnings, channels, in_file = _read(payload)
     mine = settings_module.load()  # this machine's device, threads, data folder and longest recording
     try:  # the app's settings that change the result; everything else is this machine's
-        settings = replace(mine, **{name: job.settings[name] for name in jobs._RESULT_SETTINGS
+        settings = replace(mine, **{name: job.settings[name] for name in jobs.JOB_SETTINGS
                                     if name in job.settings and name not in ("device", "compute_type")}).validated()
     except TypeError:
         raise JobRefused("refused: the job's settings are not settings") from None
@@ -204,14 +212,21 @@ def run(payload: dict) -> str:
     client.set(alive_key, b"1", ex=q.ALIVE_SEC)
     threading.Thread(target=beat, daemon=True, name="heartbeat").start()
     try:
-        pcm = q.download_audio(client, job.cache_key, samples, int(settings.max_hours * 3600 * q.SAMPLE_RATE))
+        longest = int(settings.max_hours * 3600 * q.SAMPLE_RATE)
+        pcm = q.download_audio(client, job.cache_key, samples * channels, longest * channels)
         from app.core import pipeline
         from app.core.jobs import local_worker as worker
+        import numpy as np
+
         from app.core.audio_in.decode import Audio
+
+        # a call sent a side at a time: its channels, one after the other (the pipeline decides again)
+        apart = tuple(pcm.reshape(channels, samples)) if channels > 1 else ()
+        audio = Audio(np.mean(pcm.reshape(channels, samples), axis=0) if apart else pcm, warnings, apart, in_file)
 
         if _resources is None:
             _resources = pipeline.Resources()
-        worker.run_job(job, send, _resources, settings=settings, decoded=Audio(pcm, warnings), cancel=cancelled)
+        worker.run_job(job, send, _resources, settings=settings, decoded=audio, cancel=cancelled)
     finally:
         stop.set()
         client.delete(alive_key)

@@ -18,6 +18,9 @@ PIPELINE_VERSION = 2
 
 # Settings that change the transcript. Chunk workers, threads and the data folder do not.
 _RESULT_SETTINGS = ("model", "language", "device", "compute_type", "chunk_sec", "num_speakers", "max_speakers")
+# What a remote worker is told: those, and how a stereo call's channels are heard (in the
+# cache key only when not "auto", see cache_key).
+JOB_SETTINGS = _RESULT_SETTINGS + ("channels",)
 
 
 def settings_to_dict(settings: Settings) -> dict:
@@ -40,6 +43,8 @@ def settings_from_dict(data: dict) -> Settings:
 def cache_key(sha256: str, settings: Settings, device_label: str = "") -> str:
     """Content hash plus everything that changes the result: renaming the file changes nothing."""
     parts = {name: getattr(settings, name) for name in _RESULT_SETTINGS}
+    if settings.channels != "auto":  # auto is left out: results stored before the choice existed keep their key
+        parts["channels"] = settings.channels
     parts.update(sha256=sha256, pipeline=PIPELINE_VERSION, resolved_device=device_label)
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 

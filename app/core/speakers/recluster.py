@@ -43,6 +43,10 @@ def unpack(data: bytes) -> tuple[np.ndarray, np.ndarray]:
 
 def speakers_again(transcript: Transcript, windows: bytes, count: int) -> Transcript:
     """`transcript` (its words as they are) with exactly `count` speakers."""
+    if transcript.channels.get("heard") == "split":
+        raise UserError("This call was heard a channel at a time, and each side's speakers come from its own "
+                        "channel: to group the voices again across both, transcribe it again with the channels "
+                        "mixed (Preferences, Stereo channels).")
     if not windows:
         raise UserError("This transcript has no stored voices to regroup (it was made before they were kept, "
                         "or resumed after a crash): transcribe it again.")
