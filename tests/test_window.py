@@ -101,10 +101,30 @@ def test_preferences_are_saved_and_the_environment_still_wins(window, qtbot, mon
     dialog.language.setCurrentIndex(dialog.language.findData("es"))
     dialog.speaker_mode.setCurrentIndex(2)
     dialog.speaker_count.setValue(3)
+    dialog.channels.setCurrentIndex(dialog.channels.findData("split"))
     saved = dialog.save()
     assert (saved.model, saved.language, saved.max_speakers, saved.compute_type) == ("tiny", "es", 3, "float32")
+    assert saved.channels == "split"
     stored = json.loads(current.preferences_file.read_text())
-    assert stored["model"] == "tiny" and "compute_type" not in stored
+    assert stored["model"] == "tiny" and "compute_type" not in stored and stored["channels"] == "split"
+
+
+def test_the_transcript_says_how_a_stereo_call_was_heard(window):
+    from dataclasses import replace
+
+    from tests.builders import said, transcript
+
+    call = transcript(said("SPEAKER_00", (0.5, 1.0, "Hola")), said("SPEAKER_01", (0.8, 1.5, "Buenas")),
+                      channels={"heard": "split", "channels": 2, "reason": "each channel carries its own speakers"})
+    call = replace(call, speakers=tuple(replace(s, channel=i) for i, s in enumerate(call.speakers)))
+    window.panel.show_transcript(call)
+    assert window.panel.title.text().endswith("each channel heard on its own")
+    assert window.panel.title.toolTip() == "each channel carries its own speakers"
+    assert window.panel.speakers.item(1, 0).toolTip() == "Heard on the right channel"
+    window.panel.show_transcript(replace(call, channels={"heard": "mixed", "channels": 2, "reason": "the same voices"}))
+    assert window.panel.title.text().endswith("2 channels mixed")
+    window.panel.show_transcript(replace(call, channels={}))  # stored before channels were told
+    assert "channel" not in window.panel.title.text()
 
 
 def test_jobs_from_the_store_are_there_after_a_restart(qtbot, tmp_path, settings):
