@@ -12,7 +12,8 @@ CORE = APP / "core"
 # What a front end may import from the core: the door, and plain values and helpers that
 # neither touch the history nor run a stage of the pipeline.
 DOOR = {"engine", "engine_search", "settings", "common.errors", "common.files", "common.devices", "jobs.status",
-        "document.transcript", "document.exports", "document.text", "document.edits", "whisper.models",
+        "document.transcript", "document.exports", "document.text", "document.edits", "document.turns",
+        "document.review", "document.documents", "whisper.models",
         "whisper.languages", "audio_in.media", "llm.hosts"}
 # names that give a front end the history or a worker without the engine
 REACH_INS = {"store", "_store", "_jobs", "Store"}

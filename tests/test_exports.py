@@ -49,7 +49,8 @@ def test_vtt_uses_voice_tags_and_escapes():
 
 
 def test_txt_and_rttm():
-    assert exports.to_txt(make()).splitlines() == ["[00:00:00] Doctora: Hola, ¿qué tal?", "[01:01:01] Speaker 2: Bien <gracias> & tú"]
+    assert exports.to_txt(make()).splitlines() == ["[00:00:00] Doctora: Hola, ¿qué tal?", "",
+                                                   "[01:01:01] Speaker 2: Bien <gracias> & tú"]
     assert exports.to_rttm(make()).splitlines() == [
         "SPEAKER consulta_uno 1 0.500 1.500 <NA> <NA> Doctora <NA> <NA>",
         "SPEAKER consulta_uno 1 3661.250 0.750 <NA> <NA> Speaker_2 <NA> <NA>",

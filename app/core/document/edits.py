@@ -84,6 +84,61 @@ def edit_text(t: Transcript, index: int, text: str) -> Transcript:
     return _tidy(_replace_segment(t, index, [_piece(tuple(words), seg.speaker)]))
 
 
+def edit_paragraph(t: Transcript, indices: tuple[int, ...] | list[int], text: str) -> Transcript:
+    """Consecutive segments `indices` (a paragraph of the reading view) say `text`, as
+    edit_text does for one segment: unchanged words keep their timings and their
+    segment; a changed or new word takes the time, and the segment, of what it replaces."""
+    indices = sorted(indices)
+    if not indices or indices != list(range(indices[0], indices[-1] + 1)):
+        raise UserError("A paragraph is a run of consecutive segments.")
+    segs = [_segment(t, i) for i in indices]
+    old: list[tuple[int, Word]] = []
+    for i, seg in zip(indices, segs):
+        old += [(i, w) for w in seg.words] or [(i, Word(seg.start, seg.end, " " + w, 1.0)) for w in seg.text.split()]
+    new = text.split()
+    kept: list[tuple[int, Word]] = []
+    matcher = difflib.SequenceMatcher(a=[w.word.strip() for _, w in old], b=new, autojunk=False)
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
+        if op == "equal":
+            kept += old[a0:a1]
+            continue
+        if b0 == b1:  # deleted
+            continue
+        if a0 < a1:  # replaced: the span (and segment) of the words they replace
+            owner, start, end = old[a0][0], old[a0][1].start, old[a1 - 1][1].end
+        else:  # inserted: the pause between the neighbours, in the segment of the word before
+            owner = old[a0 - 1][0] if a0 > 0 else indices[0]
+            start = old[a0 - 1][1].end if a0 > 0 else segs[0].start
+            end = max(start, old[a0][1].start if a0 < len(old) else segs[-1].end)
+        step = (end - start) / (b1 - b0)
+        kept += [(owner, Word(round(start + k * step, 3), round(start + (k + 1) * step, 3), " " + new[b0 + k], 1.0))
+                 for k in range(b1 - b0)]
+    pieces = [_piece(tuple(w for owner, w in kept if owner == i), seg.speaker) for i, seg in zip(indices, segs)]
+    segments = t.segments[: indices[0]] + tuple(p for p in pieces if p) + t.segments[indices[-1] + 1 :]
+    return _tidy(replace(t, segments=segments))
+
+
+def replace_all(t: Transcript, find: str, replacement: str, whole_words: bool = True,
+                match_case: bool = False) -> tuple[Transcript, int]:
+    """`find` replaced by `replacement` in every segment (a name misheard everywhere), as
+    edit_text would; how many places changed."""
+    import re
+
+    if not find.strip():
+        raise UserError("Type what to find.")
+    pattern = re.escape(find.strip())
+    if whole_words:
+        pattern = rf"(?<!\w){pattern}(?!\w)"
+    regex = re.compile(pattern, 0 if match_case else re.IGNORECASE)
+    count = 0
+    for index, seg in enumerate(t.segments):
+        changed, n = regex.subn(lambda _m: replacement, seg.text)
+        if n:
+            count += n
+            t = edit_text(t, index, changed) if changed.split() else t
+    return t, count
+
+
 # helpers
 
 

@@ -1,4 +1,7 @@
-"""Exports: pure functions of a Transcript to text in JSON, SRT, WebVTT, plain text and RTTM."""
+"""Exports: pure functions of a Transcript in JSON, SRT, WebVTT, plain text, RTTM,
+Markdown, Word and HTML (documents.py; the PDF is printed from the HTML outside the core).
+Plain text and the documents are written turn by turn (turns.py); subtitles and RTTM
+segment by segment."""
 
 from __future__ import annotations
 
@@ -87,9 +90,16 @@ def to_vtt(t: Transcript) -> str:
 
 
 def to_txt(t: Transcript) -> str:
+    """A turn a block: its start and speaker, then its paragraphs, a blank line between turns."""
+    from app.core.document.turns import text_of, turns
+
     names = _names(t)
-    lines = [f"[{_clock(s.start, '.')[:8]}] {_name(names, s.speaker)}: {cue_text(s.text)}" for s in t.segments]
-    return "\n".join(lines) + ("\n" if lines else "")
+    blocks = []
+    for turn in turns(t):
+        lines = [cue_text(text_of(t, p)) for p in turn.paragraphs]
+        lines[0] = f"[{_clock(turn.start, '.')[:8]}] {_name(names, turn.speaker)}: {lines[0]}"
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + ("\n" if blocks else "")
 
 
 def _rttm_token(text: str) -> str:
@@ -109,15 +119,32 @@ def to_rttm(t: Transcript) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def render(fmt: str, t: Transcript, with_folder: bool = False) -> str:
-    """The transcript in `fmt`; without the recording's folder (which often names a
-    client or a patient) unless asked for."""
+def render(fmt: str, t: Transcript, with_folder: bool = False, stamps: str = "turn", made: float | None = None,
+           printer=None) -> str | bytes:
+    """The transcript in `fmt` (bytes for docx and pdf); without the recording's folder
+    (which often names a client or a patient) unless asked for. `stamps` and `made` (when
+    the transcript was made) shape the documents (documents.py); a PDF is printed from the
+    HTML by `printer(html) -> bytes`, which a front end brings (the core never imports Qt)."""
     if not with_folder:
         from dataclasses import replace
         from pathlib import PurePath
 
         t = replace(t, source=replace(t.source, path=PurePath(t.source.path).name))
-    return FORMATS[fmt](t)
+    if fmt not in DOCUMENTS and fmt != PRINTED:
+        return FORMATS[fmt](t)
+    import datetime
+
+    from app.core.common.errors import UserError
+    from app.core.document import documents
+
+    if stamps not in documents.STAMPS:
+        raise UserError(f"Time stamps are given per {', '.join(documents.STAMPS)}, not '{stamps}'.")
+    when = datetime.datetime.fromtimestamp(made).strftime("%Y-%m-%d %H:%M") if made else ""
+    if fmt == PRINTED:
+        if printer is None:
+            raise UserError("A PDF is printed by the window, the command line or the API.")
+        return printer(documents.to_html(t, stamps, when))
+    return getattr(documents, DOCUMENTS[fmt])(t, stamps, when)
 
 
 FORMATS: dict[str, Callable[[Transcript], str]] = {
@@ -127,3 +154,8 @@ FORMATS: dict[str, Callable[[Transcript], str]] = {
     "txt": to_txt,
     "rttm": to_rttm,
 }
+# The documents: rendered by documents.py (Word's library loads only for Word).
+DOCUMENTS = {"md": "to_markdown", "docx": "to_docx", "html": "to_html"}
+PRINTED = "pdf"  # printed from the HTML by a front end (app/printing.py): Qt stays out of the core
+ALL = (*FORMATS, *DOCUMENTS, PRINTED)
+BINARY = ("docx", "pdf")
