@@ -29,7 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from app.core.common.errors import UserError
-from app.core.document.exports import FORMATS
+from app.core.document.exports import ALL as FORMATS
 from app.core.jobs.status import EventKind, JobStatus
 
 PREFIX = "/api/diarization"
@@ -37,7 +37,10 @@ FIELDS = ("language", "speakers", "max_speakers", "model", "channels")  # small 
 STATUS_TEXT = {JobStatus.PENDING: "pending", JobStatus.IN_PROGRESS: "in progress", JobStatus.COMPLETED: "completed",
                JobStatus.FAILED: "failed", JobStatus.CANCELLED: "cancelled", JobStatus.INTERRUPTED: "pending"}
 MEDIA_TYPES = {"json": "application/json", "srt": "application/x-subrip", "vtt": "text/vtt",
-               "txt": "text/plain; charset=utf-8", "rttm": "text/plain; charset=utf-8"}
+               "txt": "text/plain; charset=utf-8", "rttm": "text/plain; charset=utf-8",
+               "md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
+               "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+               "pdf": "application/pdf"}
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 PUBLIC_PATHS = ("/docs", "/docs/oauth2-redirect", "/openapi.json")  # the API's description: no token needed
 WAITING = (JobStatus.PENDING, JobStatus.IN_PROGRESS, JobStatus.INTERRUPTED)
@@ -180,17 +183,22 @@ def create_app(engine, settings, *, port: int, host: str = "127.0.0.1", token: s
         return _job_json(engine.job(job.id) or job)
 
     @app.get(PREFIX + "/result/{job_id}")
-    async def result(job_id: str, format: str = Query("json", pattern="^(" + "|".join(FORMATS) + ")$")):
+    async def result(job_id: str, format: str = Query("json", pattern="^(" + "|".join(FORMATS) + ")$"),
+                     stamps: str = Query("turn", pattern="^(turn|paragraph|none)$")):
         job = _job(job_id)
         if job.status != JobStatus.COMPLETED:
             raise HTTPException(409, f"Job {job_id} is {STATUS_TEXT.get(job.status, job.status)}; "
                                      "it has no result yet.")
         with_folder = not settings().exports_without_folder
         revision = engine.shown_revision(job)
-        body = rendered.get(job.id, format, with_folder, revision)
+        body = rendered.get(job.id, (format, stamps), with_folder, revision)
         if body is None:
-            text = engine.render(job.id, format, with_folder=with_folder)
-            body = rendered.put(job.id, format, with_folder, revision, text.encode("utf-8"))
+            from app.printing import print_html
+
+            text = await _off_loop(lambda: engine.render(job.id, format, with_folder=with_folder, stamps=stamps,
+                                                         printer=print_html if format == "pdf" else None))
+            body = rendered.put(job.id, (format, stamps), with_folder, revision,
+                                text if isinstance(text, bytes) else text.encode("utf-8"))
         return Response(body, media_type=MEDIA_TYPES[format])
 
     def _job(job_id: str):
@@ -334,13 +342,13 @@ class _Rendered:
     MOST = 256
 
     def __init__(self):
-        self._entries: dict[tuple[int, str, bool], tuple[int, bytes]] = {}
+        self._entries: dict[tuple[int, tuple[str, str], bool], tuple[int, bytes]] = {}
 
-    def get(self, job_id: int, fmt: str, with_folder: bool, revision: int) -> bytes | None:
+    def get(self, job_id: int, fmt: tuple[str, str], with_folder: bool, revision: int) -> bytes | None:
         found = self._entries.get((job_id, fmt, with_folder))
         return found[1] if found and found[0] == revision else None
 
-    def put(self, job_id: int, fmt: str, with_folder: bool, revision: int, body: bytes) -> bytes:
+    def put(self, job_id: int, fmt: tuple[str, str], with_folder: bool, revision: int, body: bytes) -> bytes:
         key = (job_id, fmt, with_folder)
         if key not in self._entries and len(self._entries) >= self.MOST:
             self._entries.pop(next(iter(self._entries)))

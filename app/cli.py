@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from app import __version__
-from app.core.document.exports import FORMATS, clock  # plain Python: keeps --help instant
+from app.core.document.exports import ALL as FORMATS, clock  # plain Python: keeps --help instant
 from app.core.document.text import one_line
 
 
@@ -32,7 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--channels", choices=("auto", "mix", "split"),
                     help="a stereo call: hear each channel on its own (split), mix them (mix), or let the audio "
                          "decide (auto, the default unless Preferences say otherwise)")
-    tr.add_argument("--format", choices=tuple(FORMATS), default="json")
+    tr.add_argument("--format", choices=tuple(FORMATS), default="json",
+                    help="json, srt, vtt, txt, rttm, or a document: md, docx, pdf, html")
+    tr.add_argument("--stamps", choices=("turn", "paragraph", "none"), default="turn",
+                    help="in a document (md, docx, pdf, html): a time per turn (default), per paragraph, or none")
     tr.add_argument("-o", "--output", type=Path, metavar="PATH", help="output file, or folder for several inputs")
     tr.add_argument("--no-cache", action="store_true", help="transcribe again even if a stored result exists")
     tr.add_argument("--redis", metavar="URL", help="send the jobs to the workers of this Redis queue (redis://host:6379)")
@@ -47,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="print a stored result")
     show.add_argument("id", type=int)
     show.add_argument("--format", choices=tuple(FORMATS), default="txt")
+    show.add_argument("--stamps", choices=("turn", "paragraph", "none"), default="turn",
+                      help="in a document: a time per turn, per paragraph, or none")
+    show.add_argument("-o", "--output", type=Path, metavar="FILE", help="write it here (needed for docx and pdf "
+                      "unless standard output is a file)")
     vo = commands.add_parser("voices", help="known voices: speakers named in every new recording")
     voice = vo.add_subparsers(dest="action", required=True)
     add = voice.add_parser("add", help="remember a speaker's voice from a transcribed recording")
@@ -175,11 +182,11 @@ def _run_files(engine, settings, args, files, target) -> int:
                   file=sys.stderr)
         for warning in transcript.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        text = engine.render(job.id, args.format, with_folder=not settings.exports_without_folder)
+        text = engine.render(job.id, args.format, with_folder=not settings.exports_without_folder,
+                             stamps=args.stamps, printer=_printer(args.format))
         destination = target[path]
         if destination is None:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            _out(text)
         else:
             _write(destination, text)
             print(f"{path.name} -> {destination}", file=sys.stderr)
@@ -253,8 +260,38 @@ def _show(args) -> int:
     if job.status != "completed":
         print(f"error: job {job.id} ({job.name}) is {job.status}; it has no result. {job.error}".strip(), file=sys.stderr)
         return 1
-    sys.stdout.write(engine.render(job.id, args.format))
+    from app.core.common.errors import UserError
+
+    text = engine.render(job.id, args.format, stamps=args.stamps, printer=_printer(args.format))
+    if args.output is None:
+        _out(text)
+        return 0
+    try:
+        _write(args.output, text)
+    except (OSError, UserError) as exc:
+        print(f"error: could not write {args.output}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{job.name} -> {args.output}", file=sys.stderr)
     return 0
+
+
+def _printer(fmt: str):
+    if fmt != "pdf":
+        return None
+    from app.printing import print_html
+
+    return print_html
+
+
+def _out(text: str | bytes) -> None:
+    """To standard output: bytes as they are (a docx or pdf piped to a file)."""
+    if isinstance(text, bytes):
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text)
+        sys.stdout.buffer.flush()
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
 
 
 def _voices(args) -> int:
@@ -372,7 +409,7 @@ def _same(path: Path) -> str:
     return os.path.normcase(os.path.realpath(path))
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, text: str | bytes) -> None:
     from app.core.common.files import write_atomic
 
     write_atomic(path, text)

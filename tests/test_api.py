@@ -113,6 +113,14 @@ def test_upload_poll_result_then_the_same_recording_from_the_cache(server, sampl
         assert "name" in data["speakers"][0]
         srt = client.get(f"{API}/result/{job['job_id']}", params={"format": "srt"})
         assert srt.status_code == 200 and "-->" in srt.text
+        word = client.get(f"{API}/result/{job['job_id']}", params={"format": "docx", "stamps": "none"})
+        assert word.status_code == 200 and word.content.startswith(b"PK")  # a zip: the .docx
+        assert "wordprocessingml" in word.headers["content-type"]
+        pdf = client.get(f"{API}/result/{job['job_id']}", params={"format": "pdf"})
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        md = client.get(f"{API}/result/{job['job_id']}", params={"format": "md", "stamps": "paragraph"})
+        assert md.status_code == 200 and md.text.startswith("# Transcript")
+        assert client.get(f"{API}/result/{job['job_id']}", params={"format": "md", "stamps": "x"}).status_code == 422
         again = upload(client, sample.wav, params={"language": "en"}, headers={"X-Session-ID": "notes-app"})
         assert again.json()["status"] == "completed"  # from the history, at once
         mine = client.get(f"{API}/jobs", headers={"X-Session-ID": "notes-app"}).json()

@@ -100,3 +100,20 @@ def test_each_format_to_a_file(tmp_path, sample, data_dir):
     assert done.returncode == 0, done.stderr
     first_cue = srt.read_text().split("\n\n")[0].splitlines()
     assert first_cue[0] == "1" and " --> " in first_cue[1] and first_cue[2].startswith("Speaker ")
+
+
+@pytest.mark.models
+def test_a_stored_result_comes_out_as_word_markdown_and_pdf(tmp_path, sample, data_dir):
+    import docx
+
+    data = tmp_path / "data"
+    done = cli("transcribe", sample.wav, "--format", "md", "--stamps", "paragraph", data_dir=data)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("# Transcript") and "## Speakers" in done.stdout
+    word = cli("show", "1", "--format", "docx", "-o", tmp_path / "out" / "t.docx", data_dir=data)
+    assert word.returncode == 0, word.stderr
+    paragraphs = [p.text for p in docx.Document(str(tmp_path / "out" / "t.docx")).paragraphs]
+    assert "Recording: " + sample.wav.name in paragraphs and any(p.startswith("Speaker 1 (0:") for p in paragraphs)
+    pdf = cli("show", "1", "--format", "pdf", "-o", tmp_path / "t.pdf", data_dir=data)
+    assert pdf.returncode == 0, pdf.stderr
+    assert (tmp_path / "t.pdf").read_bytes().startswith(b"%PDF")

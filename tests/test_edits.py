@@ -154,3 +154,53 @@ def test_speakers_found_again_with_any_count_keep_the_words_and_the_names(sample
     assert kept >= 0.8 * len(words)  # two voices again: the same people, under the same ids (so the same names)
     with pytest.raises(UserError):
         recluster.speakers_again(edited, b"", 2)
+
+
+def test_the_reading_view_shows_turns_plays_a_clicked_word_and_takes_typed_corrections(qtbot, tmp_path, window_over):
+    import numpy as np
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtGui import QTextCursor
+
+    from tests import media
+
+    store = Store(tmp_path / "history.db")
+    wav = media.write_wav(tmp_path / "a.wav", np.zeros(16000 * 6))
+    conversation = transcript(said("SPEAKER_00", (0.0, 0.5, "Buenos"), (0.5, 1.0, "días,"), (1.2, 1.6, "doctora.")),
+                              said("SPEAKER_00", (1.7, 2.0, "Vengo"), (2.0, 2.3, "por"), (2.3, 2.6, "Rosío.")),
+                              said("SPEAKER_01", (3.0, 3.4, "Pase,"), (3.5, 4.0, "Rosío.", 0.3)), duration=20.0)
+    finished_job(store, conversation, path=str(wav))
+    win = window_over(store)
+    panel, view = win.panel, win.panel.reading
+    qtbot.waitUntil(lambda: panel.transcript is not None and not view.building(), timeout=10_000)
+    blocks = view.toPlainText().split("\n")
+    assert blocks == ["Speaker 1  0:00", "Buenos días, doctora. Vengo por Rosío.", "Speaker 2  0:03", "Pase, Rosío."]
+    # a click on "Vengo" plays from it
+    played = []
+    view.playAt.connect(played.append)
+    cursor = view.document().find("Vengo")
+    rect = view.cursorRect(QTextCursor(view.document().findBlock(cursor.selectionStart())))
+    view.setTextCursor(cursor)
+    at = view.cursorRect().center() + QPoint(-2, 0)
+    qtbot.mouseClick(view.viewport(), Qt.LeftButton, pos=at)
+    assert played == [1700] and rect.isValid()
+    # the unsure word is marked quietly
+    marked = view.document().find("Rosío.", view.document().find("Pase,"))
+    assert marked.charFormat().underlineStyle() != 0
+    # typing in the paragraph corrects the words, saved at once and searchable
+    cursor = view.document().find("doctora.")
+    cursor.insertText("doctora García.")
+    view.commit()
+    qtbot.waitUntil(lambda: panel.transcript.segments[0].text == "Buenos días, doctora García.", timeout=10_000)
+    assert store.has_edits("k")
+    assert [w.start for w in panel.transcript.segments[1].words] == [1.7, 2.0, 2.3]  # words not touched keep their times
+    assert [h.segment for h in store.search("garcía")] == [0]  # searchable at once
+    win.undo_action.trigger()
+    qtbot.waitUntil(lambda: panel.transcript.segments[0].text == "Buenos días, doctora.", timeout=10_000)
+    # a name misheard everywhere, replaced in one step
+    win.editor.replace_all("Rosío", "Rocío")
+    qtbot.waitUntil(lambda: "Rosío" not in view.toPlainText(), timeout=10_000)
+    assert view.toPlainText().count("Rocío") == 2
+    # the review list shows the doubtful places and plays one
+    win.review_dock.show()
+    assert win.review.list.count() >= 1
+    win.review.list.setCurrentRow(0)

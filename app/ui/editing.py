@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import QInputDialog, QMenu
 
+from app.core.common.errors import UserError
 from app.core.document import edits
 from app.ui.engine_bridge import _Task
 
@@ -58,6 +59,8 @@ class Editor(QObject):
         self.panel.segments.setContextMenuPolicy(Qt.CustomContextMenu)
         self.panel.segments.customContextMenuRequested.connect(self._segment_menu)
         self.panel.extra_speaker_actions = self._speaker_actions
+        self.panel.paragraphEdited.connect(
+            lambda indices, text: self.edit("Edit text", lambda t: edits.edit_paragraph(t, indices, text)))
         self._computed.connect(self._push)
 
     # the shown job
@@ -242,6 +245,43 @@ class Editor(QObject):
         if ok:
             target = None if who == "New Speaker" else t.speakers[names.index(who)].id
             self.edit("Move words", lambda t: edits.move_words(t, row, start, end, target))
+
+    def ask_replace(self) -> None:
+        """Find and replace across the transcript on show, one undoable step."""
+        from PySide6.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit
+
+        if self.panel.transcript is None:
+            return
+        dialog = QDialog(self.panel)
+        dialog.setWindowTitle("Replace in transcript")
+        find, replacement = QLineEdit(self.panel.search.text()), QLineEdit()
+        whole, case = QCheckBox("Whole words"), QCheckBox("Match case")
+        whole.setChecked(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Ok).setText("Replace All")
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        form = QFormLayout(dialog)
+        form.addRow("Find:", find)
+        form.addRow("Replace with:", replacement)
+        form.addRow("", whole)
+        form.addRow("", case)
+        form.addRow(buttons)
+        if dialog.exec():
+            self.replace_all(find.text(), replacement.text(), whole.isChecked(), case.isChecked())
+
+    def replace_all(self, find: str, replacement: str, whole_words: bool = True, match_case: bool = False) -> None:
+        counted = [0]
+
+        def change(t):
+            fixed, counted[0] = edits.replace_all(t, find, replacement, whole_words, match_case)
+            if not counted[0]:
+                raise UserError(f"“{find}” is not in this transcript.")
+            return fixed
+
+        self.edit(f"Replace “{find}”", change)
+        if counted[0]:
+            self.window.statusBar().showMessage(f"Replaced {counted[0]} time(s).", 5000)
 
     def ask_text(self, row: int) -> None:
         text, ok = QInputDialog.getMultiLineText(self.panel, "Edit text", "Text:", self.panel.transcript.segments[row].text)

@@ -169,11 +169,13 @@ class EngineBridge(QObject):
         self.submit(lambda: self._quietly(self.rolesFound.emit, job_id, self.engine.roles.to_accept(job_id),
                                           self.engine.roles.suggested(job_id)))
 
-    def export(self, job_id: int, fmt: str, path) -> None:
+    def export(self, job_id: int, fmt: str, path, stamps: str = "turn") -> None:
         """The job's transcript written to `path`; `exported` says how it went."""
+        from app.printing import print_html
+
         def write() -> None:
             try:
-                self.engine.export(job_id, fmt, path)
+                self.engine.export(job_id, fmt, path, stamps=stamps, printer=print_html if fmt == "pdf" else None)
                 problem = ""
             except UserError as exc:
                 problem = str(exc)

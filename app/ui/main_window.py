@@ -7,7 +7,8 @@ from pathlib import Path
 from PySide6.QtCore import QModelIndex, QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMainWindow, QMenu, QPushButton, QSplitter,
+    QAbstractItemView, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMainWindow, QMenu, QPushButton,
+    QSplitter,
     QStyledItemDelegate, QStyle, QStyleOptionProgressBar, QApplication, QTableView, QVBoxLayout, QWidget,
 )
 
@@ -17,11 +18,12 @@ from app.core.settings import Settings
 from app.ui.drop_zone import DropZone
 from app.ui.engine_bridge import EngineBridge
 from app.ui.job_model import PROGRESS_COLUMN, JobTableModel
+from app.ui.review_list import ReviewList
 from app.ui.transcript_panel import TranscriptPanel
 
 PLAY_SHORTCUT = "Ctrl+Shift+Space"  # Cmd+Shift+Space on a Mac
-EXPORTS = (("JSON", "json"), ("SRT subtitles", "srt"), ("WebVTT subtitles", "vtt"), ("Plain text", "txt"),
-           ("RTTM", "rttm"))
+EXPORTS = (("Word document", "docx"), ("PDF", "pdf"), ("Markdown", "md"), ("Plain text", "txt"),
+           ("SRT subtitles", "srt"), ("WebVTT subtitles", "vtt"), ("JSON", "json"), ("RTTM", "rttm"))
 
 
 class ProgressDelegate(QStyledItemDelegate):
@@ -120,6 +122,15 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
+        self.review = ReviewList()
+        self.review.chosen.connect(self._review_chosen)
+        self.review_dock = QDockWidget("Review", self)
+        self.review_dock.setObjectName("review")
+        self.review_dock.setWidget(self.review)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.review_dock)
+        self.review_dock.hide()  # opened from the transcript's Review button (or View menu)
+        self.panel.review_button.toggled.connect(self.review_dock.setVisible)
+        self.review_dock.visibilityChanged.connect(self.panel.review_button.setChecked)
         self._menus()
         self.status_label = QLabel(f"Model: {settings.model} · Device: {device_label or settings.device + ' (looking…)'}")
         bridge.deviceFound.connect(self._device_found)
@@ -178,6 +189,9 @@ class MainWindow(QMainWindow):
         find = QAction("&Find in Transcript", self, shortcut=QKeySequence.Find,
                        triggered=lambda: self.panel.search.setFocus())
         edit_menu.addAction(find)
+        edit_menu.addAction(QAction("&Replace in Transcript…", self, shortcut=QKeySequence.Replace,
+                                    triggered=self.editor.ask_replace))
+        edit_menu.addAction(QAction("&Copy Transcript as Text", self, triggered=self.copy_transcript))
         edit_menu.addSeparator()
         edit_menu.addAction(QAction("Known &Voices…", self, triggered=self.open_voices))
         edit_menu.addAction(QAction("&Apply Known Voices to All Transcripts", self,
@@ -186,6 +200,8 @@ class MainWindow(QMainWindow):
         # transcript has the focus (transcript_panel).
         play = QAction("&Play / Pause", self, shortcut=QKeySequence(PLAY_SHORTCUT), triggered=self.panel.toggle_play)
         self.menuBar().addMenu("&Playback").addAction(play)
+        view = self.menuBar().addMenu("&View")
+        view.addAction(self.review_dock.toggleViewAction())
 
     def _device_found(self, label: str, problem: str) -> None:
         self.status_label.setText(f"Model: {self.settings.model} · Device: {label}")
@@ -324,6 +340,7 @@ class MainWindow(QMainWindow):
             self.editor.show_job(None)
             if self.panel.transcript is not None:  # progress events come often: clear once
                 self.panel.show_transcript(None)
+                self.review.show_transcript(None)
             self.panel.title.setText(job.error if job and job.status == JobStatus.FAILED else self.panel.EMPTY_TITLE)
 
     def _result_loaded(self, job_id: int, transcript, suggested) -> None:
@@ -331,6 +348,7 @@ class MainWindow(QMainWindow):
         if job is None or job.id != job_id or transcript is None:
             return  # the selection moved on meanwhile
         self.panel.show_transcript(transcript, job.path)
+        self.review.show_transcript(transcript)
         self.panel.show_roles(suggested, job.note)
         self.editor.show_job(job.id)
         if self._reveal and self._reveal[0] == job_id:
@@ -412,7 +430,27 @@ class MainWindow(QMainWindow):
         if job is None:
             self.show_problem("Nothing was exported: select a finished job first.")
             return
-        self.bridge.export(job.id, fmt, path)
+        self.bridge.export(job.id, fmt, path, str(self.prefs.value("stamps", "turn")))
+
+    def _review_chosen(self, ms: int, segment: int) -> None:
+        if segment >= 0:
+            self.panel.reveal(segment)
+        self.panel.play_at(ms)
+
+    def copy_transcript(self) -> None:
+        """The transcript on show (or what is selected in the reading view) as plain text."""
+        from PySide6.QtWidgets import QApplication
+
+        from app.core.document.exports import to_txt
+
+        selected = self.panel.reading.textCursor().selectedText().replace("\u2029", "\n")
+        if selected.strip():
+            QApplication.clipboard().setText(selected)
+        elif self.panel.transcript is not None:
+            QApplication.clipboard().setText(to_txt(self.panel.transcript))
+        else:
+            return
+        self.statusBar().showMessage("Copied.", 3000)
 
     def _exported(self, path: str, problem: str) -> None:
         if problem:

@@ -8,16 +8,16 @@ from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QMenu, QPushButton, QSlider,
-    QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from app.core.document.transcript import Transcript
 from app.core.document.exports import clock
 from app.ui.history_search import HitList
+from app.ui.reading_view import ReadingView
 from app.ui.timeline import NowSaying, Timeline
 
-# Distinct in light and dark appearance alike; a speaker keeps its colour (by number).
-SPEAKER_COLOURS = ("#2E86DE", "#E67E22", "#27AE60", "#8E44AD", "#C0392B", "#16A085", "#D35400", "#7F8C8D")
+from app.core.document.documents import SPEAKER_COLOURS  # the documents' colours too
 MATCH = QColor(255, 214, 10, 110)
 
 
@@ -41,6 +41,7 @@ class TranscriptPanel(QWidget):
     rejectVoiceRequested = Signal(str)  # speaker id: not the known voice it was matched to
     searchEverywhere = Signal(str)  # "All transcripts" ticked: find this text in every transcript
     hitOpened = Signal(object)  # a hit of that search to show (engine_search.Found)
+    paragraphEdited = Signal(object, str)  # segment indices, their new text (typed in the reading view)
     EMPTY_TITLE = "Select a finished job to read its transcript."
 
     def __init__(self, parent=None):
@@ -96,6 +97,17 @@ class TranscriptPanel(QWidget):
         self.segments.verticalHeader().hide()
         self.segments.horizontalHeader().setSectionResizeMode(2, QHeaderView.Stretch)
         self.segments.cellClicked.connect(lambda row, _col: self.play_from(row))
+        self.reading = ReadingView(speaker_colour)
+        self.reading.playAt.connect(self.play_at)
+        self.reading.paragraphEdited.connect(self.paragraphEdited)
+        self.views = QStackedWidget()
+        self.views.addWidget(self.reading)
+        self.views.addWidget(self.segments)
+        self.table_button = QPushButton("Table")
+        self.table_button.setCheckable(True)
+        self.table_button.setToolTip("Show the transcript as a table of segments instead of turns")
+        self.table_button.toggled.connect(lambda on: (self.views.setCurrentIndex(1 if on else 0),
+                                                      self._find(self.search.text())))
         self.play_button = QPushButton("Play")
         self.play_button.setEnabled(False)
         self.play_button.clicked.connect(self.toggle_play)
@@ -107,6 +119,11 @@ class TranscriptPanel(QWidget):
         search_row.addWidget(self.search)
         search_row.addWidget(self.match_label)
         search_row.addWidget(self.everywhere)
+        search_row.addWidget(self.table_button)
+        self.review_button = QPushButton("Review")
+        self.review_button.setCheckable(True)
+        self.review_button.setToolTip("The places most likely to be wrong, most doubtful first")
+        search_row.addWidget(self.review_button)
         controls = QHBoxLayout()
         controls.addWidget(self.play_button)
         controls.addWidget(self.slider, 1)
@@ -122,7 +139,7 @@ class TranscriptPanel(QWidget):
         layout.addLayout(search_row)
         layout.addWidget(self.hits)
         layout.addWidget(self.timeline)
-        layout.addWidget(self.segments, 1)
+        layout.addWidget(self.views, 1)
         layout.addWidget(self.now_saying)
         layout.addLayout(controls)
         # Made now, before the window shows: making it later (the first finished job)
@@ -136,6 +153,7 @@ class TranscriptPanel(QWidget):
         self.timeline.set_transcript(transcript)
         self.now_saying.show_words(None, 0.0)
         self.segments.setRowCount(0)
+        self.reading.show_transcript(transcript)
         self.speakers.setRowCount(0)
         self._starts = []
         self.suggest_button.setEnabled(transcript is not None)
@@ -230,12 +248,23 @@ class TranscriptPanel(QWidget):
         self.segments.selectRow(row)
         self.segments.scrollToItem(self.segments.item(row, 0), QAbstractItemView.PositionAtCenter)
         self.segments.setFocus()  # Space plays from here
+        position = self.reading.position_of_segment(row)
+        if position is not None:
+            self.reading.go_to(position)
         self._go_to(int(self.transcript.segments[row].start * 1000), play=False)
 
     def _find(self, text: str) -> None:
         if self.everywhere.isChecked():
             self.searchEverywhere.emit(text)
             text = ""  # no marks in this transcript meanwhile
+        if not self.table_button.isChecked():
+            self._matches = self.reading.find_all(text)
+            self._match = -1
+            if not self.everywhere.isChecked():
+                self.match_label.setText(f"{len(self._matches)} found" if text.strip() else "")
+            if self._matches:
+                self.next_match()
+            return
         text = text.strip().lower()
         self._matches = []
         for row in range(self.segments.rowCount()):
@@ -254,6 +283,10 @@ class TranscriptPanel(QWidget):
         if not self._matches:
             return
         self._match = (self._match + 1) % len(self._matches)
+        if not self.table_button.isChecked():
+            self.reading.go_to(self._matches[self._match])
+            self.match_label.setText(f"{self._match + 1} of {len(self._matches)}")
+            return
         row = self._matches[self._match]
         self.segments.selectRow(row)
         self.segments.scrollToItem(self.segments.item(row, 0))
@@ -330,6 +363,7 @@ class TranscriptPanel(QWidget):
 
         row = self.current_row(ms)
         self.timeline.set_position(ms / 1000)
+        self.reading.show_playing(ms / 1000)
         if self.transcript is not None:
             self.now_saying.show_words(self.transcript.segments[row] if row >= 0 else None, ms / 1000)
         if self.player.playbackState() == QMediaPlayer.PlayingState and row >= 0 and row != self.segments.currentRow():
