@@ -183,6 +183,9 @@ def test_the_reading_view_shows_turns_plays_a_clicked_word_and_takes_typed_corre
     at = view.cursorRect().center() + QPoint(-2, 0)
     qtbot.mouseClick(view.viewport(), Qt.LeftButton, pos=at)
     assert played == [1700] and rect.isValid()
+    # the corrections' menu finds the sentence under the pointer
+    assert view.segment_at(view.document().find("Pase,").selectionStart()) == 2
+    assert view.segment_at(0) is None  # the speaker's line
     # the unsure word is marked quietly
     marked = view.document().find("Rosío.", view.document().find("Pase,"))
     assert marked.charFormat().underlineStyle() != 0

@@ -168,14 +168,21 @@ def test_export_through_the_save_dialog(window, qtbot, sample, tmp_path, monkeyp
 
     window.add_files([sample.wav])
     qtbot.waitUntil(lambda: bool(window.model.jobs) and window.model.jobs[0].status == "completed", timeout=300_000)
-    for fmt in ("json", "srt", "vtt", "txt", "rttm"):
+    from PySide6.QtWidgets import QInputDialog
+
+    asked = []
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: (asked.append(a[3]) or "At each paragraph", True))
+    for fmt in ("json", "srt", "vtt", "txt", "rttm", "md", "docx", "pdf"):
         window.table.selectRow(0)  # a late status event may refresh the table and its current row
         qtbot.waitUntil(lambda: window.selected_job() is not None, timeout=5_000)
         target = tmp_path / f"chosen name.{fmt}"
         monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, t=target, **k: (str(t), ""))
         window.export_actions[[f for _, f in __import__("app.ui.main_window", fromlist=["EXPORTS"]).EXPORTS].index(fmt)].trigger()
-        qtbot.waitUntil(target.exists, timeout=10_000)  # written on the pool
-        assert target.read_text(encoding="utf-8").strip()
+        qtbot.waitUntil(target.exists, timeout=20_000)  # written on the pool
+        assert target.stat().st_size > 100
+    assert len(asked) == 3  # the documents ask which time stamps
+    assert target.read_bytes().startswith(b"%PDF")
+    assert "(0:0" in (tmp_path / "chosen name.md").read_text()  # a time at each paragraph
 
 
 @pytest.mark.models

@@ -58,6 +58,8 @@ class Editor(QObject):
         self.edited: dict[int, bool] = {}  # job id: corrected, as the saves so far leave it
         self.panel.segments.setContextMenuPolicy(Qt.CustomContextMenu)
         self.panel.segments.customContextMenuRequested.connect(self._segment_menu)
+        self.panel.reading.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.panel.reading.customContextMenuRequested.connect(self._reading_menu)
         self.panel.extra_speaker_actions = self._speaker_actions
         self.panel.paragraphEdited.connect(
             lambda indices, text: self.edit("Edit text", lambda t: edits.edit_paragraph(t, indices, text)))
@@ -190,8 +192,19 @@ class Editor(QObject):
     # menus
 
     def _segment_menu(self, point) -> None:
+        self.segment_menu(self.panel.segments.rowAt(point.y()), self.panel.segments.viewport().mapToGlobal(point))
+
+    def _reading_menu(self, point) -> None:
+        view = self.panel.reading
+        row = view.segment_at(view.cursorForPosition(point).position())
+        if row is None:
+            view.createStandardContextMenu().exec(view.viewport().mapToGlobal(point))
+            return
+        self.segment_menu(row, view.viewport().mapToGlobal(point))
+
+    def segment_menu(self, row: int, where) -> None:
+        """The corrections of segment `row` (the table's line, or the reading view's sentence)."""
         t = self.panel.transcript
-        row = self.panel.segments.rowAt(point.y())
         if t is None or not 0 <= row < len(t.segments):
             return
         seg = t.segments[row]
@@ -204,7 +217,7 @@ class Editor(QObject):
         menu.addAction("Move Some Words…", lambda: self.ask_move_words(row))
         menu.addAction("Split Here…", lambda: self.ask_split(row))
         menu.addAction("Edit Text…", lambda: self.ask_text(row))
-        menu.exec(self.panel.segments.viewport().mapToGlobal(point))
+        menu.exec(where)
 
     def _speaker_actions(self, menu: QMenu, speaker) -> None:
         """The speaker menu's corrections (transcript_panel adds them)."""

@@ -22,6 +22,8 @@ from app.ui.review_list import ReviewList
 from app.ui.transcript_panel import TranscriptPanel
 
 PLAY_SHORTCUT = "Ctrl+Shift+Space"  # Cmd+Shift+Space on a Mac
+DOCUMENTS = ("docx", "pdf", "md")
+STAMPS = (("At each turn", "turn"), ("At each paragraph", "paragraph"), ("None", "none"))
 EXPORTS = (("Word document", "docx"), ("PDF", "pdf"), ("Markdown", "md"), ("Plain text", "txt"),
            ("SRT subtitles", "srt"), ("WebVTT subtitles", "vtt"), ("JSON", "json"), ("RTTM", "rttm"))
 
@@ -420,6 +422,15 @@ class MainWindow(QMainWindow):
         if not job:
             return
         suggested = str(Path(self.prefs.value("last_folder", str(Path(job.path).parent))) / f"{Path(job.path).stem}.{fmt}")
+        if fmt in DOCUMENTS:  # a document: which time stamps (kept for the next one)
+            from PySide6.QtWidgets import QInputDialog
+
+            labels = [label for label, _ in STAMPS]
+            now = [value for _, value in STAMPS].index(str(self.prefs.value("stamps", "turn")))
+            chosen, ok = QInputDialog.getItem(self, "Export transcript", "Time stamps:", labels, now, False)
+            if not ok:
+                return
+            self.prefs.setValue("stamps", STAMPS[labels.index(chosen)][1])
         path, _ = QFileDialog.getSaveFileName(self, "Export transcript", suggested)
         if path:
             self.export_to(fmt, Path(path))

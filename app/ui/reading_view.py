@@ -48,6 +48,7 @@ class ReadingView(QTextEdit):
         self._dirty: set[int] = set()
         self._word_pos: list[int] = []  # document position of each word, in document order
         self._word_start: list[float] = []
+        self._word_segment: list[int] = []
         self._by_time: list[tuple[float, int, int]] = []  # (start, position, length), by start
         self._playing: tuple[int, int] | None = None
         self._found: list[QTextEdit.ExtraSelection] = []
@@ -67,7 +68,7 @@ class ReadingView(QTextEdit):
         self._timer.stop()
         self.clear()
         self._paragraphs, self._texts, self._dirty = {}, {}, set()
-        self._word_pos, self._word_start, self._by_time = [], [], []
+        self._word_pos, self._word_start, self._word_segment, self._by_time = [], [], [], []
         self._playing, self._found = None, []
         self.setExtraSelections([])
         self._pending = list(turns(transcript)) if transcript else []
@@ -139,6 +140,7 @@ class ReadingView(QTextEdit):
                     cursor.insertText(text, fmt)
                     self._word_pos.append(position)
                     self._word_start.append(word.start)
+                    self._word_segment.append(index)
                     self._by_time.append((word.start, position, len(text)))
                 if not seg.words and seg.text.strip():
                     if not first:
@@ -146,6 +148,7 @@ class ReadingView(QTextEdit):
                     first = False
                     self._word_pos.append(cursor.position())
                     self._word_start.append(seg.start)
+                    self._word_segment.append(index)
                     self._by_time.append((seg.start, cursor.position(), len(seg.text.strip())))
                     cursor.insertText(seg.text.strip(), plain)
             self._texts[number] = cursor.block().text()
@@ -206,6 +209,13 @@ class ReadingView(QTextEdit):
         cursor.setPosition(position)
         self.setTextCursor(cursor)
         self.ensureCursorVisible()
+
+    def segment_at(self, position: int) -> int | None:
+        """The segment (sentence) whose word is at document `position`, None outside the words."""
+        i = bisect.bisect_right(self._word_pos, position) - 1
+        if i < 0 or self.document().findBlock(position).blockNumber() not in self._paragraphs:
+            return None
+        return self._word_segment[i]
 
     def position_of_segment(self, index: int) -> int | None:
         for number, segments in self._paragraphs.items():
