@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QSettings, Qt, QUrl
+from PySide6.QtCore import QModelIndex, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMainWindow, QMenu, QPushButton,
@@ -350,7 +350,7 @@ class MainWindow(QMainWindow):
         if job is None or job.id != job_id or transcript is None:
             return  # the selection moved on meanwhile
         self.panel.show_transcript(transcript, job.path)
-        self.review.show_transcript(transcript)
+        QTimer.singleShot(0, lambda: self.review.show_transcript(self.panel.transcript))  # in a turn of its own
         self.panel.show_roles(suggested, job.note)
         self.editor.show_job(job.id)
         if self._reveal and self._reveal[0] == job_id:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QTextEdit
 from app.core.document.exports import clock
 from app.core.document.turns import turns
 
-TURNS_PER_STEP = 25  # built per event-loop turn (well under 50 ms each)
+WORDS_PER_STEP = 250  # built per event-loop turn (about 10 ms each)
 UNSURE = 0.5  # a word under this probability is marked
 EDIT_PAUSE_MS = 1200
 PLAYING = QColor(255, 214, 10, 140)
@@ -75,17 +75,20 @@ class ReadingView(QTextEdit):
         self._names = transcript.speaker_names() if transcript else {}
         self._building = bool(self._pending)
         if self._pending:
-            self._build_some()
-            if self._pending:
-                self._timer.start()
+            self._timer.start()  # a step at a time, from the next turn of the event loop
 
     def _build_some(self) -> None:
         self._building = True
         cursor = QTextCursor(self.document())
         cursor.movePosition(QTextCursor.End)
-        for turn in self._pending[:TURNS_PER_STEP]:
+        words = taken = 0
+        for turn in self._pending:
             self._add_turn(cursor, turn)
-        del self._pending[:TURNS_PER_STEP]
+            taken += 1
+            words += sum(len(self.transcript.segments[i].words) or 1 for i in turn.segments)
+            if words >= WORDS_PER_STEP:
+                break
+        del self._pending[:taken]
         if not self._pending:
             self._timer.stop()
             self._by_time.sort()

@@ -107,6 +107,7 @@ class TranscriptPanel(QWidget):
         self.table_button.setCheckable(True)
         self.table_button.setToolTip("Show the transcript as a table of segments instead of turns")
         self.table_button.toggled.connect(lambda on: (self.views.setCurrentIndex(1 if on else 0),
+                                                      on and self.segments.resizeRowsToContents(),
                                                       self._find(self.search.text())))
         self.play_button = QPushButton("Play")
         self.play_button.setEnabled(False)
@@ -180,13 +181,15 @@ class TranscriptPanel(QWidget):
             self.speakers.setItem(row, 1, QTableWidgetItem(clock(speaker.talk_time)))
             self.speakers.setItem(row, 2, QTableWidgetItem(f"{speaker.talk_time / total * 100:.0f}%"))
         self.segments.setRowCount(len(transcript.segments))
+        brushes = {s.id: QBrush(speaker_colour(s.id)) for s in transcript.speakers}
         for row, seg in enumerate(transcript.segments):
             who = QTableWidgetItem(names.get(seg.speaker, seg.speaker))
-            who.setForeground(QBrush(speaker_colour(seg.speaker)))
+            who.setForeground(brushes.get(seg.speaker) or QBrush(speaker_colour(seg.speaker)))
             self.segments.setItem(row, 0, QTableWidgetItem(clock(seg.start)))
             self.segments.setItem(row, 1, who)
             self.segments.setItem(row, 2, QTableWidgetItem(seg.text))
-        self.segments.resizeRowsToContents()
+        if self.table_button.isChecked():
+            self.segments.resizeRowsToContents()  # else when the table is first shown (tens of ms an hour)
         self._starts = [seg.start for seg in transcript.segments]
         self._find(self.search.text())
         self._set_source(audio_path or transcript.source.path)

@@ -1,18 +1,16 @@
 """The places of a transcript most likely to be wrong, ranked, for a person to check.
 
-What puts words in the wrong mouth, most likely first (weights measured on the dev set:
+What puts words in the wrong mouth, most likely first (the order measured on the dev set:
 bench/bench_review.py, docs/accuracy.md#the-review-list):
 
-- a short turn between two turns of one other speaker (the diarizer's usual slip: a few
-  words of one person given to another);
-- a speaker heard for only a few seconds in the whole recording (often a piece of
-  another voice);
-- a change of speaker in the middle of a sentence, with no pause between the two
-  speakers' words, or whose first word whisper was unsure of (where the diarizer's change
-  and whisper's words may disagree);
+- a change of speaker with no pause between the two speakers' words, or whose first word
+  whisper was unsure of, or in the middle of a sentence (where the diarizer's change and
+  whisper's words may disagree);
+- a run of words whisper was unsure of;
+- a short turn between two turns of one other speaker;
 - a known voice matched close to the threshold;
-- speech heard with no words recognised (the stretches a job's warning names);
-- a run of words whisper was unsure of.
+- a speaker heard for only a few seconds in the whole recording;
+- speech heard with no words recognised (the stretches a job's warning names).
 """
 
 from __future__ import annotations
@@ -29,8 +27,11 @@ UNSURE = 0.5  # word probability under which whisper was unsure
 UNSURE_RUN = 3  # words in a row
 NEAR_THRESHOLD = 0.05  # a known voice's similarity within this of the threshold
 QUICK_CHANGE_SEC = 0.15  # words of two speakers closer than this: whisper's times ran them together
-WEIGHTS = {"short turn": 1.0, "mid-sentence": 0.95, "quick change": 0.9, "few seconds": 0.85, "near threshold": 0.7,
-           "no words": 0.5, "unsure words": 0.4}
+# Ordered by how often a place of the kind held a word on the wrong speaker on the dev set
+# (bench/bench_review.py: quick change 33%, mid-sentence 27%, unsure words 13%, short turn 9%,
+# few seconds 0 of 8; near threshold not seen there; no words can hold none but is shown)
+WEIGHTS = {"quick change": 1.0, "mid-sentence": 0.95, "unsure words": 0.6, "short turn": 0.55, "near threshold": 0.5,
+           "few seconds": 0.45, "no words": 0.3}
 LABELS = {
     "short turn": "A short turn between two of {other}'s",
     "few seconds": "{speaker} is heard for only {seconds:.0f} s in the whole recording",
