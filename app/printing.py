@@ -22,7 +22,7 @@ def print_html(html: str) -> bytes:
 
 
 def _print(html: str) -> bytes:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"  # this process only prints: no window, no Dock icon
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF
     from PySide6.QtGui import QGuiApplication, QPageLayout, QPageSize, QPdfWriter, QTextDocument
 

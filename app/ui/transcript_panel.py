@@ -150,6 +150,7 @@ class TranscriptPanel(QWidget):
     # content
 
     def show_transcript(self, transcript: Transcript | None, audio_path: str | None = None) -> None:
+        self.reading.commit()  # what was typed goes to the transcript it was typed in
         self.transcript = transcript
         self.timeline.set_transcript(transcript)
         self.now_saying.show_words(None, 0.0)
