@@ -186,7 +186,8 @@ def _run_files(engine, settings, args, files, target) -> int:
                              stamps=args.stamps, printer=_printer(args.format))
         destination = target[path]
         if destination is None:
-            _out(text)
+            if not _out(text):
+                return 2
         else:
             _write(destination, text)
             print(f"{path.name} -> {destination}", file=sys.stderr)
@@ -264,8 +265,7 @@ def _show(args) -> int:
 
     text = engine.render(job.id, args.format, stamps=args.stamps, printer=_printer(args.format))
     if args.output is None:
-        _out(text)
-        return 0
+        return 0 if _out(text) else 2
     try:
         _write(args.output, text)
     except (OSError, UserError) as exc:
@@ -283,15 +283,19 @@ def _printer(fmt: str):
     return print_html
 
 
-def _out(text: str | bytes) -> None:
-    """To standard output: bytes as they are (a docx or pdf piped to a file)."""
+def _out(text: str | bytes) -> bool:
+    """To standard output: bytes as they are (a docx or pdf piped to a file), never to a terminal."""
     if isinstance(text, bytes):
+        if sys.stdout.isatty():
+            print("error: a Word or PDF document is not shown in a terminal: add -o FILE.", file=sys.stderr)
+            return False
         sys.stdout.flush()
         sys.stdout.buffer.write(text)
         sys.stdout.buffer.flush()
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
+    return True
 
 
 def _voices(args) -> int:

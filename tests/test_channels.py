@@ -124,8 +124,8 @@ def test_a_split_jobs_channels_keep_their_checkpoints_apart():
         mine.on_part(-2, f"plan {channel}".encode())
         mine.on_part(3, f"batch {channel}".encode())
         mine.on_diarization({"turns": [[0, 1, f"S{channel}"]]})
-    assert sorted(saved_chunks) == [0, sides.SPAN]
-    assert sorted(saved_parts) == [-2, 3, sides.SPAN - 2, sides.SPAN + 3]
+    assert sorted(saved_chunks) == [sides.SPAN, 2 * sides.SPAN]  # never a mixed job's numbers
+    assert sorted(saved_parts) == [sides.SPAN - 2, sides.SPAN + 3, 2 * sides.SPAN - 2, 2 * sides.SPAN + 3]
     resumed = replace(hooks, done_chunks=saved_chunks, parts=saved_parts, diarization=saved_diarization[-1])
     # after a kill each channel gets back its own work, numbered as it was
     for channel, mine in enumerate(sides.hooks_apart(resumed, 2)):

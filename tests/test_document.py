@@ -166,3 +166,12 @@ def test_real_transcripts_read_as_turns_without_breaks_inside_sentences(sample, 
                 assert ends_sentence(t.segments[before.segments[-1]].text)
         text = exports.to_txt(t)
         assert text.count("\n\n") == len(found) - 1
+
+
+def test_replacing_in_overlapping_sentences_edits_each_its_own():
+    # a call heard a channel at a time: sentences overlap; taking "um" off one moves its start
+    t = transcript(said("A", (0.0, 0.5, "um"), (0.5, 1.0, "so"), (1.0, 1.5, "we"), (1.5, 2.0, "go")),
+                   said("B", (0.2, 0.8, "um"), (0.8, 1.2, "yeah")))
+    fixed, count = edits.replace_all(t, "um", "")
+    assert count == 2
+    assert sorted((s.speaker, s.text) for s in fixed.segments) == [("A", "so we go"), ("B", "yeah")]

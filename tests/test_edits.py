@@ -199,6 +199,25 @@ def test_the_reading_view_shows_turns_plays_a_clicked_word_and_takes_typed_corre
     assert [h.segment for h in store.search("garcía")] == [0]  # searchable at once
     win.undo_action.trigger()
     qtbot.waitUntil(lambda: panel.transcript.segments[0].text == "Buenos días, doctora.", timeout=10_000)
+    # two paragraphs typed in before the pause are one step, and neither is lost
+    first = view.document().find("Buenos")
+    first.insertText("Muy buenos")
+    second = view.document().find("Pase,")
+    second.insertText("Pasen,")
+    view.commit()
+    qtbot.waitUntil(lambda: panel.transcript.segments[0].text.startswith("Muy buenos")
+                    and panel.transcript.segments[2].text.startswith("Pasen,"), timeout=10_000)
+    win.undo_action.trigger()
+    qtbot.waitUntil(lambda: panel.transcript.segments[0].text.startswith("Buenos")
+                    and panel.transcript.segments[2].text.startswith("Pase,"), timeout=10_000)
+    qtbot.waitUntil(lambda: not view.building(), timeout=10_000)
+    # Backspace at a paragraph's start does not join it to the speaker's line
+    at = view.textCursor()
+    at.setPosition(view.document().find("Pase,").selectionStart())
+    view.setTextCursor(at)
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key_Backspace)
+    assert view.toPlainText().split("\n")[3] == "Pase, Rosío."
     # a name misheard everywhere, replaced in one step
     win.editor.replace_all("Rosío", "Rocío")
     qtbot.waitUntil(lambda: "Rosío" not in view.toPlainText(), timeout=10_000)

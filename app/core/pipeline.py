@@ -81,13 +81,16 @@ def run(
     hooks.progress(0.0, "decode")
     if decoded is None:
         sha256 = sha256 or (audio.file_sha256(path) if path.is_file() else "")
-        decoded = audio.decode(path, max_seconds=settings.max_hours * 3600, keep_channels=settings.channels != "mix")
+        decoded = audio.decode(path, max_seconds=settings.max_hours * 3600,
+                               keep_channels=settings.channels if settings.channels != "mix" else False)
     timer.stage("decode")
     source = Source(shown(str(path)), sha256, round(decoded.duration, 3))
     warnings = list(decoded.warnings)
     layout = channels.decide(list(decoded.channels), settings.channels, decoded.channel_count)
-    signals = channels.apart(list(decoded.channels)) if layout.heard == "split" else [decoded.samples]
-    del decoded  # an hour's channels are memory enough
+    kept = list(decoded.channels) if layout.heard == "split" else [decoded.samples]
+    del decoded  # the mix of a call heard a channel at a time goes before its channels are cleaned
+    signals = channels.apart(kept) if layout.heard == "split" else kept
+    del kept
     each = sides.settings_for(settings, len(signals))
     heard = []
     for samples, channel_hooks in zip(signals, sides.hooks_apart(hooks, len(signals))):
@@ -192,13 +195,17 @@ class _Timer:
     def __init__(self, hooks: Hooks):
         self.hooks = hooks
         self.timings: dict[str, float] = {}
+        self._staged: set[str] = set()
         self.started = self.last = time.perf_counter()
 
     def stage(self, name: str) -> None:
         if self.hooks.cancel():
             raise Cancelled()
         now = time.perf_counter()
-        self.timings[name] = round(self.timings.get(name, 0.0) + now - self.last, 3)  # a channel at a time adds up
+        # a channel at a time adds up; a stage the diarizer timed itself is not counted twice
+        earlier = self.timings.get(name, 0.0) if name in self._staged else 0.0
+        self._staged.add(name)
+        self.timings[name] = round(earlier + now - self.last, 3)
         self.last = now
         if name in hearing.STAGE_END:
             self.hooks.progress(hearing.STAGE_END[name], name)

@@ -2,9 +2,10 @@
 each channel's own hooks, so its checkpoints never mix with the other's, and the channels'
 speakers and sentences put together in time.
 
-A channel's chunks and parts are numbered from `channel * SPAN`; its diarization is kept
-under its number in one saved dict, so a job killed half-way resumes each channel where
-it stopped.
+Channel c's chunks and parts are numbered from `(c + 1) * SPAN` (around 0 stays a mixed
+job's: one killed before the app heard calls apart never lends its work to a channel); its
+diarization is kept under its number in one saved dict, so a job killed half-way resumes
+each channel where it stopped.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def hooks_apart(hooks, count: int) -> list:
 
 
 def _hooks_for(hooks, channel: int, count: int, saved: dict, lock):
-    low = channel * SPAN
+    low = (channel + 1) * SPAN
     mine = range(low - SPAN // 2, low + SPAN // 2)
 
     def on_chunk(chunk, result):

@@ -61,8 +61,8 @@ class Editor(QObject):
         self.panel.reading.setContextMenuPolicy(Qt.CustomContextMenu)
         self.panel.reading.customContextMenuRequested.connect(self._reading_menu)
         self.panel.extra_speaker_actions = self._speaker_actions
-        self.panel.paragraphEdited.connect(
-            lambda indices, text: self.edit("Edit text", lambda t: edits.edit_paragraph(t, indices, text)))
+        self.panel.paragraphsEdited.connect(self._typed)
+        self.latest: dict[int, object] = {}  # job id: its transcript as the last step left it (saves reload later)
         self._computed.connect(self._push)
 
     # the shown job
@@ -87,12 +87,22 @@ class Editor(QObject):
 
     # commands
 
-    def edit(self, label: str, change) -> None:
+    def _typed(self, changed) -> None:
+        """Paragraphs typed in the reading view, one step, on the job they were typed in
+        (the selection may have moved on already)."""
+        def change(t):
+            for indices, text in sorted(changed, key=lambda c: -min(c[0])):  # the last first: indices before stay
+                t = edits.edit_paragraph(t, indices, text)
+            return t
+
+        self.edit("Edit text", change, job_id=self.shown)
+
+    def edit(self, label: str, change, job_id: int | None = None) -> None:
         """`change(transcript) -> transcript`, on the transcript on show, as an undoable step."""
-        job_id = self._job_id()
+        job_id = job_id if job_id is not None and self.panel.transcript is not None else self._job_id()
         if job_id is None:
             return
-        before = self.panel.transcript
+        before = self.latest.get(job_id) or self.panel.transcript  # a step not yet reloaded counts
         try:
             after = change(before)
         except Exception as exc:  # a UserError from edits.py: said, nothing changed
@@ -174,6 +184,10 @@ class Editor(QObject):
 
     def save(self, job_id: int, transcript) -> None:
         self.edited[job_id] = transcript is not None
+        if transcript is None:
+            self.latest.pop(job_id, None)  # the machine's result: as reloaded
+        else:
+            self.latest[job_id] = transcript
         self._in_order(lambda: self.bridge.save_edit_now(job_id, transcript))
 
     def rename_now(self, job_id: int, speaker_id: str, name: str) -> None:

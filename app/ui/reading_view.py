@@ -28,7 +28,7 @@ FOUND = QColor(120, 200, 255, 110)
 
 class ReadingView(QTextEdit):
     playAt = Signal(int)  # ms
-    paragraphEdited = Signal(object, str)  # segment indices (tuple), the paragraph's new text
+    paragraphsEdited = Signal(object)  # [(segment indices, the paragraph's new text)], in document order
 
     def __init__(self, colour, parent=None):
         super().__init__(parent)
@@ -74,6 +74,7 @@ class ReadingView(QTextEdit):
         self._pending = list(turns(transcript)) if transcript else []
         self._names = transcript.speaker_names() if transcript else {}
         self._building = bool(self._pending)
+        self.setReadOnly(self._building)  # what is typed meanwhile would land in a half-built page
         if self._pending:
             self._timer.start()  # a step at a time, from the next turn of the event loop
 
@@ -92,6 +93,8 @@ class ReadingView(QTextEdit):
         if not self._pending:
             self._timer.stop()
             self._by_time.sort()
+            self._blocks = self.document().blockCount()
+            self.setReadOnly(False)
             self._building = False
             if self._restore:
                 position, scroll = self._restore
@@ -163,7 +166,7 @@ class ReadingView(QTextEdit):
 
     def mouseReleaseEvent(self, event) -> None:
         super().mouseReleaseEvent(event)
-        if event.button() == Qt.LeftButton and not self.textCursor().hasSelection():
+        if event.button() == Qt.LeftButton and not self.textCursor().hasSelection() and not self._dirty:
             ms = self.time_at(self.cursorForPosition(event.position().toPoint()).position())
             if ms is not None:
                 self.playAt.emit(ms)
@@ -261,10 +264,26 @@ class ReadingView(QTextEdit):
         return super().event(event)
 
     def keyPressEvent(self, event) -> None:
+        cursor = self.textCursor()
         if event.key() in (Qt.Key_Return, Qt.Key_Enter):
             self.commit()  # a new line is not a new paragraph: Enter saves
             return
+        spans = cursor.hasSelection() and \
+            self.document().findBlock(cursor.selectionStart()) != self.document().findBlock(cursor.selectionEnd())
+        joins = not cursor.hasSelection() and (
+            (event.key() == Qt.Key_Backspace and cursor.atBlockStart())
+            or (event.key() == Qt.Key_Delete and cursor.atBlockEnd()))
+        if (spans or joins) and (event.text() or event.key() in (Qt.Key_Backspace, Qt.Key_Delete)):
+            return  # paragraphs and speakers' lines are the transcript's: text is changed within one
         super().keyPressEvent(event)
+
+    def insertFromMimeData(self, source) -> None:
+        """Pasted text joins the paragraph as one line."""
+        cursor = self.textCursor()
+        if cursor.hasSelection() and \
+                self.document().findBlock(cursor.selectionStart()) != self.document().findBlock(cursor.selectionEnd()):
+            return
+        cursor.insertText(" ".join(source.text().split()))
 
     def focusOutEvent(self, event) -> None:
         self.commit()
@@ -274,14 +293,21 @@ class ReadingView(QTextEdit):
         """Each changed paragraph's text to the window (a changed name line is put back)."""
         self._edit_timer.stop()
         dirty, self._dirty = sorted(self._dirty), set()
-        rebuild = False
+        if not dirty or self.transcript is None:
+            return
+        if self.document().blockCount() != getattr(self, "_blocks", -1):
+            self.show_transcript(self.transcript)  # paragraphs joined or split after all: shown as saved
+            return
+        changed, rebuild = [], False
         for number in dirty:
             block = self.document().findBlockByNumber(number)
             if number in self._paragraphs and block.isValid():
                 if block.text() != self._texts.get(number):
                     self._texts[number] = block.text()
-                    self.paragraphEdited.emit(self._paragraphs[number], block.text())
+                    changed.append((self._paragraphs[number], block.text()))
             else:
-                rebuild = True  # a speaker's line, or paragraphs joined or split: shown as saved
-        if rebuild and self.transcript is not None:
+                rebuild = True  # a speaker's line was typed in: put back
+        if changed:
+            self.paragraphsEdited.emit(changed)  # one step, however many paragraphs
+        elif rebuild:
             self.show_transcript(self.transcript)

@@ -41,7 +41,7 @@ class TranscriptPanel(QWidget):
     rejectVoiceRequested = Signal(str)  # speaker id: not the known voice it was matched to
     searchEverywhere = Signal(str)  # "All transcripts" ticked: find this text in every transcript
     hitOpened = Signal(object)  # a hit of that search to show (engine_search.Found)
-    paragraphEdited = Signal(object, str)  # segment indices, their new text (typed in the reading view)
+    paragraphsEdited = Signal(object)  # [(segment indices, their new text)] typed in the reading view
     EMPTY_TITLE = "Select a finished job to read its transcript."
 
     def __init__(self, parent=None):
@@ -99,7 +99,7 @@ class TranscriptPanel(QWidget):
         self.segments.cellClicked.connect(lambda row, _col: self.play_from(row))
         self.reading = ReadingView(speaker_colour)
         self.reading.playAt.connect(self.play_at)
-        self.reading.paragraphEdited.connect(self.paragraphEdited)
+        self.reading.paragraphsEdited.connect(self.paragraphsEdited)
         self.views = QStackedWidget()
         self.views.addWidget(self.reading)
         self.views.addWidget(self.segments)

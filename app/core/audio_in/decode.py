@@ -76,9 +76,10 @@ def probe(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS) -> None:
         _check_header(container, container.streams.audio[0], path, max_seconds)
 
 
-def decode(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS, keep_channels: bool = False) -> Audio:
+def decode(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS, keep_channels: bool | str = False) -> Audio:
     """Decode the first audio stream, mixing every channel down to mono (and, with
-    `keep_channels`, each channel on its own as well).
+    `keep_channels`, each channel on its own as well: True or "split" keeps 2 to MAX_SPLIT,
+    "auto" only two, since more are mixed unless split is asked for).
 
     Bounded: absurd sample rates and channel counts are refused from the header, a
     recording longer than `max_seconds` before decoding (when the header says) and while
@@ -90,7 +91,8 @@ def decode(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS, keep_channels: 
         stream.thread_type = "AUTO"
         out = _Samples(path, expected, max_seconds)
         count = _channel_count(stream)
-        each = [_Samples(path, expected, max_seconds) for _ in range(count)] if keep_channels and 2 <= count <= MAX_SPLIT else []
+        wanted = count == 2 if keep_channels == "auto" else bool(keep_channels) and 2 <= count <= MAX_SPLIT
+        each = [_Samples(path, expected, max_seconds) for _ in range(count)] if wanted else []
         bad_packets = _decode_stream(container, stream, path, out, each)
     samples = out.array()
     if samples.size == 0:

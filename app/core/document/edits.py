@@ -60,9 +60,15 @@ def edit_text(t: Transcript, index: int, text: str) -> Transcript:
     """Segment `index` says `text`. Words that did not change keep their timings; changed
     or new words share out the time of the words they replace (or the pause they fill)."""
     seg = _segment(t, index)
+    retimed = _retimed(seg, text)
+    return _tidy(_replace_segment(t, index, [retimed] if retimed else []))
+
+
+def _retimed(seg: Segment, text: str) -> Segment | None:
+    """`seg` saying `text` (see edit_text); None when nothing is left."""
     new = text.split()
     if not new:
-        return _tidy(_replace_segment(t, index, []))
+        return None
     old = list(seg.words) or [Word(seg.start, seg.end, " " + w, 1.0) for w in seg.text.split()]
     matcher = difflib.SequenceMatcher(a=[w.word.strip() for w in old], b=new, autojunk=False)
     words: list[Word] = []
@@ -81,7 +87,7 @@ def edit_text(t: Transcript, index: int, text: str) -> Transcript:
         step = (end - start) / (b1 - b0)
         words += [Word(round(start + k * step, 3), round(start + (k + 1) * step, 3), " " + new[b0 + k], 1.0)
                   for k in range(b1 - b0)]
-    return _tidy(_replace_segment(t, index, [_piece(tuple(words), seg.speaker)]))
+    return _piece(tuple(words), seg.speaker)
 
 
 def edit_paragraph(t: Transcript, indices: tuple[int, ...] | list[int], text: str) -> Transcript:
@@ -130,13 +136,13 @@ def replace_all(t: Transcript, find: str, replacement: str, whole_words: bool = 
     if whole_words:
         pattern = rf"(?<!\w){pattern}(?!\w)"
     regex = re.compile(pattern, 0 if match_case else re.IGNORECASE)
-    count = 0
-    for index, seg in enumerate(t.segments):
+    count, segments = 0, []
+    for seg in t.segments:  # every segment first, tidied once: a re-sort midway would move the indices
         changed, n = regex.subn(lambda _m: replacement, seg.text)
-        if n:
-            count += n
-            t = edit_text(t, index, changed) if changed.split() else t
-    return t, count
+        count += n
+        retimed = _retimed(seg, changed) if n else seg
+        segments.append(retimed if retimed is not None else seg)
+    return (_tidy(replace(t, segments=tuple(segments))) if count else t), count
 
 
 # helpers

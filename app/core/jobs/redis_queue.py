@@ -29,6 +29,7 @@ QUEUE = "diarization-studio"
 # payload; raise it when a worker of today could not read it.
 JOB = "diarization_studio.job.v1"
 PROTOCOL = 1
+PROTOCOL_CHANNELS = 2  # a job whose audio is sent a channel at a time (an older worker says to update)
 SAMPLE_RATE = 16000  # of the audio sent, as audio.decode gives it
 PIECE_BYTES = 8 * 1024 * 1024  # of compressed audio per Redis value (a value may hold 512 MB)
 KEEP_SEC = 24 * 3600  # audio, messages and flags expire after a day
@@ -84,14 +85,15 @@ def probe(url: str) -> str:
     return f"Connected to {safe_url(url)}: {workers} worker(s) on the queue."
 
 
-def audio_key(cache_key: str) -> str:
-    return f"ds:audio:{cache_key}"
+def audio_key(cache_key: str, channels: int = 1) -> str:
+    """Where a job's audio lies; a call sent a channel at a time apart from the mix."""
+    return f"ds:audio:{cache_key}" if channels == 1 else f"ds:audio:{cache_key}:c{channels}"
 
 
-def upload_audio(client, cache_key: str, samples: np.ndarray) -> None:
+def upload_audio(client, cache_key: str, samples: np.ndarray, channels: int = 1) -> None:
     """The decoded audio, once per content: pieces, then the manifest that says they are
     all there (a reader never sees half an upload)."""
-    manifest = audio_key(cache_key)
+    manifest = audio_key(cache_key, channels)
     if client.exists(manifest):
         client.expire(manifest, KEEP_SEC)
         count = json.loads(client.get(manifest))["pieces"]
@@ -107,7 +109,7 @@ def upload_audio(client, cache_key: str, samples: np.ndarray) -> None:
     client.set(manifest, json.dumps({"pieces": len(pieces), "samples": len(samples)}), ex=KEEP_SEC)
 
 
-def download_audio(client, cache_key: str, samples: int, max_samples: int) -> np.ndarray:
+def download_audio(client, cache_key: str, samples: int, max_samples: int, channels: int = 1) -> np.ndarray:
     """The `samples` the job declares, never more: anyone who can write to the Redis can
     write a small piece that inflates to gigabytes, so each piece is inflated only as far
     as the declared length (and that length is at most `max_samples`)."""
@@ -116,7 +118,7 @@ def download_audio(client, cache_key: str, samples: int, max_samples: int) -> np
         raise UserError(f"The job's audio is longer than this worker takes ({hours:g} hours, the longest recording "
                         "in its settings).")
     expected = 2 * samples  # 16-bit
-    manifest = client.get(audio_key(cache_key))
+    manifest = client.get(audio_key(cache_key, channels))
     if manifest is None:
         raise UserError("The job's audio is no longer in the queue (it expired); send the job again.")
     try:
@@ -133,7 +135,7 @@ def download_audio(client, cache_key: str, samples: int, max_samples: int) -> np
     inflater = zlib.decompressobj()
     try:
         for i in range(pieces):
-            key = f"{audio_key(cache_key)}:{i}"
+            key = f"{audio_key(cache_key, channels)}:{i}"
             if client.strlen(key) > PIECE_BYTES:
                 raise UserError("What the queue holds under this job's key is not the audio it declares; "
                                 "send the job again.")
@@ -183,10 +185,11 @@ class RemoteWorker:
         from app.core.audio_in import channels
 
         settings = settings_from_dict(job.settings)
-        decoded = audio.decode(job.path, max_seconds=settings.max_hours * 3600, keep_channels=settings.channels != "mix")
+        decoded = audio.decode(job.path, max_seconds=settings.max_hours * 3600,
+                               keep_channels=settings.channels if settings.channels != "mix" else False)
         heard = list(decoded.channels) if channels.decide(list(decoded.channels), settings.channels).heard == "split" else []
         # a call heard a side at a time goes as its channels one after the other, anything else as the mix
-        upload_audio(self.client, job.cache_key, np.concatenate(heard) if heard else decoded.samples)
+        upload_audio(self.client, job.cache_key, np.concatenate(heard) if heard else decoded.samples, max(1, len(heard)))
         self._samples = len(decoded.samples)
         self._channels = max(1, len(heard))
         self._file_channels = decoded.channel_count
@@ -251,7 +254,7 @@ class RemoteWorker:
         settings = {name: self._job.settings.get(name) for name in JOB_SETTINGS if name in self._job.settings}
         job = RunJob(self._job.job_id, Path(self._job.path).name, settings, self._job.cache_key, "", self._done,
                      self._job.diarization, self._parts)
-        payload = {"protocol": PROTOCOL, "job": to_json(job), "samples": self._samples, "token": self._token,
+        payload = {"protocol": PROTOCOL if self._channels == 1 else PROTOCOL_CHANNELS, "job": to_json(job), "samples": self._samples, "token": self._token,
                    "warnings": self._warnings, "channels": self._channels, "file_channels": self._file_channels}
         self.queue.enqueue(JOB, payload, job_id=f"ds-{self._token}", description="Diarization Studio job",
                            job_timeout=JOB_TIMEOUT_SEC, result_ttl=KEEP_SEC, failure_ttl=KEEP_SEC)

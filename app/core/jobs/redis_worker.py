@@ -113,10 +113,10 @@ def _read(payload) -> tuple:
     if not isinstance(payload, dict):
         raise JobRefused("refused: not a Diarization Studio job")
     protocol = payload.get("protocol")
-    if isinstance(protocol, int) and not isinstance(protocol, bool) and protocol > q.PROTOCOL:
+    if isinstance(protocol, int) and not isinstance(protocol, bool) and protocol > q.PROTOCOL_CHANNELS:
         raise JobRefused(f"this worker is older than the app that sent the job (job protocol {protocol}, the worker "
-                         f"reads {q.PROTOCOL}): update the worker (its copy of Diarization Studio) and start it again")
-    if protocol != q.PROTOCOL or not {"job", "samples", "token"} <= set(payload):
+                         f"reads {q.PROTOCOL_CHANNELS}): update the worker (its copy of Diarization Studio) and start it again")
+    if protocol not in (q.PROTOCOL, q.PROTOCOL_CHANNELS) or not {"job", "samples", "token"} <= set(payload):
         raise JobRefused("refused: not a Diarization Studio job (missing fields)")
     try:
         job = from_json(payload["job"])
@@ -213,7 +213,8 @@ def run(payload: dict) -> str:
     threading.Thread(target=beat, daemon=True, name="heartbeat").start()
     try:
         longest = int(settings.max_hours * 3600 * q.SAMPLE_RATE)
-        pcm = q.download_audio(client, job.cache_key, samples * channels, longest * channels)
+        # channels sent apart hold no more samples in all than two channels of the longest recording
+        pcm = q.download_audio(client, job.cache_key, samples * channels, longest * min(channels, 2), channels)
         from app.core import pipeline
         from app.core.jobs import local_worker as worker
         import numpy as np
