@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 
 MARGIN_MM = 18
 _alive: list = []
+_lock = threading.Lock()  # one print at a time (the daemon flag above is the process's)
 
 
 def print_html(html: str) -> bytes:
     """The PDF of `html` (A4)."""
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_print, (html,))
+    me = multiprocessing.current_process()
+    with _lock:
+        daemon = me.daemon
+        # The window's API server is a daemon process, which multiprocessing forbids children;
+        # this one is waited for right here and so never outlives it.
+        me._config["daemon"] = False
+        try:
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                return pool.apply(_print, (html,))
+        finally:
+            me._config["daemon"] = daemon
 
 
 def _print(html: str) -> bytes:

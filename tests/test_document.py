@@ -175,3 +175,20 @@ def test_replacing_in_overlapping_sentences_edits_each_its_own():
     fixed, count = edits.replace_all(t, "um", "")
     assert count == 2
     assert sorted((s.speaker, s.text) for s in fixed.segments) == [("A", "so we go"), ("B", "yeah")]
+
+
+def _print_in_a_daemon(html, out):
+    from app.printing import print_html
+
+    out.put(print_html(html)[:5])
+
+
+def test_the_window_s_api_process_a_daemon_can_print_a_pdf():
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    child = context.Process(target=_print_in_a_daemon, args=(exports.render("html", _sample_like()), out), daemon=True)
+    child.start()
+    assert out.get(timeout=60) == b"%PDF-"
+    child.join(timeout=30)
