@@ -466,11 +466,11 @@ def test_a_job_from_a_newer_app_tells_to_update_the_worker(redis_server, tmp_pat
     from rq import Queue
     from rq.serializers import JSONSerializer
 
-    from app.core.jobs.redis_queue import QUEUE
+    from app.core.jobs.redis_queue import PROTOCOL_CHANNELS, QUEUE
 
     client = redis.Redis.from_url(redis_server.url)
     newer = Queue(QUEUE, connection=client, serializer=JSONSerializer).enqueue(
-        JOB, {"protocol": 2, "job": "{}", "samples": 0, "token": "ab12", "what": "a later app sends"})
+        JOB, {"protocol": PROTOCOL_CHANNELS + 1, "job": "{}", "samples": 0, "token": "ab12", "what": "a later app sends"})
     done = burst_worker(redis_server.url, tmp_path / "worker-data")
     assert done.returncode == 0, done.stderr
     note = rq_failure(client, newer).strip().splitlines()[-1]
