@@ -66,28 +66,35 @@ def edit_text(t: Transcript, index: int, text: str) -> Transcript:
 
 def _retimed(seg: Segment, text: str) -> Segment | None:
     """`seg` saying `text` (see edit_text); None when nothing is left."""
-    new = text.split()
-    if not new:
+    if not text.split():
         return None
-    old = list(seg.words) or [Word(seg.start, seg.end, " " + w, 1.0) for w in seg.text.split()]
-    matcher = difflib.SequenceMatcher(a=[w.word.strip() for w in old], b=new, autojunk=False)
-    words: list[Word] = []
+    old = [(0, w) for w in seg.words] or [(0, Word(seg.start, seg.end, " " + w, 1.0)) for w in seg.text.split()]
+    return _piece(tuple(w for _, w in _rewritten(old, text.split(), seg.start, seg.end)), seg.speaker)
+
+
+def _rewritten(old: list[tuple[int, Word]], new: list[str], start: float, end: float,
+               owner_first: int = 0) -> list[tuple[int, Word]]:
+    """(owner, word) pairs saying `new`: unchanged words keep their timings and owner; a
+    changed word takes the time and owner of what it replaces, an inserted one the pause
+    it fills (between `start` and `end` at the edges) and the owner of the word before."""
+    kept: list[tuple[int, Word]] = []
+    matcher = difflib.SequenceMatcher(a=[w.word.strip() for _, w in old], b=new, autojunk=False)
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
         if op == "equal":
-            words += old[a0:a1]
+            kept += old[a0:a1]
             continue
         if b0 == b1:  # deleted
             continue
-        if a0 < a1:  # replaced: the span of the words they replace
-            start, end = old[a0].start, old[a1 - 1].end
+        if a0 < a1:  # replaced: the span (and owner) of the words they replace
+            owner, first, last = old[a0][0], old[a0][1].start, old[a1 - 1][1].end
         else:  # inserted: the pause between the neighbours
-            start = old[a0 - 1].end if a0 > 0 else seg.start
-            end = old[a0].start if a0 < len(old) else seg.end
-            end = max(end, start)
-        step = (end - start) / (b1 - b0)
-        words += [Word(round(start + k * step, 3), round(start + (k + 1) * step, 3), " " + new[b0 + k], 1.0)
-                  for k in range(b1 - b0)]
-    return _piece(tuple(words), seg.speaker)
+            owner = old[a0 - 1][0] if a0 > 0 else owner_first
+            first = old[a0 - 1][1].end if a0 > 0 else start
+            last = max(first, old[a0][1].start if a0 < len(old) else end)
+        step = (last - first) / (b1 - b0)
+        kept += [(owner, Word(round(first + k * step, 3), round(first + (k + 1) * step, 3), " " + new[b0 + k], 1.0))
+                 for k in range(b1 - b0)]
+    return kept
 
 
 def edit_paragraph(t: Transcript, indices: tuple[int, ...] | list[int], text: str) -> Transcript:
@@ -101,24 +108,7 @@ def edit_paragraph(t: Transcript, indices: tuple[int, ...] | list[int], text: st
     old: list[tuple[int, Word]] = []
     for i, seg in zip(indices, segs):
         old += [(i, w) for w in seg.words] or [(i, Word(seg.start, seg.end, " " + w, 1.0)) for w in seg.text.split()]
-    new = text.split()
-    kept: list[tuple[int, Word]] = []
-    matcher = difflib.SequenceMatcher(a=[w.word.strip() for _, w in old], b=new, autojunk=False)
-    for op, a0, a1, b0, b1 in matcher.get_opcodes():
-        if op == "equal":
-            kept += old[a0:a1]
-            continue
-        if b0 == b1:  # deleted
-            continue
-        if a0 < a1:  # replaced: the span (and segment) of the words they replace
-            owner, start, end = old[a0][0], old[a0][1].start, old[a1 - 1][1].end
-        else:  # inserted: the pause between the neighbours, in the segment of the word before
-            owner = old[a0 - 1][0] if a0 > 0 else indices[0]
-            start = old[a0 - 1][1].end if a0 > 0 else segs[0].start
-            end = max(start, old[a0][1].start if a0 < len(old) else segs[-1].end)
-        step = (end - start) / (b1 - b0)
-        kept += [(owner, Word(round(start + k * step, 3), round(start + (k + 1) * step, 3), " " + new[b0 + k], 1.0))
-                 for k in range(b1 - b0)]
+    kept = _rewritten(old, text.split(), segs[0].start, segs[-1].end, indices[0])
     pieces = [_piece(tuple(w for owner, w in kept if owner == i), seg.speaker) for i, seg in zip(indices, segs)]
     segments = t.segments[: indices[0]] + tuple(p for p in pieces if p) + t.segments[indices[-1] + 1 :]
     return _tidy(replace(t, segments=segments))
