@@ -565,7 +565,7 @@ def serve(host: str = "127.0.0.1", port: int = 7001, cors_origins=(), settings=N
     token = load_or_create_token(settings.data_dir)
     print(f"Every request needs 'Authorization: Bearer {token}' (kept in {token_file(settings.data_dir)}).",
           flush=True)
-    engine, problem = Engine.for_api_server(settings)
+    engine, problem = Engine.for_service(settings)
     if problem:
         print(f"warning: {problem}", flush=True)
     engine.start()

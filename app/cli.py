@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
                       help="in a document: a time per turn, per paragraph, or none")
     show.add_argument("-o", "--output", type=Path, metavar="FILE", help="write it here (needed for docx and pdf "
                       "unless standard output is a file)")
+    show.add_argument("--speaker-audio", metavar="SPEAKER",
+                      help="instead, save this speaker's audio (an id such as SPEAKER_01, or their name) to "
+                           "-o FILE.wav or .flac: their turns in order, half a second of silence apart")
+    show.add_argument("--whole", action="store_true",
+                      help="with --speaker-audio: the whole recording's length, everyone else silenced")
     vo = commands.add_parser("voices", help="known voices: speakers named in every new recording")
     voice = vo.add_subparsers(dest="action", required=True)
     add = voice.add_parser("add", help="remember a speaker's voice from a transcribed recording")
@@ -72,6 +77,18 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", default="127.0.0.1",
                     help="where to listen (default: this computer only); every request needs the token it prints")
     sv.add_argument("--cors", action="append", default=[], metavar="ORIGIN", help="a web page origin allowed to call it")
+    wt = commands.add_parser("watch", help="queue every recording that appears in a folder (runs until stopped)")
+    wt.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")
+    wt.add_argument("--export", metavar="FORMATS", default="",
+                    help=f"write these when each is done, separated by commas ({', '.join(FORMATS)})")
+    wt.add_argument("--to", type=Path, metavar="DIR", help="write the exports here (default: beside each recording)")
+    wt.add_argument("--language", help="language code such as es or en (default: detect)")
+    wcount = wt.add_mutually_exclusive_group()
+    wcount.add_argument("--speakers", type=int, metavar="N", help="exactly N speakers")
+    wcount.add_argument("--max-speakers", type=int, metavar="N", help="at most N speakers")
+    wt.add_argument("--subfolders", action="store_true", help="watch the folders inside too")
+    wt.add_argument("--settle", type=float, default=3.0, metavar="SECONDS",
+                    help="a file unchanged this long is complete (default: 3; more for slow network shares)")
     find = commands.add_parser("search", help="find words (or a speaker's name) in every stored transcript")
     find.add_argument("query", nargs="+", metavar="QUERY", help="words to find; accents and case are ignored")
     return parser
@@ -85,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return selftest.run(Path(args.self_test) if args.self_test else None)
     commands = {"transcribe": _transcribe, "jobs": _jobs, "show": _show, "gui": _gui, "worker": _worker,
-                "voices": _voices, "search": _search,
+                "voices": _voices, "search": _search, "watch": _watch,
                 "serve": _serve, None: _gui}
     try:
         return commands[args.command](args)
@@ -233,6 +250,12 @@ def _worker(args) -> int:
     return 0
 
 
+def _watch(args) -> int:
+    from app.cli_watch import watch
+
+    return watch(args)
+
+
 def _jobs(args) -> int:
     engine = _open_store()
     if engine is None:
@@ -261,6 +284,8 @@ def _show(args) -> int:
     if job.status != "completed":
         print(f"error: job {job.id} ({job.name}) is {job.status}; it has no result. {job.error}".strip(), file=sys.stderr)
         return 1
+    if args.speaker_audio is not None or args.whole:
+        return _speaker_audio(engine, job, args)
     from app.core.common.errors import UserError
 
     text = engine.render(job.id, args.format, stamps=args.stamps, printer=_printer(args.format))
@@ -272,6 +297,28 @@ def _show(args) -> int:
         print(f"error: could not write {args.output}: {exc}", file=sys.stderr)
         return 1
     print(f"{job.name} -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def _speaker_audio(engine, job, args) -> int:
+    """`show ID --speaker-audio SPEAKER -o FILE`: one line saying what was written."""
+    from app.core.common.errors import UserError
+
+    if args.speaker_audio is None or args.output is None:
+        print("error: --speaker-audio SPEAKER -o FILE.wav (or .flac) saves a speaker's audio"
+              f"{'; --whole goes with it' if args.whole else ''}.", file=sys.stderr)
+        return 2
+    try:
+        done = engine.excerpts.save(job.id, args.output, speaker=args.speaker_audio,
+                                    mode="whole" if args.whole else "joined")
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    turns = f"{done.spans} turn{'s' if done.spans != 1 else ''}"
+    length = clock(done.seconds) if done.seconds >= 60 else f"{done.seconds:.1f} s"
+    held = (f"{length}, only {turns} of {args.speaker_audio} heard" if args.whole
+            else f"{length}, {turns} of {args.speaker_audio} joined")
+    print(f"{args.output}: {held} ({done.rate:,} Hz, {done.channels} channel{'s' if done.channels != 1 else ''}).")
     return 0
 
 

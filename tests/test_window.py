@@ -150,7 +150,7 @@ def test_export_menu_is_disabled_without_a_result(window):
 
 def test_an_unreadable_history_gives_a_banner_and_a_working_window(tmp_path, monkeypatch):
     from app.core import settings as settings_mod
-    from app.core.engine import open_history
+    from app.core.engine_parts import open_history
 
     data = tmp_path / "data"
     data.mkdir()
@@ -379,3 +379,36 @@ def test_qt_calls_keep_their_references_to_none(qtbot):
     for _ in range(3000):
         label.setText("x")
     assert sys.getrefcount(None) > before - 100
+
+
+def test_a_watched_folder_set_in_preferences_feeds_the_window_queue(window, qtbot, monkeypatch, tmp_path, speech):
+    from app.core import settings as settings_mod
+    from app.ui.preferences import PreferencesDialog
+    from app.ui.watched_folders import WatchedFolderDialog
+    from tests import media
+
+    monkeypatch.setenv(settings_mod.DATA_DIR_ENV, str(tmp_path / "own data"))
+    inbox = tmp_path / "dictaphone"
+    inbox.mkdir()
+    dialog = PreferencesDialog(settings_mod.load(), window)
+    qtbot.addWidget(dialog)
+    folder = WatchedFolderDialog(None, (("Detect", None), ("Spanish", "es")), dialog)
+    qtbot.addWidget(folder)
+    folder.path.setText(str(inbox))
+    folder.language.setCurrentIndex(1)
+    folder.exports["srt"].setChecked(True)
+    folder.export_to.setText(str(tmp_path / "missing"))
+    folder.accept()
+    assert "is not a folder" in folder.problem.text() and not folder.result()
+    folder.export_to.setText("")
+    dialog.watched._append(folder.folder())
+    saved = dialog.save()
+    assert [(f.path, f.language, f.exports) for f in saved.watched_folders] == [(inbox, "es", ("srt",))]
+    assert settings_mod.load().watched_folders == saved.watched_folders  # read back from the file
+    assert "dictaphone · es · srt beside it" in dialog.watched.list.item(0).text()
+
+    window.bridge.watch(saved.watched_folders)
+    media.write_wav(inbox / "visita.wav", speech)
+    qtbot.waitUntil(lambda: [j.name for j in window.model.jobs] == ["visita.wav"], timeout=20_000)
+    assert window.model.jobs[0].settings["language"] == "es"
+    qtbot.waitUntil(lambda: "visita.wav: queued" in window.statusBar().currentMessage(), timeout=10_000)

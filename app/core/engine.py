@@ -1,6 +1,7 @@
 """The only door into the core: front ends (the window, the command line, the HTTP API,
 the self-test) open an engine for their role and reach jobs, results, exports and the
-engine's parts (`voices`, `edits`, `search`, `roles`) through it; the history is its business alone.
+engine's parts (`voices`, `edits`, `excerpts`, `search`, `roles`, `watching`) through it;
+the history is its business alone.
 
 Exactly one job runs at a time, in order; nothing is ever lost, and no job is ever given
 another's result (`supervisor.Supervisor` owns the queue and runs the jobs).
@@ -22,9 +23,12 @@ from app.core.common import devices
 from app.core.jobs import spec as jobs
 from app.core.audio_in import media
 from app.core.engine_edits import Edits
+from app.core.engine_parts import open_history
+from app.core.engine_excerpts import Excerpts
 from app.core.engine_roles import Roles, settings_or_none
 from app.core.engine_search import Search
 from app.core.engine_voices import Voices
+from app.core.engine_watch import Watching
 from app.core.common.errors import Cancelled, UserError
 from app.core.settings import Settings
 from app.core.jobs.status import EventKind, JobStatus
@@ -78,8 +82,10 @@ class Engine:
                                 lambda job_id: self.roles.after_result(job_id), only_own, runs_jobs, watch_interval)
         self.voices = Voices(store, self._emit)
         self.edits = Edits(store, self._emit)
+        self.excerpts = Excerpts(store, self._emit, self.result)  # a speaker's audio
         self.search = Search(store, self._emit)
         self.roles = Roles(store, self._emit, self.result, self._settings_now, spawn)
+        self.watching = Watching(store, self._emit, self.add, self.render)
 
     # opening, one way per role
 
@@ -103,8 +109,9 @@ class Engine:
         return cls(Store(settings.history_file))
 
     @classmethod
-    def for_api_server(cls, settings: Settings) -> tuple["Engine", str]:
-        """`serve`: the HTTP API without the window, running its jobs here."""
+    def for_service(cls, settings: Settings) -> tuple["Engine", str]:
+        """`serve` and `watch`, which run until stopped: as the queue's owner, every job
+        (a window opened meanwhile hands its jobs here); beside an open window, it runs them."""
         store, problem = open_history(settings)
         return cls(store, worker_factory=worker_factory(lambda: settings), settings_now=lambda: settings), problem
 
@@ -384,16 +391,3 @@ def _fingerprint(job: Job) -> tuple:
 def _gone(job_id: int) -> Job:
     """A stand-in for a job another process removed (only its id is read)."""
     return Job(job_id, "", "", "", {}, JobStatus.CANCELLED, 0.0, "", "", None, False, 0, 0, 0, None, 0.0, None, None)
-
-
-def open_history(settings: Settings) -> tuple[Store, str]:
-    """The history, for the window and the command line alike. When it cannot be used, a
-    history kept in a temporary folder until the app quits, and the reason to show, so
-    that work goes on and the damaged file is left untouched."""
-    import tempfile
-
-    try:
-        return Store(settings.history_file), ""
-    except UserError as exc:
-        folder = Path(tempfile.mkdtemp(prefix="diarization-session-"))
-        return Store(folder / "history.db"), f"{exc} Until then, new jobs run but are not kept after you quit."

@@ -34,10 +34,57 @@ SECRET = ("ollama_api_key",)  # never written to the preferences file
 # The queue's address is saved without its password, which the keychain keeps (keychain.py)
 # with the address it was typed for; the two are joined again when settings are loaded.
 QUEUE_SECRET = "redis_url"
-NOT_IN_JOBS = ("ollama_api_key", "redis_url")  # never stored with a job (a URL may hold a password)
+NOT_IN_JOBS = ("ollama_api_key", "redis_url", "watched_folders")  # never stored with a job (a URL may hold a password)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 CHANNELS = ("auto", "mix", "split")  # a stereo call heard a channel a side, or mixed (channels.py)
 COMPUTE_TYPES = ("auto", "int8", "int8_float16", "int8_float32", "float16", "float32", "bfloat16")
+EXPORT_FORMATS = ("txt", "srt", "vtt", "json", "rttm", "md", "html", "docx", "pdf")  # exports.ALL, kept import-free
+
+
+@dataclass(frozen=True)
+class WatchedFolder:
+    """A folder whose new recordings join the queue (jobs/watch.py), with the settings its
+    jobs get and the exports written when each is done."""
+    path: Path
+    language: str | None = None  # None: detect
+    num_speakers: int | None = None
+    max_speakers: int | None = None
+    exports: tuple[str, ...] = ()  # EXPORT_FORMATS, written when a job is done
+    export_to: Path | None = None  # None: beside each recording
+    subfolders: bool = False
+
+    def to_json(self) -> dict:
+        return {"path": str(self.path), "language": self.language, "num_speakers": self.num_speakers,
+                "max_speakers": self.max_speakers, "exports": list(self.exports),
+                "export_to": str(self.export_to) if self.export_to else None, "subfolders": self.subfolders}
+
+    @classmethod
+    def from_json(cls, data) -> "WatchedFolder":
+        """One saved or typed entry; UserError naming what is wrong."""
+        if not isinstance(data, dict) or not isinstance(data.get("path"), str) or not data["path"].strip():
+            raise UserError("A watched folder needs a path.")
+        counts = {}
+        for name in ("num_speakers", "max_speakers"):
+            value = data.get(name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 32):
+                raise UserError(f"Watched folder {data['path']}: the speaker count must be between 1 and 32.")
+            counts[name] = value
+        if counts["num_speakers"] is not None and counts["max_speakers"] is not None:
+            raise UserError(f"Watched folder {data['path']}: give either an exact speaker count or a maximum.")
+        language = data.get("language") or None
+        if language is not None and language not in languages.CODES:
+            raise UserError(f"Watched folder {data['path']}: unknown language '{language}'.")
+        exports = data.get("exports") or []
+        if not isinstance(exports, list) or any(f not in EXPORT_FORMATS for f in exports):
+            raise UserError(f"Watched folder {data['path']}: exports are among {', '.join(EXPORT_FORMATS)}.")
+        to = data.get("export_to")
+        return cls(Path(data["path"]).expanduser(), language, counts["num_speakers"], counts["max_speakers"],
+                   tuple(dict.fromkeys(exports)), Path(to).expanduser() if isinstance(to, str) and to else None,
+                   bool(data.get("subfolders")))
+
+    def job_settings(self, base: "Settings") -> "Settings":
+        """`base` with this folder's language and speaker hint."""
+        return replace(base, language=self.language, num_speakers=self.num_speakers, max_speakers=self.max_speakers)
 
 
 @dataclass(frozen=True)
@@ -73,6 +120,7 @@ class Settings:
     process_on: str = "local"  # "local", or "workers": jobs go to the Redis queue at redis_url
     redis_url: str = ""  # redis://[:password@]host:port/db, rediss:// for TLS
     queue_fallback: str = "local"  # the queue unreachable when a job starts: "local" runs it here, "wait" waits
+    watched_folders: tuple[WatchedFolder, ...] = ()  # Preferences: folders whose new recordings are queued
     data_dir: Path = field(default_factory=lambda: default_data_dir())
     from_env: tuple[str, ...] = ()  # settings overridden by environment variables
 
@@ -219,12 +267,27 @@ def read_preferences(path: Path) -> dict:
     known = {f.name for f in fields(Settings)} - {"data_dir", "from_env", *SECRET}
     clean = {}
     for name, value in data.items() if isinstance(data, dict) else ():
-        if name in known:
+        if name == "watched_folders":
+            clean[name] = _watched_folders(value, path)
+        elif name in known:
             try:
                 clean[name] = _coerce(name, value, str(path))
             except UserError:
                 continue
     return clean
+
+
+def _watched_folders(value, path: Path) -> tuple[WatchedFolder, ...]:
+    """The saved folders; one that cannot be read is left out, with a warning."""
+    found = []
+    for entry in value if isinstance(value, list) else ():
+        try:
+            found.append(WatchedFolder.from_json(entry))
+        except UserError as exc:
+            import logging
+
+            logging.getLogger("app").warning("%s: %s It is not watched.", path, exc)
+    return tuple(found)
 
 
 def save_preferences(settings: Settings, changes: dict) -> None:
@@ -233,6 +296,8 @@ def save_preferences(settings: Settings, changes: dict) -> None:
     path = settings.preferences_file
     current = read_preferences(path)
     current.update({k: v for k, v in changes.items() if k not in SECRET})
+    if "watched_folders" in current:
+        current["watched_folders"] = [f.to_json() for f in current["watched_folders"]]
     if current.get("redis_url") or "redis_url" in changes:
         current["redis_url"] = _password_apart(settings.data_dir, current.get("redis_url") or "",
                                                typed="redis_url" in changes)

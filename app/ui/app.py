@@ -40,6 +40,7 @@ def run(argv: list[str] | None = None) -> int:
         "Another Diarization Studio process is running this history's jobs: jobs added here run "
         "after its own, there or here once it quits."))
     bridge.start()
+    bridge.watch(settings.watched_folders)
     try:
         return app.exec()
     finally:

@@ -231,6 +231,8 @@ class Editor(QObject):
         menu.addAction("Move Some Words…", lambda: self.ask_move_words(row))
         menu.addAction("Split Here…", lambda: self.ask_split(row))
         menu.addAction("Edit Text…", lambda: self.ask_text(row))
+        menu.addSeparator()
+        menu.addAction("Save Audio of Selection…", lambda: self.panel.selectionAudioRequested.emit(row))
         menu.exec(where)
 
     def _speaker_actions(self, menu: QMenu, speaker) -> None:

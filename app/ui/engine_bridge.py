@@ -14,7 +14,8 @@ from collections import deque
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 
 from app.core.engine import Engine, Event, worker_factory
-from app.core.common.errors import UserError
+from app.core.common.errors import Cancelled, UserError
+from app.core.document.exports import clock
 from app.core.jobs.status import EventKind
 
 
@@ -43,6 +44,7 @@ class EngineBridge(QObject):
     started = Signal(bool)  # whether this process runs the history's queue (start)
     rolesFound = Signal(int, dict, dict)  # job id, roles to accept (nobody typed a name), all suggested
     exported = Signal(str, str)  # the file, the reason nothing was written ("" when it was)
+    audioSaved = Signal(str, str)  # what was written, in words; the reason nothing was ("" when it was)
     resultLoaded = Signal(int, object, object)  # job id, Transcript or None, suggested roles
     _wake = Signal()
     pathsRefused = Signal(list)  # [Path]: not recordings (or folders without any)
@@ -50,6 +52,7 @@ class EngineBridge(QObject):
     voicesListed = Signal(list)  # the known voices (engine.voices.list()), after any change to them
     commandFailed = Signal(str)  # what a command could not do, to show the user
     searchDone = Signal(str, list)  # the text searched, its hits (engine_search.Found)
+    folderNews = Signal(str)  # what a watched folder did (queued, done, gone, back), in words
 
     def __init__(self, store=None, pool: QThreadPool | None = None, parent: QObject | None = None, settings=None):
         """On the user's history (by `settings`), or on `store` (tests)."""
@@ -65,6 +68,8 @@ class EngineBridge(QObject):
         self._wake.connect(self._drain, Qt.QueuedConnection)
         self.settings = settings  # the window's, kept current: where jobs run and role naming follow it
         self.problem = ""  # why the history could not be used (a session-only one is)
+        self._closing = False  # set by close: long commands (saving audio) stop
+        self._watch_stop = None  # set to stop watching the folders (watch)
         if store is None:
             self.engine, self.problem = Engine.for_window(self._settings_now(), self.submit, self._settings_now)
         else:
@@ -183,6 +188,23 @@ class EngineBridge(QObject):
 
         self.submit(write)
 
+    def save_audio(self, job_id: int, path, speaker: str | None = None, segments=None, mode: str = "joined",
+                   pool: QThreadPool | None = None) -> None:
+        """A speaker's audio, or the segments', written to `path` (`engine.excerpts.save`) on
+        `pool` (the editor's, after the corrections being saved); `audioSaved` says how it
+        went. Stops when the window closes."""
+        def write() -> None:
+            try:
+                done = self.engine.excerpts.save(job_id, path, speaker=speaker, segments=segments, mode=mode,
+                                                 cancel=lambda: self._closing)
+                self._quietly(self.audioSaved.emit, f"Saved {done.path.name} ({clock(done.seconds)})", "")
+            except UserError as exc:
+                self._quietly(self.audioSaved.emit, "", str(exc))
+            except Cancelled:
+                pass
+
+        (pool or self.pool).start(_Task(write))
+
     @staticmethod
     def _quietly(emit, *args) -> None:
         try:
@@ -285,8 +307,20 @@ class EngineBridge(QObject):
         elif event.kind == EventKind.REMOVED:
             self.jobRemoved.emit(job.id)
 
+    def watch(self, folders) -> None:
+        """Watches these folders (instead of any watched before), on a thread of the core's."""
+        from app.printing import print_html
+
+        if self._watch_stop is not None:
+            self._watch_stop.set()
+        self._watch_stop = self.engine.watching.start(tuple(folders), self._settings_now, self.folderNews.emit,
+                                                      printer=print_html)
+
     def close(self, wait_ms: int = 5000) -> None:
         """Stops the engine, then waits for the pool's tasks (a file being hashed stops at
         its next block), so none outlives the app."""
+        self._closing = True
+        if self._watch_stop is not None:
+            self._watch_stop.set()
         self.engine.close()
         self.pool.waitForDone(wait_ms)

@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.panel.rejectVoiceRequested.connect(self.reject_voice)
         bridge.voicesListed.connect(self._voices_listed)
         bridge.commandFailed.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        bridge.folderNews.connect(lambda text: self.statusBar().showMessage(text, 10000))
         bridge.voices_command(lambda engine: None)  # the known voices' names, for the panel
         self.panel.searchEverywhere.connect(bridge.search)
         bridge.searchDone.connect(self.panel.show_hits)
@@ -107,8 +108,10 @@ class MainWindow(QMainWindow):
         self._reveal: tuple[int, int] | None = None  # (job id, segment) to show once loaded
         from app.ui.api_host import ApiHost
         from app.ui.editing import Editor
+        from app.ui.speaker_audio import SpeakerAudio
 
         self.editor = Editor(self)
+        self.speaker_audio = SpeakerAudio(self)  # the menus' "Save … Audio…"
         self.api = ApiHost(bridge.history_path, lambda: self.settings)
         self.api.changed.connect(self._api_changed)
         self.splitter = QSplitter()
@@ -215,6 +218,7 @@ class MainWindow(QMainWindow):
         from app.ui.preferences import PreferencesDialog
 
         dialog = PreferencesDialog(self.settings, self)
+        watched = self.settings.watched_folders
         if dialog.exec():
             try:
                 self.settings = self.bridge.settings = dialog.save()
@@ -223,6 +227,8 @@ class MainWindow(QMainWindow):
                 return
             self.status_label.setText(f"Model: {self.settings.model} · Device: {self.settings.device}")
             self._serve_api()
+            if self.settings.watched_folders != watched:
+                self.bridge.watch(self.settings.watched_folders)
 
     def _serve_api(self) -> None:
         """The HTTP API on or off, on the chosen port, as Preferences say (it starts in the

@@ -136,6 +136,10 @@ class PreferencesDialog(QDialog):
                                 " as 'Authorization: Bearer TOKEN'.")
         self.api_token.setWordWrap(True)
         self.api_token.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        from app.ui.watched_folders import WatchedFoldersEditor
+
+        self.watched = WatchedFoldersEditor(settings.watched_folders, LANGUAGES)
+        self.watched.setToolTip("Recordings that appear in these folders join the queue by themselves")
         form = QFormLayout()
         self.notes: dict[str, QLabel] = {}
         for label, name, widget in (
@@ -148,6 +152,7 @@ class PreferencesDialog(QDialog):
             ("Ollama timeout", "ollama_timeout", self.ollama_timeout),
             ("Longest recording", "max_hours", self.max_hours),
             ("Exports", "exports_without_folder", self.without_folder),
+            ("Watched folders", "watched_folders", self.watched),
             ("Other programs", "api_enabled", self.api_enabled), ("Port", "api_port", self.api_port),
             ("Largest upload", "max_upload_mb", self.max_upload),
             ("", "api_lists_window_jobs", self.api_lists), ("", "api_token", self.api_token),
@@ -202,6 +207,7 @@ class PreferencesDialog(QDialog):
             "process_on": self.process_on.currentData(),
             "redis_url": self.redis_url.text().strip(),
             "queue_fallback": self.fallback.currentData(),
+            "watched_folders": self.watched.folders(),
         }
         return {k: v for k, v in chosen.items() if k not in self.settings.from_env}
 

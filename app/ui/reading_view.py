@@ -223,6 +223,11 @@ class ReadingView(QTextEdit):
             return None
         return self._word_segment[i]
 
+    def segments_between(self, start: int, end: int) -> list[int]:
+        """The segments of every paragraph from document position `start` to `end`, in order."""
+        first, last = (self.document().findBlock(p).blockNumber() for p in (start, end))
+        return [i for number in range(first, last + 1) for i in self._paragraphs.get(number, ())]
+
     def position_of_segment(self, index: int) -> int | None:
         for number, segments in self._paragraphs.items():
             if index in segments:

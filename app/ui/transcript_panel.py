@@ -42,6 +42,8 @@ class TranscriptPanel(QWidget):
     searchEverywhere = Signal(str)  # "All transcripts" ticked: find this text in every transcript
     hitOpened = Signal(object)  # a hit of that search to show (engine_search.Found)
     paragraphsEdited = Signal(object)  # [(segment indices, their new text)] typed in the reading view
+    speakerAudioRequested = Signal(str)  # speaker id: save their audio (app/ui/speaker_audio.py)
+    selectionAudioRequested = Signal(int)  # the segment right-clicked: save the selection's audio
     EMPTY_TITLE = "Select a finished job to read its transcript."
 
     def __init__(self, parent=None):
@@ -59,7 +61,7 @@ class TranscriptPanel(QWidget):
         self.speakers.verticalHeader().hide()
         self.speakers.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
         self.speakers.setMaximumHeight(120)
-        self.speakers.setToolTip("Double-click a speaker to rename them; right-click to remember their voice")
+        self.speakers.setToolTip("Double-click a speaker to rename them; right-click to remember their voice or save their audio")
         self.speakers.cellDoubleClicked.connect(self._ask_rename)
         self.speakers.setContextMenuPolicy(Qt.CustomContextMenu)
         self.speakers.customContextMenuRequested.connect(self._speaker_menu)
@@ -220,6 +222,8 @@ class TranscriptPanel(QWidget):
             menu.addAction(f"This is not {speaker.voice['name']}", lambda: self.rejectVoiceRequested.emit(speaker.id))
         if self.extra_speaker_actions is not None:  # corrections (app/ui/editing.py)
             self.extra_speaker_actions(menu, speaker)
+        menu.addSeparator()
+        menu.addAction("Save Speaker's Audio…", lambda: self.speakerAudioRequested.emit(speaker.id))
         menu.exec(self.speakers.viewport().mapToGlobal(point))
 
     def ask_remember(self, row: int) -> None:

@@ -110,6 +110,39 @@ def decode(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS, keep_channels: 
     return Audio(samples=samples, warnings=tuple(warnings), channels=kept, channel_count=count)
 
 
+@contextlib.contextmanager
+def opened(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS):
+    """(container, first audio stream) of the recording, opened and checked as `decode` opens
+    it (`_open`: only audio and video demuxers), to read its samples as they are."""
+    with _open(Path(path)) as container:
+        _check_header(container, container.streams.audio[0], Path(path), max_seconds)
+        yield container, container.streams.audio[0]
+
+
+def frames(container, stream, path: Path):
+    """The stream's decoded frames, skipped and ended where `_decode_stream` skips and ends, so
+    that counting their samples from the first gives a transcript's times: a damaged packet is
+    left out (too many: AudioError), and a stream cut short mid-packet ends them."""
+    import av
+
+    bad_packets, any_frame = 0, False
+    try:
+        for packet in container.demux(stream):
+            try:
+                decoded = packet.decode()
+            except av.error.FFmpegError:
+                bad_packets += 1
+                if bad_packets > _MAX_BAD_PACKETS:
+                    raise AudioError(f"{path}: the audio is too damaged to decode.") from None
+                continue
+            for frame in decoded:
+                any_frame = True
+                yield frame
+    except av.error.FFmpegError as exc:
+        if not any_frame:
+            raise AudioError(f"{path}: the audio could not be decoded ({_reason(exc)}).") from exc
+
+
 def _fitted(channel: np.ndarray, size: int) -> np.ndarray:
     """A channel as long as the mono mix (the two resamplers may end a few samples apart)."""
     out = np.zeros(size, dtype=np.float32)

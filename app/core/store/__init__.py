@@ -21,6 +21,7 @@ from app.core.store.schema import migrate
 from app.core.store.checkpoints import CheckpointStore
 from app.core.store.search import SearchStore
 from app.core.store.known_voices import VoiceStore
+from app.core.store.watched import WatchStore
 
 STATUSES = tuple(JobStatus)
 BUSY_TIMEOUT_SEC = 5.0
@@ -70,7 +71,7 @@ _COLUMNS = [f.name for f in fields(Job)]
 _SELECT = ", ".join(_COLUMNS + ["path_bytes"])
 
 
-class Store(VoiceStore, SearchStore, CheckpointStore):
+class Store(VoiceStore, SearchStore, CheckpointStore, WatchStore):
     def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT_SEC):
         self.path = Path(path)
         self._lock = threading.RLock()
