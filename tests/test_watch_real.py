@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.core.engine import Engine
@@ -73,3 +74,25 @@ def test_the_command_line_and_a_window_watching_one_folder_take_a_slow_copy_once
     assert "queued" not in err
     assert len(Engine.for_reading(Settings(data_dir=data)).jobs()) == 1
     assert sorted(p.name for p in out.iterdir()) == ["consulta.srt", "consulta.txt"]
+
+    # the real transcript's second speaker, from the command line: their turns, sample for sample
+    from app.core.audio_in.excerpts import GAP_SEC
+    from app.core.document.turns import turns
+    from tests.test_speaker_audio import read
+
+    job = Engine.for_reading(Settings(data_dir=data)).jobs()[0]
+    transcript = Engine.for_reading(Settings(data_dir=data)).result(job.id)
+    env = dict(os.environ, DIARIZATION_STUDIO_DATA_DIR=str(data), PYTHONIOENCODING="utf-8")
+    done = subprocess.run([sys.executable, "-m", "app", "show", str(job.id), "--speaker-audio", "SPEAKER_01",
+                           "-o", str(tmp_path / "second.wav")], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    original, rate, _ = read(inbox / "consulta.wav")
+    mine, mine_rate, _ = read(tmp_path / "second.wav")
+    spans = [(round(t.start * rate), round(t.end * rate)) for t in turns(transcript) if t.speaker == "SPEAKER_01"]
+    assert all(b[0] > a[1] for a, b in zip(spans, spans[1:]))  # apart: each is its own stretch
+    assert mine_rate == rate and len(spans) >= 2
+    assert len(mine) == sum(b - a for a, b in spans) + round(GAP_SEC * rate) * (len(spans) - 1)
+    at = 0
+    for a, b in spans:
+        assert np.array_equal(mine[at:at + b - a], original[a:b])
+        at += b - a + round(GAP_SEC * rate)
