@@ -13,8 +13,9 @@ ROLES = ("Doctor", "Patient", "Nurse", "Relative")
 
 
 class FakeOllama:
-    def __init__(self, mode: str = "valid", delay: float = 0.0):
-        self.mode, self.delay = mode, delay
+    def __init__(self, mode: str = "valid", delay: float = 0.0, answer=None):
+        """`answer(request body) -> str`: the model's reply (notes' tests); else roles by `mode`."""
+        self.mode, self.delay, self.answer = mode, delay, answer
         self.requests: list[dict] = []
         self.headers: list[dict] = []  # each request's headers, lower-cased names
         server = self
@@ -73,6 +74,10 @@ class FakeOllama:
                     except OSError:
                         pass
                     return
+                if server.answer is not None:
+                    return self._send(200, {"model": body.get("model"), "created_at": "2026-12-03T00:00:00Z",
+                                            "message": {"role": "assistant", "content": server.answer(body)},
+                                            "done": True})
                 ids = body["format"]["properties"]["speakers"]["items"]["properties"]["id"]["enum"]
                 if server.mode == "invalid":
                     content = "Sure! SPEAKER_00 sounds like the doctor and the other one is the patient."

@@ -1,6 +1,6 @@
 """The only door into the core: front ends (the window, the command line, the HTTP API,
 the self-test) open an engine for their role and reach jobs, results, exports and the
-engine's parts (`voices`, `edits`, `excerpts`, `search`, `roles`, `watching`) through it;
+engine's parts (`voices`, `edits`, `excerpts`, `search`, `roles`, `notes`, `watching`) through it;
 the history is its business alone.
 
 Exactly one job runs at a time, in order; nothing is ever lost, and no job is ever given
@@ -25,6 +25,7 @@ from app.core.audio_in import media
 from app.core.engine_edits import Edits
 from app.core.engine_parts import open_history
 from app.core.engine_excerpts import Excerpts
+from app.core.engine_notes import NotesPart
 from app.core.engine_roles import Roles, settings_or_none
 from app.core.engine_search import Search
 from app.core.engine_voices import Voices
@@ -86,6 +87,7 @@ class Engine:
         self.search = Search(store, self._emit)
         self.roles = Roles(store, self._emit, self.result, self._settings_now, spawn)
         self.watching = Watching(store, self._emit, self.add, self.render)
+        self.notes = NotesPart(store, self._emit, self.result, self._settings_now)
 
     # opening, one way per role
 

@@ -21,6 +21,7 @@ from app.core.store.schema import migrate
 from app.core.store.checkpoints import CheckpointStore
 from app.core.store.search import SearchStore
 from app.core.store.known_voices import VoiceStore
+from app.core.store.notes import NotesStore
 from app.core.store.watched import WatchStore
 
 STATUSES = tuple(JobStatus)
@@ -71,7 +72,7 @@ _COLUMNS = [f.name for f in fields(Job)]
 _SELECT = ", ".join(_COLUMNS + ["path_bytes"])
 
 
-class Store(VoiceStore, SearchStore, CheckpointStore, WatchStore):
+class Store(VoiceStore, SearchStore, CheckpointStore, WatchStore, NotesStore):
     def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT_SEC):
         self.path = Path(path)
         self._lock = threading.RLock()
@@ -247,7 +248,7 @@ class Store(VoiceStore, SearchStore, CheckpointStore, WatchStore):
         if last:
             steps += [(f"DELETE FROM {table} WHERE cache_key = ?", (job.cache_key,))
                       for table in ("results", "checkpoints", "diarization_checkpoints", "job_parts", "speaker_names",
-                                    "speaker_suggestions", "speaker_voices", "voice_matches", "edited_results", "speaker_windows")]
+                                    "speaker_suggestions", "speaker_voices", "voice_matches", "edited_results", "speaker_windows", "notes")]
             steps += self._index_steps(job.cache_key, None)
         self._transaction(steps)
         if last:

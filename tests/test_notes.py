@@ -1,0 +1,203 @@
+"""Notes from a local LLM, against a real local HTTP server speaking Ollama's API: every
+point is checked against the turns it cites before it is shown, a bad answer gives one
+note, a long transcript is noted in parts whose citations stay in their part, and a
+correction marks the notes as made from an earlier version."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+
+import pytest
+
+from app.core.common.errors import UserError
+from app.core.engine import Engine
+from app.core.llm import chat, notes
+from app.core.store import Store
+from tests.builders import finished_job, line, transcript
+from tests.ollama_server import MODEL, FakeOllama, closed_port_host
+
+
+def consultation():
+    return transcript(
+        line(0.0, 4.0, "SPEAKER_00", "Buenos días, ¿qué le trae por aquí?"),
+        line(4.5, 12.0, "SPEAKER_01", "Desde el 3 de marzo tengo dolor de cabeza por las tardes."),
+        line(12.5, 20.0, "SPEAKER_00", "Tome ibuprofeno, 400 mg cada ocho horas, y vuelva en dos semanas."),
+        line(20.5, 24.0, "SPEAKER_01", "De acuerdo, se lo diré a Marta."),
+        names={"SPEAKER_00": "Dra. Ruiz", "SPEAKER_01": "Juan"}, language="es")
+
+
+def answer_with(*points):
+    return lambda body: json.dumps({"points": list(points)})
+
+
+def options(host: str, timeout: float = 5.0):
+    return lambda: chat.LLMOptions(host, MODEL, timeout=timeout)
+
+
+@pytest.fixture
+def server():
+    made = []
+
+    def start(answer=None, mode="valid", delay=0.0):
+        made.append(FakeOllama(mode, delay=delay, answer=answer))
+        return made[-1]
+
+    yield start
+    for s in made:
+        s.close()
+
+
+def test_points_citing_turns_that_exist_come_with_their_times(server):
+    ollama = server(answer_with(
+        {"section": "reason", "text": "Dolor de cabeza por las tardes desde el 3 de marzo.", "turns": [2],
+         "who": "Juan", "quote": None},
+        {"section": "plan", "text": "Ibuprofeno 400 mg cada ocho horas; volver en dos semanas.", "turns": [3],
+         "who": "Dra. Ruiz", "quote": "vuelva en dos semanas"}))
+    made = notes.make(consultation(), "consultation", options(ollama.host))
+    assert [p.supported for p in made.points] == [True, True], [p.problem for p in made.points]
+    assert made.points[0].who == "SPEAKER_01" and made.cites[2] == (4.5, 12.0) and made.cites[3] == (12.5, 20.0)
+    assert made.model == MODEL and made.parts == 1
+    sent = ollama.requests[-1]
+    assert sent["options"]["num_ctx"] == notes.CONTEXT_TOKENS and sent["format"]["properties"]["points"]
+    asked = sent["messages"][0]["content"]
+    assert "[2] Juan (0:04): Desde el 3 de marzo" in asked and "in Spanish" in asked
+
+
+@pytest.mark.parametrize("point, problem", [
+    ({"section": "plan", "text": "Volver en dos semanas.", "turns": [9]}, "turn 9, which is not in the transcript"),
+    ({"section": "plan", "text": "Juan vuelve en dos semanas.", "turns": [3], "who": "Juan"},
+     "about Juan, who speaks in none of the turns"),
+    ({"section": "plan", "text": "Cita.", "turns": [3], "quote": "vuelva en tres semanas"},
+     "quotation is not word for word"),
+    ({"section": "plan", "text": "Ibuprofeno 20 mg cada ocho horas.", "turns": [3]}, "20 is in none of the turns"),
+    ({"section": "reason", "text": "Dolor desde el 3 de abril.", "turns": [2]}, "'abril' is in none"),
+    ({"section": "reason", "text": "Le duele la cabeza desde el 5 de marzo.", "turns": [2]}, "5 is in none"),
+    ({"section": "plan", "text": "Se lo dirá a Marta.", "turns": [3]}, "Marta is in none of the turns"),
+    ({"section": "plan", "text": "Nada.", "turns": []}, "cites no turn"),
+    ({"section": "plan", "text": "Lo verá Pedro.", "turns": [3], "who": "Pedro"}, "not a speaker of this transcript"),
+])
+def test_each_unsupported_point_is_caught_and_kept_as_unsupported(server, point, problem):
+    good = {"section": "plan", "text": "Ibuprofeno 400 mg cada ocho horas.", "turns": [3]}
+    ollama = server(answer_with(good, point))
+    made = notes.make(consultation(), "consultation", options(ollama.host))
+    shown = {p.text: p for p in made.points}
+    assert shown[good["text"]].supported
+    assert not shown[point["text"]].supported and problem in shown[point["text"]].problem
+
+
+@pytest.mark.parametrize("reply, said", [
+    ("Aquí tiene las notas: el paciente tiene dolor.", "not valid JSON"),
+    (json.dumps({"notes": []}), "no list of points"),
+    (json.dumps({"points": [{"section": "plan", "text": "x", "turns": "3"}]}), "did not list its turns"),
+    (json.dumps({"points": [{"section": "weather", "text": "x", "turns": [1]}]}), "no known section"),
+])
+def test_an_answer_that_breaks_the_schema_gives_one_clear_note(server, reply, said):
+    ollama = server(lambda body: reply)
+    with pytest.raises(chat.ChatError, match=said):
+        notes.make(consultation(), "consultation", options(ollama.host))
+
+
+@pytest.mark.parametrize("mode, said", [("drip", "did not answer within 2 s"), ("slow", "did not answer within 2 s"),
+                                        ("missing", "ollama pull"), ("huge", "ran past 256 KB")])
+def test_a_server_that_drips_stalls_lacks_the_model_or_floods_is_cut_with_one_note(server, mode, said):
+    import time
+
+    ollama = server(mode=mode, delay=30)
+    started = time.monotonic()
+    with pytest.raises(chat.ChatError, match=said):
+        notes.make(consultation(), "summary", options(ollama.host, timeout=2))
+    assert time.monotonic() - started < 6
+
+
+def test_nothing_is_sent_off_this_computer_or_when_consent_is_gone(server):
+    with pytest.raises(chat.ChatError, match="not on this computer"):
+        notes.make(consultation(), "summary", lambda: chat.LLMOptions("http://203.0.113.9:11434", MODEL, timeout=2))
+    with pytest.raises(chat.ChatError, match="not running"):
+        notes.make(consultation(), "summary", options(closed_port_host()))
+    ollama = server(answer_with())
+    with pytest.raises(chat.ChatError, match="turned off"):
+        notes.make(consultation(), "summary", lambda: None)
+    assert ollama.requests == []
+
+
+def test_a_two_hour_transcript_is_noted_in_parts_and_each_citation_points_into_its_part(server):
+    segments = [line(i * 6.0, i * 6.0 + 5.0, f"SPEAKER_0{i % 2}",
+                     f"Punto número {i}: hablamos del tema {i} con bastante detalle y algunas palabras más para "
+                     "llenar el turno como en una reunión real de trabajo.") for i in range(1200)]
+    long = transcript(*segments, language="es")
+    assert long.segments[-1].end > 7190
+
+    def cite_the_first_turn_shown(body):
+        asked = body["messages"][0]["content"]
+        first = int(re.search(r"^\[(\d+)\]", asked, re.M).group(1))
+        return json.dumps({"points": [{"section": "summary", "text": f"Se habló del tema {first - 1}.",
+                                       "turns": [first]}]})
+
+    ollama = server(cite_the_first_turn_shown)
+    made = notes.make(long, "summary", options(ollama.host))
+    asked = [r["messages"][0]["content"] for r in ollama.requests if "messages" in r]
+    assert made.parts == len(asked) > 1
+    limit = (notes.CONTEXT_TOKENS - notes.ANSWER_TOKENS) * notes.CHARS_PER_TOKEN
+    assert all(len(a) < limit for a in asked)
+    assert all(p.supported for p in made.points), [p.problem for p in made.points]
+    for point, prompt in zip(made.points, asked):
+        number = point.turns[0]
+        assert f"[{number}] " in prompt  # cited in the part it was made from
+        start, end = made.cites[number]
+        assert (start, end) == (long.segments[number - 1].start, long.segments[number - 1].end)
+        assert f"tema {number - 1} " in long.segments[number - 1].text
+
+
+def test_a_part_citing_a_turn_of_another_part_is_unsupported(server):
+    segments = [line(i * 6.0, i * 6.0 + 5.0, "SPEAKER_00", "Palabras " * 40 + str(i)) for i in range(600)]
+
+    def always_turn_one(body):
+        part = re.search(r"part (\d+) of", body["messages"][0]["content"]).group(1)
+        return json.dumps({"points": [{"section": "summary", "text": f"Palabras, parte {part}.", "turns": [1]}]})
+
+    ollama = server(always_turn_one)
+    made = notes.make(transcript(*segments), "summary", options(ollama.host))
+    assert made.parts == len(made.points) > 1  # a monologue, cut into pieces that fit
+    assert made.points[0].supported  # the first part holds turn 1
+    assert all("not in the part it was made from" in p.problem for p in made.points[1:])
+
+
+def test_notes_are_kept_with_the_transcript_and_marked_when_it_is_corrected(server, tmp_path):
+    ollama = server(answer_with({"section": "plan", "text": "Ibuprofeno 400 mg cada ocho horas.", "turns": [3]}))
+    store = Store(tmp_path / "h.db")
+    job = finished_job(store, consultation())
+    from app.core.settings import Settings
+
+    now = Settings(data_dir=tmp_path, ollama_host=ollama.host, ollama_model=MODEL, ollama_timeout=5)
+    engine = Engine(store, settings_now=lambda: now)
+    steps = []
+    made = engine.notes.make(job.id, "consultation", progress=lambda f, s: steps.append((f, s)))
+    assert steps[-1] == (1.0, "Notes: done")
+    kept, current = engine.notes.get(job.id)
+    assert kept == made and current
+    engine.rename_speaker(job.id, "SPEAKER_00", "Doctora")  # a name is not a correction
+    assert engine.notes.get(job.id)[1]
+    shown = engine.result(job.id)
+    engine.edits.save(job.id, replace(shown, segments=(*shown.segments[:2], replace(
+        shown.segments[2], text="Tome paracetamol, 1 g cada ocho horas."), shown.segments[3])))
+    kept, current = engine.notes.get(job.id)
+    assert kept == made and not current
+    engine.close()
+
+
+def test_a_failure_leaves_the_kept_notes_and_says_why(server, tmp_path):
+    ollama = server(answer_with({"section": "summary", "text": "Consulta por dolor de cabeza.", "turns": [2]}))
+    store = Store(tmp_path / "h.db")
+    job = finished_job(store, consultation())
+    from app.core.settings import Settings
+
+    now = Settings(data_dir=tmp_path, ollama_host=ollama.host, ollama_model=MODEL, ollama_timeout=5)
+    engine = Engine(store, settings_now=lambda: now)
+    made = engine.notes.make(job.id)
+    ollama.answer = lambda body: "not json"
+    with pytest.raises(UserError, match="not valid JSON"):
+        engine.notes.make(job.id)
+    assert engine.notes.get(job.id) == (made, True)
+    engine.close()
