@@ -184,12 +184,16 @@ def create_app(engine, settings, *, port: int, host: str = "127.0.0.1", token: s
 
     @app.get(PREFIX + "/result/{job_id}")
     async def result(job_id: str, format: str = Query("json", pattern="^(" + "|".join(FORMATS) + ")$"),
-                     stamps: str = Query("turn", pattern="^(turn|paragraph|none)$")):
-        job = _job(job_id)
-        if job.status != JobStatus.COMPLETED:
-            raise HTTPException(409, f"Job {job_id} is {STATUS_TEXT.get(job.status, job.status)}; "
-                                     "it has no result yet.")
+                     stamps: str = Query("turn", pattern="^(turn|paragraph|none)$"), notes: bool = False):
+        job = _finished(job_id)
         with_folder = not settings().exports_without_folder
+        if notes:  # rendered afresh: notes made since do not change the transcript's revision
+            from app.printing import print_html
+
+            text = await _off_loop(lambda: engine.render(job.id, format, with_folder=with_folder, stamps=stamps,
+                                                         printer=print_html if format == "pdf" else None,
+                                                         with_notes=True))
+            return Response(text if isinstance(text, bytes) else text.encode("utf-8"), media_type=MEDIA_TYPES[format])
         revision = engine.shown_revision(job)
         body = rendered.get(job.id, (format, stamps), with_folder, revision)
         if body is None:
@@ -201,6 +205,37 @@ def create_app(engine, settings, *, port: int, host: str = "127.0.0.1", token: s
                                 text if isinstance(text, bytes) else text.encode("utf-8"))
         return Response(body, media_type=MEDIA_TYPES[format])
 
+    @app.get(PREFIX + "/notes/{job_id}")
+    async def kept_notes(job_id: str):
+        """The notes kept for a finished job: each point with its `text` and `cites`."""
+        from app.core.document.notes_doc import for_json
+
+        kept = engine.notes.data(_finished(job_id).id)
+        if kept is None:
+            raise HTTPException(404, "No notes have been made of this transcript yet (POST to make them).")
+        return for_json(*kept)
+
+    @app.post(PREFIX + "/notes/{job_id}")
+    async def make_notes(job_id: str, template: str = Query("summary", pattern=NOTES_TEMPLATES),
+                         instructions: str = Query("", max_length=2000)):
+        """Asks the local LLM set in Preferences for notes (one request at a time per job);
+        502 with the reason when it cannot."""
+        from app.core.document.notes_doc import for_json
+
+        job = _finished(job_id)
+        try:
+            made = await _off_loop(lambda: engine.notes.make(job.id, template, instructions))
+        except UserError as exc:
+            raise HTTPException(502, str(exc)) from None
+        return for_json(made.to_dict(), True)
+
+    def _finished(job_id: str):
+        job = _job(job_id)
+        if job.status != JobStatus.COMPLETED:
+            raise HTTPException(409, f"Job {job_id} is {STATUS_TEXT.get(job.status, job.status)}; "
+                                     "it has no result yet.")
+        return job
+
     def _job(job_id: str):
         """The job given out as `job_id`; anything else (an old number, a guess) is not found."""
         job = engine.job_for_api(job_id) if _API_ID.fullmatch(job_id) else None
@@ -210,6 +245,9 @@ def create_app(engine, settings, *, port: int, host: str = "127.0.0.1", token: s
 
     app.state.uploads = uploads
     return app
+
+
+NOTES_TEMPLATES = "^(summary|minutes|interview|consultation|custom)$"
 
 
 def _served_hosts(host: str, port: int) -> set[str]:

@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="in a document: a time per turn, per paragraph, or none")
     show.add_argument("-o", "--output", type=Path, metavar="FILE", help="write it here (needed for docx and pdf "
                       "unless standard output is a file)")
+    show.add_argument("--notes", action="store_true", help="with the notes kept for it (documents and json)")
     show.add_argument("--speaker-audio", metavar="SPEAKER",
                       help="instead, save this speaker's audio (an id such as SPEAKER_01, or their name) to "
                            "-o FILE.wav or .flac: their turns in order, half a second of silence apart")
@@ -89,6 +90,14 @@ def _parser() -> argparse.ArgumentParser:
     wt.add_argument("--subfolders", action="store_true", help="watch the folders inside too")
     wt.add_argument("--settle", type=float, default=3.0, metavar="SECONDS",
                     help="a file unchanged this long is complete (default: 3; more for slow network shares)")
+    nt = commands.add_parser("notes", help="notes of a transcript from a local LLM (Ollama), each point citing its turns")
+    nt.add_argument("recording", metavar="RECORDING", help="a file already transcribed, or a job id")
+    nt.add_argument("--template", choices=("summary", "minutes", "interview", "consultation", "custom"),
+                    help="what the notes hold (default: the kept notes' template, else summary)")
+    nt.add_argument("--instructions", metavar="TEXT", help="with --template custom: what to write")
+    nt.add_argument("--format", choices=("md", "json"), default="md")
+    nt.add_argument("--model", help="the Ollama model (default: as in Preferences)")
+    nt.add_argument("--again", action="store_true", help="make them again even if kept notes are current")
     find = commands.add_parser("search", help="find words (or a speaker's name) in every stored transcript")
     find.add_argument("query", nargs="+", metavar="QUERY", help="words to find; accents and case are ignored")
     return parser
@@ -102,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return selftest.run(Path(args.self_test) if args.self_test else None)
     commands = {"transcribe": _transcribe, "jobs": _jobs, "show": _show, "gui": _gui, "worker": _worker,
-                "voices": _voices, "search": _search, "watch": _watch,
+                "voices": _voices, "search": _search, "watch": _watch, "notes": _notes,
                 "serve": _serve, None: _gui}
     try:
         return commands[args.command](args)
@@ -250,6 +259,12 @@ def _worker(args) -> int:
     return 0
 
 
+def _notes(args) -> int:
+    from app.cli_notes import notes
+
+    return notes(args)
+
+
 def _watch(args) -> int:
     from app.cli_watch import watch
 
@@ -288,7 +303,7 @@ def _show(args) -> int:
         return _speaker_audio(engine, job, args)
     from app.core.common.errors import UserError
 
-    text = engine.render(job.id, args.format, stamps=args.stamps, printer=_printer(args.format))
+    text = engine.render(job.id, args.format, stamps=args.stamps, printer=_printer(args.format), with_notes=args.notes)
     if args.output is None:
         return 0 if _out(text) else 2
     try:

@@ -201,3 +201,87 @@ def test_a_failure_leaves_the_kept_notes_and_says_why(server, tmp_path):
         engine.notes.make(job.id)
     assert engine.notes.get(job.id) == (made, True)
     engine.close()
+
+
+def test_the_command_line_makes_prints_and_keeps_notes(server, tmp_path, monkeypatch, capsys):
+    from app import cli
+    from app.core import settings as settings_mod
+
+    ollama = server(answer_with(
+        {"section": "plan", "text": "Ibuprofeno 400 mg cada ocho horas.", "turns": [3]},
+        {"section": "plan", "text": "Ibuprofeno 20 mg.", "turns": [3]}))
+    monkeypatch.setenv(settings_mod.DATA_DIR_ENV, str(tmp_path / "data"))
+    monkeypatch.setenv("OLLAMA_HOST", ollama.host)
+    store = Store(settings_mod.load().history_file)
+    job = finished_job(store, consultation())
+    store.close()
+    assert cli.main(["notes", str(job.id), "--template", "consultation", "--model", MODEL]) == 0
+    out, err = capsys.readouterr()
+    assert "## Plan" in out and "- Ibuprofeno 400 mg cada ocho horas. [00:12]" in out
+    assert "**Unsupported: 20 is in none of the turns it cites.**" in out and "1 of 2 point(s)" in err
+    asked = len(ollama.requests)
+    assert cli.main(["notes", str(job.id), "--format", "json", "--model", MODEL]) == 0  # the kept ones
+    printed = json.loads(capsys.readouterr().out)
+    assert len(ollama.requests) == asked and printed["current"] and printed["template"] == "consultation"
+    assert printed["points"][0]["cites"] == [{"start": 12.5, "end": 20.0}] and printed["points"][0]["supported"]
+    assert printed["points"][1]["supported"] is False
+    assert cli.main(["show", str(job.id), "--format", "md", "--notes"]) == 0
+    shown = capsys.readouterr().out
+    assert shown.index("## Notes") < shown.index("## Transcript") and "[00:12]" in shown
+    assert cli.main(["show", str(job.id), "--format", "json", "--notes"]) == 0
+    assert json.loads(capsys.readouterr().out)["notes"]["points"][0]["cites"] == [{"start": 12.5, "end": 20.0}]
+    monkeypatch.setenv("OLLAMA_HOST", closed_port_host())
+    assert cli.main(["notes", str(job.id), "--again", "--model", MODEL]) == 1
+    assert "error: Ollama is not running at" in capsys.readouterr().err
+
+
+def test_word_and_pdf_carry_the_notes(server, tmp_path):
+    import io
+
+    from docx import Document
+
+    from app.core.document.exports import render
+
+    ollama = server(answer_with({"section": "summary", "text": "Consulta por dolor de cabeza.", "turns": [2]},
+                                {"section": "summary", "text": "Se lo dirá a Marta.", "turns": [3]}))
+    made = notes.make(consultation(), "summary", options(ollama.host))
+    word = Document(io.BytesIO(render("docx", consultation(), notes=(made.to_dict(), False))))
+    text = "\n".join(p.text for p in word.paragraphs)
+    assert "Consulta por dolor de cabeza. [00:04]" in text and "Made from an earlier version" in text
+    assert "Unsupported: Marta is in none of the turns it cites." in text
+    page = render("html", consultation(), notes=(made.to_dict(), True))
+    assert page.index("<h2>Notes</h2>") < page.index("<h2>Transcript</h2>") and "earlier version" not in page
+
+
+def test_the_http_api_makes_and_gives_notes(server, tmp_path, settings):
+    from tests.test_api import Server
+
+    ollama = server(answer_with({"section": "summary", "text": "Dolor de cabeza desde el 3 de marzo.",
+                                 "turns": [2]}))
+    from app.core import settings as settings_mod
+
+    # the engine reads the host from the preferences in the history's folder when it sends
+    settings_mod.save_preferences(replace(settings, data_dir=tmp_path), {"ollama_host": ollama.host,
+                                                                        "ollama_model": MODEL, "ollama_timeout": 5})
+    api = Server(tmp_path, settings)
+    try:
+        job = finished_job(api.engine._store, consultation())
+        api_id = api.engine.with_api_id(job).api_id
+        api.settings = replace(api.settings, api_lists_window_jobs=True)
+        with api.client() as http:
+            assert http.get(f"/api/diarization/notes/{api_id}").status_code == 404
+            anyone = http.post(f"/api/diarization/notes/{api_id}", headers={"Authorization": ""})
+            assert anyone.status_code == 401 and ollama.requests == []  # nothing sent for a caller without the token
+            assert http.post(f"/api/diarization/notes/{'0' * 32}").status_code == 404
+            made = http.post(f"/api/diarization/notes/{api_id}", params={"template": "summary"})
+            assert made.status_code == 200, made.text
+            assert made.json()["points"][0]["cites"] == [{"start": 4.5, "end": 12.0}]
+            assert http.get(f"/api/diarization/notes/{api_id}").json() == made.json()
+            md = http.get(f"/api/diarization/result/{api_id}", params={"format": "md", "notes": "true"}).text
+            assert "Dolor de cabeza desde el 3 de marzo. [00:04]" in md
+            assert http.post(f"/api/diarization/notes/{api_id}", params={"template": "poem"}).status_code == 422
+            ollama.answer = lambda body: "nope"
+            failed = http.post(f"/api/diarization/notes/{api_id}")
+            assert failed.status_code == 502 and "not valid JSON" in failed.json()["detail"]
+    finally:
+        api.close()

@@ -170,11 +170,12 @@ class Engine:
         return replace(found, source=replace(found.source, path=job.shown_path))
 
     def render(self, job_id: int, fmt: str, with_folder: bool | None = None, stamps: str = "turn",
-               printer=None) -> str | bytes | None:
+               printer=None, with_notes: bool = False) -> str | bytes | None:
         """The job's transcript in `fmt` (exports.ALL; bytes for docx and pdf), None when it
         has none. Names the recording's folder only when `with_folder`, by default as the
         settings say. A PDF is printed from the HTML by `printer(html) -> bytes`, which the
-        front end brings (the core never imports Qt)."""
+        front end brings (the core never imports Qt). `with_notes`: the notes kept, if any,
+        in a document or the JSON."""
         from app.core.document.exports import render
 
         transcript = self.result(job_id)
@@ -185,9 +186,11 @@ class Engine:
             with_folder = now is not None and not now.exports_without_folder
         job = self._store.job(job_id)
         made = (job.finished_at or job.created_at) if job else None
-        return render(fmt, transcript, with_folder=with_folder, stamps=stamps, made=made, printer=printer)
+        notes = self.notes.data(job_id) if with_notes else None
+        return render(fmt, transcript, with_folder=with_folder, stamps=stamps, made=made, printer=printer, notes=notes)
 
-    def export(self, job_id: int, fmt: str, path: Path, stamps: str = "turn", printer=None) -> None:
+    def export(self, job_id: int, fmt: str, path: Path, stamps: str = "turn", printer=None,
+               with_notes: bool = False) -> None:
         """The job's transcript written to `path` in `fmt`, whole or not at all; UserError
         saying why nothing was written."""
         from app.core.common.files import write_atomic
@@ -195,7 +198,7 @@ class Engine:
         job = self._store.job(job_id)
         if job is not None and os.path.realpath(path) == os.path.realpath(job.path):
             raise UserError(f"Nothing was exported: {Path(path).name} is the recording itself. Choose another name.")
-        text = self.render(job_id, fmt, stamps=stamps, printer=printer)
+        text = self.render(job_id, fmt, stamps=stamps, printer=printer, with_notes=with_notes)
         if text is None:
             raise UserError("Nothing was exported: select a finished job first." if job is None else
                             f"Nothing was exported: the transcript of {job.name} could not be read from the history.")

@@ -56,3 +56,8 @@ class NotesPart(Part):
         kept = notes.Notes.from_dict(data)
         transcript = self._result(job_id)
         return kept, transcript is not None and notes.revision(transcript) == kept.revision
+
+    def data(self, job_id: int) -> tuple[dict, bool] | None:
+        """(the notes' plain data, whether current), for the exports; None when there are none."""
+        kept, current = self.get(job_id)
+        return (kept.to_dict(), current) if kept else None

@@ -13,6 +13,7 @@ import io
 import re
 from pathlib import PurePath
 
+from app.core.document import notes_doc
 from app.core.document.text import one_line
 from app.core.document.transcript import Transcript
 from app.core.document.turns import Turn, text_of, turns
@@ -60,12 +61,15 @@ def _paragraphs(t: Transcript, turn: Turn, stamps: str) -> list[tuple[str, str]]
     return out
 
 
-def to_markdown(t: Transcript, stamps: str = "turn", when: str = "") -> str:
+def to_markdown(t: Transcript, stamps: str = "turn", when: str = "", notes=None) -> str:
+    """`notes`: (the notes' data, whether current), shown before the transcript."""
     names = t.speaker_names()
     lines = ["# Transcript", ""]
     lines += [f"- **{label}:** {_md(value)}" for label, value in header(t, when)]
     lines += ["", "## Speakers", ""]
     lines += [f"- {_md(name)}: {talk}" for _, name, talk in speakers(t)]
+    if notes:
+        lines += [""] + notes_doc.markdown(*notes, names, 2, _md)
     lines += ["", "## Transcript", ""]
     for turn in turns(t):
         name = _md(one_line(names.get(turn.speaker, turn.speaker)) or "?")
@@ -77,7 +81,7 @@ def to_markdown(t: Transcript, stamps: str = "turn", when: str = "") -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def to_html(t: Transcript, stamps: str = "turn", when: str = "") -> str:
+def to_html(t: Transcript, stamps: str = "turn", when: str = "", notes=None) -> str:
     """A whole HTML page (what a PDF is printed from, and what a copy carries as rich text)."""
     names = t.speaker_names()
     e = html.escape
@@ -86,7 +90,17 @@ def to_html(t: Transcript, stamps: str = "turn", when: str = "") -> str:
     parts.append("<h2>Speakers</h2><ul>")
     parts += [f"<li><span style='color:{speaker_colour(sid)}'>{e(name)}</span>: {e(talk)}</li>"
               for sid, name, talk in speakers(t)]
-    parts.append("</ul><h2>Transcript</h2>")
+    parts.append("</ul>")
+    if notes:
+        parts.append(f"<h2>Notes</h2><p><i>{e(notes_doc.about(*notes))}</i></p>")
+        for heading, points in notes_doc.sections(notes[0], names):
+            parts.append(f"<h3>{e(heading)}</h3><ul>")
+            for point in points:
+                text, cited = notes_doc.point_text(point)
+                flag = f" <b style='color:#C0392B'>Unsupported: {e(point['problem'])}.</b>" if point["problem"] else ""
+                parts.append(f"<li>{e(text)} <span style='color:#777'>{e(cited)}</span>{flag}</li>")
+            parts.append("</ul>")
+    parts.append("<h2>Transcript</h2>")
     for turn in turns(t):
         name = e(one_line(names.get(turn.speaker, turn.speaker)) or "?")
         for i, (stamp, text) in enumerate(_paragraphs(t, turn, stamps)):
@@ -98,7 +112,7 @@ def to_html(t: Transcript, stamps: str = "turn", when: str = "") -> str:
     return "\n".join(parts) + "\n"
 
 
-def to_docx(t: Transcript, stamps: str = "turn", when: str = "") -> bytes:
+def to_docx(t: Transcript, stamps: str = "turn", when: str = "", notes=None) -> bytes:
     from docx import Document
     from docx.shared import RGBColor
 
@@ -115,6 +129,19 @@ def to_docx(t: Transcript, stamps: str = "turn", when: str = "") -> bytes:
         run = item.add_run(_xml_safe(name))
         run.font.color.rgb = RGBColor.from_string(speaker_colour(sid)[1:].upper())
         item.add_run(f": {talk}")
+    if notes:
+        doc.add_heading("Notes", level=1)
+        doc.add_paragraph().add_run(_xml_safe(notes_doc.about(*notes))).italic = True
+        for heading, points in notes_doc.sections(notes[0], names):
+            doc.add_heading(_xml_safe(heading), level=2)
+            for point in points:
+                text, cited = notes_doc.point_text(point)
+                item = doc.add_paragraph(style="List Bullet")
+                item.add_run(_xml_safe(text))
+                item.add_run(f" {cited}").font.color.rgb = RGBColor(0x77, 0x77, 0x77)
+                if point["problem"]:
+                    flag = item.add_run(_xml_safe(f" Unsupported: {point['problem']}."))
+                    flag.bold, flag.font.color.rgb = True, RGBColor(0xC0, 0x39, 0x2B)
     doc.add_heading("Transcript", level=1)
     for turn in turns(t):
         name = _xml_safe(one_line(names.get(turn.speaker, turn.speaker)) or "?")

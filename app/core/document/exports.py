@@ -120,16 +120,21 @@ def to_rttm(t: Transcript) -> str:
 
 
 def render(fmt: str, t: Transcript, with_folder: bool = False, stamps: str = "turn", made: float | None = None,
-           printer=None) -> str | bytes:
+           printer=None, notes: tuple[dict, bool] | None = None) -> str | bytes:
     """The transcript in `fmt` (bytes for docx and pdf); without the recording's folder
     (which often names a client or a patient) unless asked for. `stamps` and `made` (when
     the transcript was made) shape the documents (documents.py); a PDF is printed from the
-    HTML by `printer(html) -> bytes`, which a front end brings (the core never imports Qt)."""
+    HTML by `printer(html) -> bytes`, which a front end brings (the core never imports Qt).
+    `notes`: (the notes' data, whether current), in the documents and the JSON."""
     if not with_folder:
         from dataclasses import replace
         from pathlib import PurePath
 
         t = replace(t, source=replace(t.source, path=PurePath(t.source.path).name))
+    if fmt == "json" and notes:
+        from app.core.document.notes_doc import for_json
+
+        return json.dumps(t.to_dict() | {"notes": for_json(*notes)}, ensure_ascii=False, indent=2) + "\n"
     if fmt not in DOCUMENTS and fmt != PRINTED:
         return FORMATS[fmt](t)
     import datetime
@@ -143,8 +148,8 @@ def render(fmt: str, t: Transcript, with_folder: bool = False, stamps: str = "tu
     if fmt == PRINTED:
         if printer is None:
             raise UserError("A PDF is printed by the window, the command line or the API.")
-        return printer(documents.to_html(t, stamps, when))
-    return getattr(documents, DOCUMENTS[fmt])(t, stamps, when)
+        return printer(documents.to_html(t, stamps, when, notes))
+    return getattr(documents, DOCUMENTS[fmt])(t, stamps, when, notes)
 
 
 FORMATS: dict[str, Callable[[Transcript], str]] = {

@@ -54,9 +54,7 @@ TEMPLATES = {t.name: t for t in (
         ("plan", "the plan: treatment with doses, tests, follow-up, advice"))),
 )}
 CUSTOM = "custom"
-SECTION_TITLES = {"summary": "Summary", "decisions": "Decisions", "actions": "Action items",
-                  "open": "Open questions", "themes": "Themes", "quotes": "Quotes", "reason": "Reason for visit",
-                  "history": "History", "findings": "Findings", "plan": "Plan", "notes": "Notes"}
+from app.core.document.notes_doc import SECTION_TITLES  # noqa: E402,F401 (the headings, for the window)
 LANGUAGE_NAMES = {"es": "Spanish", "en": "English", "fr": "French", "de": "German", "pt": "Portuguese",
                   "it": "Italian", "ca": "Catalan", "nl": "Dutch"}
 
