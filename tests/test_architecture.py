@@ -13,7 +13,7 @@ CORE = APP / "core"
 # neither touch the history nor run a stage of the pipeline.
 DOOR = {"engine", "engine_search", "settings", "common.errors", "common.files", "common.devices", "jobs.status",
         "document.transcript", "document.exports", "document.text", "document.edits", "document.turns",
-        "document.review", "document.documents", "whisper.models",
+        "document.review", "document.documents", "document.notes_doc", "whisper.models",
         "whisper.languages", "audio_in.media", "llm.hosts"}
 # names that give a front end the history or a worker without the engine
 REACH_INS = {"store", "_store", "_jobs", "Store"}

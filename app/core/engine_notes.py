@@ -57,6 +57,13 @@ class NotesPart(Part):
         transcript = self._result(job_id)
         return kept, transcript is not None and notes.revision(transcript) == kept.revision
 
+    @staticmethod
+    def templates() -> list[tuple[str, str]]:
+        """(name, title) of each template, the user's own ("custom") last."""
+        from app.core.llm import notes
+
+        return [(t.name, t.title) for t in notes.TEMPLATES.values()] + [(notes.CUSTOM, "Your own instructions")]
+
     def data(self, job_id: int) -> tuple[dict, bool] | None:
         """(the notes' plain data, whether current), for the exports; None when there are none."""
         kept, current = self.get(job_id)

@@ -21,7 +21,7 @@ from app.core.store.schema import migrate
 from app.core.store.checkpoints import CheckpointStore
 from app.core.store.search import SearchStore
 from app.core.store.known_voices import VoiceStore
-from app.core.store.notes import NotesStore
+from app.core.store.kept_notes import NotesStore
 from app.core.store.watched import WatchStore
 
 STATUSES = tuple(JobStatus)
