@@ -98,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     nt.add_argument("--format", choices=("md", "json"), default="md")
     nt.add_argument("--model", help="the Ollama model (default: as in Preferences)")
     nt.add_argument("--again", action="store_true", help="make them again even if kept notes are current")
+    mo = commands.add_parser("models", help="the Whisper models: list, get (resumable, checked) or remove")
+    model_action = mo.add_subparsers(dest="action", required=True)
+    model_action.add_parser("list", help="every model, whether it is here and the disk it takes")
+    model_action.add_parser("get", help="download a model (resumes a stopped download)").add_argument("name")
+    model_action.add_parser("remove", help="remove a downloaded model").add_argument("name")
     find = commands.add_parser("search", help="find words (or a speaker's name) in every stored transcript")
     find.add_argument("query", nargs="+", metavar="QUERY", help="words to find; accents and case are ignored")
     return parser
@@ -111,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return selftest.run(Path(args.self_test) if args.self_test else None)
     commands = {"transcribe": _transcribe, "jobs": _jobs, "show": _show, "gui": _gui, "worker": _worker,
-                "voices": _voices, "search": _search, "watch": _watch, "notes": _notes,
+                "voices": _voices, "search": _search, "watch": _watch, "notes": _notes, "models": _models,
                 "serve": _serve, None: _gui}
     try:
         return commands[args.command](args)
@@ -257,6 +262,12 @@ def _worker(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _models(args) -> int:
+    from app.cli_models import models
+
+    return models(args)
 
 
 def _notes(args) -> int:

@@ -1,7 +1,7 @@
 """The only door into the core: front ends (the window, the command line, the HTTP API,
 the self-test) open an engine for their role and reach jobs, results, exports and the
-engine's parts (`voices`, `edits`, `excerpts`, `search`, `roles`, `notes`, `watching`) through it;
-the history is its business alone.
+engine's parts (`voices`, `edits`, `excerpts`, `search`, `roles`, `notes`, `models`,
+`watching`) through it; the history is its business alone.
 
 Exactly one job runs at a time, in order; nothing is ever lost, and no job is ever given
 another's result (`supervisor.Supervisor` owns the queue and runs the jobs).
@@ -25,6 +25,7 @@ from app.core.audio_in import media
 from app.core.engine_edits import Edits
 from app.core.engine_parts import open_history
 from app.core.engine_excerpts import Excerpts
+from app.core.engine_models import Models
 from app.core.engine_notes import NotesPart
 from app.core.engine_roles import Roles, settings_or_none
 from app.core.engine_search import Search
@@ -80,7 +81,8 @@ class Engine:
         self._listeners: list[Callable[[Event], None]] = []
         self._seen: dict[int, tuple | None] = {}
         self._jobs = Supervisor(store, self._emit, self._announce, spawn, worker_factory or LocalWorker,
-                                lambda job_id: self.roles.after_result(job_id), only_own, runs_jobs, watch_interval)
+                                lambda job_id: self.roles.after_result(job_id), only_own, runs_jobs, watch_interval,
+                                lambda job: self.models.ready(job, self._jobs.kick))
         self.voices = Voices(store, self._emit)
         self.edits = Edits(store, self._emit)
         self.excerpts = Excerpts(store, self._emit, self.result)  # a speaker's audio
@@ -88,6 +90,7 @@ class Engine:
         self.roles = Roles(store, self._emit, self.result, self._settings_now, spawn)
         self.watching = Watching(store, self._emit, self.add, self.render)
         self.notes = NotesPart(store, self._emit, self.result, self._settings_now)
+        self.models = Models(store, self._emit, self._settings_now)
 
     # opening, one way per role
 
@@ -378,15 +381,14 @@ def serve_worker(url: str, name: str | None = None, burst: bool = False, passwor
 def read_queue_password(path) -> str:
     """The queue's password from a file (its first line)."""
     from app.core.jobs.redis_queue import read_password
-
     return read_password(path)
 
 
 def _saved_settings(data_dir: Path) -> Settings:
     """The preferences saved in the history's folder and the environment, as they are now."""
-    from app.core import settings
+    from app.core.settings import load
 
-    return settings.load(data_dir=data_dir)
+    return load(data_dir=data_dir)
 
 
 def _fingerprint(job: Job) -> tuple:

@@ -172,7 +172,10 @@ class Hearing:
     def transcribe_and_diarize(self, planned, regions=None):
         samples = self.samples
         settings, timer = self.settings, self.timer
-        model_dir = models.resolve(settings.model, settings.models_dir, allow_download=not settings.offline)
+        model_dir = models.resolve(settings.model, settings.models_dir, allow_download=not settings.offline,
+                                   endpoint=settings.hf_endpoint, catalogue_file=settings.model_catalogue or None,
+                                   progress=lambda p: self.hooks.progress(min(p.done / p.total, 0.99), "download"),
+                                   cancel=self.cancelled)
         transcriber = self.transcriber = self.resources.transcriber(model_dir, self.plan, self.options)
         timer.stage("load")
         saved = saved_plan(self.hooks.parts)

@@ -27,6 +27,8 @@ ENV_NAMES = {
     "DIARIZATION_CHUNK_SEC": "chunk_sec",
     "OLLAMA_HOST": "ollama_host",
     "HF_HUB_OFFLINE": "offline",  # the hub's own name for "never download"
+    "HF_ENDPOINT": "hf_endpoint",  # the hub's own name for a mirror (or a test server)
+    "DIARIZATION_STUDIO_MODEL_CATALOGUE": "model_catalogue",  # more pinned models (catalogue.py)
     "OLLAMA_API_KEY": "ollama_api_key",  # never saved, never stored with a job
     "REDIS_URL": "redis_url",  # or REDIS_HOST, REDIS_PORT and REDIS_PASSWORD (see load)
 }
@@ -107,6 +109,8 @@ class Settings:
     ollama_confirmed_host: str = ""  # a host off this computer the user agreed to send excerpts to
     ollama_api_key: str = ""
     offline: bool = False  # never download a model, even one the user picks
+    hf_endpoint: str = "https://huggingface.co"  # where catalogue models come from (fetch.py)
+    model_catalogue: str = ""  # a JSON file of more pinned models (catalogue.py)
     max_hours: float = 12.0  # a longer recording is refused (a lying header cannot fill the memory)
     max_upload_mb: float = 2048.0  # the largest recording the HTTP API takes (app/api.py)
     api_enabled: bool = False  # Preferences: "Allow other programs to send recordings"
@@ -166,6 +170,8 @@ class Settings:
         if self.num_speakers is not None and self.max_speakers is not None:
             raise UserError("Give either an exact speaker count or a maximum, not both.")
         hosts.parse(self.ollama_host)  # a clear error for a mistyped address
+        if not self.hf_endpoint.startswith(("https://", "http://")):
+            raise UserError(f"HF_ENDPOINT must be an http(s) address, not '{self.hf_endpoint}'.")
         if self.queue_fallback not in ("local", "wait"):
             raise UserError(f"When the queue is unreachable, jobs run 'local' or 'wait', not '{self.queue_fallback}'.")
         if self.process_on not in ("local", "workers"):

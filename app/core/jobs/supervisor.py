@@ -38,8 +38,10 @@ class Supervisor:
 
     def __init__(self, store: Store, emit, announce: Callable[[dict[int, Job]], None],
                  spawn: Callable[[Callable[[], None]], None], new_worker: Callable[[], Worker],
-                 finished: Callable[[int], None], only_own: bool, runs_jobs: bool, watch_interval: float):
+                 finished: Callable[[int], None], only_own: bool, runs_jobs: bool, watch_interval: float,
+                 ready: Callable[[Job], bool] = lambda job: True):
         self._store, self._emit, self._announce, self._spawn = store, emit, announce, spawn
+        self._ready = ready  # False: the job waits (for its model's download) and the next one runs
         self._new_worker, self._finished = new_worker, finished
         self._only_own = only_own
         self._runs_jobs = runs_jobs  # False: never the queue's owner (the window's HTTP API process)
@@ -154,7 +156,7 @@ class Supervisor:
             if self._active is not None or self.closed or not self.owner or time.monotonic() < self._paused_until:
                 return
             for candidate in self._store.jobs((JobStatus.PENDING,)):
-                if self._only_own and candidate.id not in self._own:
+                if (self._only_own and candidate.id not in self._own) or not self._ready(candidate):
                     continue
                 job = self._store.claim(candidate.id)
                 if job is not None:

