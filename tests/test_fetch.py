@@ -210,6 +210,7 @@ def test_jobs_wait_for_their_model_while_the_others_run_and_it_is_fetched_once(h
     from tests.scripted_worker import ScriptedWorker, finishes
 
     hub.mode = "slow"
+    ScriptedWorker.made = []
     now = Settings(data_dir=tmp_path / "data", hf_endpoint=hub.endpoint,
                    model_catalogue=str(hub.catalogue(tmp_path / "catalogue.json")))
     engine = Engine(Store(tmp_path / "h.db"), worker_factory=lambda: ScriptedWorker(finishes), watch_interval=0.1,
@@ -244,6 +245,7 @@ def test_a_job_whose_model_cannot_be_fetched_fails_with_the_reason(hub, tmp_path
     from tests.scripted_worker import ScriptedWorker, finishes
 
     hub.mode = "corrupt"
+    ScriptedWorker.made = []
     now = Settings(data_dir=tmp_path / "data", hf_endpoint=hub.endpoint,
                    model_catalogue=str(hub.catalogue(tmp_path / "catalogue.json")))
     engine = Engine(Store(tmp_path / "h.db"), worker_factory=lambda: ScriptedWorker(finishes), watch_interval=0.1,
