@@ -46,6 +46,9 @@ class EngineBridge(QObject):
     exported = Signal(str, str)  # the file, the reason nothing was written ("" when it was)
     audioSaved = Signal(str, str)  # what was written, in words; the reason nothing was ("" when it was)
     resultLoaded = Signal(int, object, object)  # job id, Transcript or None, suggested roles
+    notesProgress = Signal(int, float, str)  # job id, fraction done, what is being done
+    notesMade = Signal(int, object, bool, str)  # job id, its notes or None, whether current, why none were made
+    notesChanged = Signal(int)  # job id: its notes were made, or a correction dated them
     _wake = Signal()
     pathsRefused = Signal(list)  # [Path]: not recordings (or folders without any)
     deviceFound = Signal(str, str)  # label, problem ("" when none)
@@ -63,12 +66,13 @@ class EngineBridge(QObject):
         self.pool = pool
         self._pending: deque[Event] = deque()
         self._pending_lock = threading.Lock()
-        self._loads: dict[int, int] = {}  # job id: the latest read asked for (load)
+        self._loads: dict = {}  # job id (or ("notes", job id)): the latest read asked for (load, load_notes)
         self._draining = False
         self._wake.connect(self._drain, Qt.QueuedConnection)
         self.settings = settings  # the window's, kept current: where jobs run and role naming follow it
         self.problem = ""  # why the history could not be used (a session-only one is)
-        self._closing = False  # set by close: long commands (saving audio) stop
+        self._closing = False  # set by close: long commands (saving audio, notes) stop
+        self._notes_cancelled: set[int] = set()  # job ids whose notes being made are to stop (cancel_notes)
         self._watch_stop = None  # set to stop watching the folders (watch)
         if store is None:
             self.engine, self.problem = Engine.for_window(self._settings_now(), self.submit, self._settings_now)
@@ -174,13 +178,15 @@ class EngineBridge(QObject):
         self.submit(lambda: self._quietly(self.rolesFound.emit, job_id, self.engine.roles.to_accept(job_id),
                                           self.engine.roles.suggested(job_id)))
 
-    def export(self, job_id: int, fmt: str, path, stamps: str = "turn") -> None:
-        """The job's transcript written to `path`; `exported` says how it went."""
+    def export(self, job_id: int, fmt: str, path, stamps: str = "turn", with_notes: bool = False) -> None:
+        """The job's transcript written to `path` (with its notes, if any, when `with_notes`);
+        `exported` says how it went."""
         from app.printing import print_html
 
         def write() -> None:
             try:
-                self.engine.export(job_id, fmt, path, stamps=stamps, printer=print_html if fmt == "pdf" else None)
+                self.engine.export(job_id, fmt, path, stamps=stamps, printer=print_html if fmt == "pdf" else None,
+                                   with_notes=with_notes)
                 problem = ""
             except UserError as exc:
                 problem = str(exc)
@@ -205,6 +211,48 @@ class EngineBridge(QObject):
 
         (pool or self.pool).start(_Task(write))
 
+    def make_notes(self, job_id: int, template: str, instructions: str = "") -> None:
+        """Notes of the job's transcript by the LLM (`engine.notes.make`) on the pool: how far
+        by `notesProgress`, the notes or the reason there are none by `notesMade`. Stops on
+        `cancel_notes` and when the window closes."""
+        with self._pending_lock:
+            self._notes_cancelled.discard(job_id)
+
+        def make() -> None:
+            try:
+                made, problem = self.engine.notes.make(
+                    job_id, template, instructions,
+                    progress=lambda f, text: self._quietly(self.notesProgress.emit, job_id, f, text),
+                    cancel=lambda: self._closing or job_id in self._notes_cancelled), ""
+            except UserError as exc:
+                made, problem = None, str(exc)
+            self._ticket(("notes", job_id))  # a read of the notes begun before is not shown after these
+            self._quietly(self.notesMade.emit, job_id, made, made is not None, problem)
+
+        self.submit(make)
+
+    def note_templates(self) -> list[tuple[str, str]]:
+        """(name, title) of each notes template, the user's own ("custom") last."""
+        return self.engine.notes.templates()
+
+    def cancel_notes(self, job_id: int) -> None:
+        with self._pending_lock:
+            self._notes_cancelled.add(job_id)
+
+    def load_notes(self, job_id: int) -> None:
+        """The job's kept notes and whether they are current (`engine.notes.get`), read on the
+        pool, by `notesMade`; a read that a later one was asked after is not announced."""
+        ticket = self._ticket(("notes", job_id))
+
+        def read() -> None:
+            kept, current = self.engine.notes.get(job_id)
+            with self._pending_lock:
+                if self._loads.get(("notes", job_id)) != ticket:
+                    return
+            self._quietly(self.notesMade.emit, job_id, kept, current, "")
+
+        self.submit(read)
+
     @staticmethod
     def _quietly(emit, *args) -> None:
         try:
@@ -212,7 +260,7 @@ class EngineBridge(QObject):
         except RuntimeError:  # the app is quitting
             pass
 
-    def _ticket(self, job_id: int) -> int:
+    def _ticket(self, job_id) -> int:  # a job id, or ("notes", job id)
         with self._pending_lock:
             self._loads[job_id] = self._loads.get(job_id, 0) + 1
             return self._loads[job_id]
@@ -304,6 +352,8 @@ class EngineBridge(QObject):
             self.jobProgress.emit(job)
         elif event.kind == EventKind.STATUS:
             self.jobStatus.emit(job)
+            if "notes" in event.extra or "edited" in event.extra:
+                self.notesChanged.emit(job.id)
         elif event.kind == EventKind.REMOVED:
             self.jobRemoved.emit(job.id)
 

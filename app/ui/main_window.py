@@ -18,6 +18,7 @@ from app.core.settings import Settings
 from app.ui.drop_zone import DropZone
 from app.ui.engine_bridge import EngineBridge
 from app.ui.job_model import PROGRESS_COLUMN, JobTableModel
+from app.ui.notes_panel import NotesPanel
 from app.ui.review_list import ReviewList
 from app.ui.transcript_panel import TranscriptPanel
 
@@ -129,13 +130,13 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.review = ReviewList()
         self.review.chosen.connect(self._review_chosen)
-        self.review_dock = QDockWidget("Review", self)
-        self.review_dock.setObjectName("review")
-        self.review_dock.setWidget(self.review)
-        self.addDockWidget(Qt.RightDockWidgetArea, self.review_dock)
-        self.review_dock.hide()  # opened from the transcript's Review button (or View menu)
-        self.panel.review_button.toggled.connect(self.review_dock.setVisible)
-        self.review_dock.visibilityChanged.connect(self.panel.review_button.setChecked)
+        self.review_dock = self._dock("Review", self.review, self.panel.review_button)
+        self.notes_panel = NotesPanel(bridge, lambda: self.settings)
+        self.notes_panel.played.connect(self.panel.play_at)
+        self.notes_button = QPushButton("Notes", checkable=True,
+                                        toolTip="Notes of the conversation by a local LLM, each point citing its turns")
+        self.panel.roles_row.insertWidget(2, self.notes_button)  # beside Suggest roles: the LLM's too
+        self.notes_dock = self._dock("Notes", self.notes_panel, self.notes_button)
         self._menus()
         self.status_label = QLabel(f"Model: {settings.model} · Device: {device_label or settings.device + ' (looking…)'}")
         bridge.deviceFound.connect(self._device_found)
@@ -161,6 +162,17 @@ class MainWindow(QMainWindow):
         self._selection_changed()
         _plain_text_only(self)
 
+    def _dock(self, title: str, widget, button) -> QDockWidget:
+        """A dock on the right, hidden until opened by `button` (or the View menu)."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.lower())
+        dock.setWidget(widget)
+        self.addDockWidget(Qt.RightDockWidgetArea, dock)
+        dock.hide()
+        button.toggled.connect(dock.setVisible)
+        dock.visibilityChanged.connect(button.setChecked)
+        return dock
+
     # menus
 
     def _menus(self) -> None:
@@ -173,6 +185,12 @@ class MainWindow(QMainWindow):
             action = QAction(f"{label}…", self, triggered=lambda _=False, f=fmt: self.export_dialog(f))
             self.export_menu.addAction(action)
             self.export_actions.append(action)
+        self.export_menu.addSeparator()
+        # kept between runs; notes go into documents and JSON only, and only where there are some
+        self.with_notes = QAction("Include the Notes", self, checkable=True,
+                                  checked=str(self.prefs.value("export_notes", "true")) == "true",
+                                  toggled=lambda on: self.prefs.setValue("export_notes", "true" if on else "false"))
+        self.export_menu.addAction(self.with_notes)
         file_menu.addSeparator()
         file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
         edit_menu = self.menuBar().addMenu("&Edit")
@@ -207,6 +225,7 @@ class MainWindow(QMainWindow):
         self.menuBar().addMenu("&Playback").addAction(play)
         view = self.menuBar().addMenu("&View")
         view.addAction(self.review_dock.toggleViewAction())
+        view.addAction(self.notes_dock.toggleViewAction())
 
     def _device_found(self, label: str, problem: str) -> None:
         self.status_label.setText(f"Model: {self.settings.model} · Device: {label}")
@@ -346,6 +365,7 @@ class MainWindow(QMainWindow):
         else:
             self._shown_id = None
             self.editor.show_job(None)
+            self.notes_panel.show_job(None)
             if self.panel.transcript is not None:  # progress events come often: clear once
                 self.panel.show_transcript(None)
                 self.review.show_transcript(None)
@@ -359,6 +379,7 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, lambda: self.review.show_transcript(self.panel.transcript))  # in a turn of its own
         self.panel.show_roles(suggested, job.note)
         self.editor.show_job(job.id)
+        self.notes_panel.show_job(job.id, transcript.speaker_names())  # read again: a correction may date them
         if self._reveal and self._reveal[0] == job_id:
             self.panel.reveal(self._reveal[1])
             self._reveal = None
@@ -447,7 +468,7 @@ class MainWindow(QMainWindow):
         if job is None:
             self.show_problem("Nothing was exported: select a finished job first.")
             return
-        self.bridge.export(job.id, fmt, path, str(self.prefs.value("stamps", "turn")))
+        self.bridge.export(job.id, fmt, path, str(self.prefs.value("stamps", "turn")), self.with_notes.isChecked())
 
     def _review_chosen(self, ms: int, segment: int) -> None:
         if segment >= 0:

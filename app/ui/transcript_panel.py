@@ -138,6 +138,7 @@ class TranscriptPanel(QWidget):
         roles_row.addWidget(self.suggest_button)
         roles_row.addWidget(self.accept_button)
         roles_row.addWidget(self.roles_note, 1)
+        self.roles_row = roles_row  # the window adds its Notes button (the LLM's too) after these
         layout.addLayout(roles_row)
         layout.addLayout(search_row)
         layout.addWidget(self.hits)
