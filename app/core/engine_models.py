@@ -116,6 +116,14 @@ class Models(Part):
         return fetch.fetch(entries[name], settings.models_dir, settings.hf_endpoint, offline=settings.offline,
                            progress=progress or (lambda p: None), cancel=cancel or (lambda: False))
 
+    def discard(self, name: str) -> None:
+        """Gives up a stopped download of `name` (what arrived is deleted; a pause keeps it)."""
+        from app.core.whisper import fetch
+
+        entries, settings = self._catalogue()
+        if name in entries and not fetch.installed(settings.models_dir, entries[name]):
+            fetch.remove_partial(settings.models_dir, entries[name])
+
     def remove(self, name: str) -> int:
         """Removes a downloaded model (and any download of it in progress): the bytes freed.
         Refused, with the reason, for the built-in model and one a job is using or waiting to use."""
