@@ -56,6 +56,10 @@ class EngineBridge(QObject):
     commandFailed = Signal(str)  # what a command could not do, to show the user
     searchDone = Signal(str, list)  # the text searched, its hits (engine_search.Found)
     folderNews = Signal(str)  # what a watched folder did (queued, done, gone, back), in words
+    modelsListed = Signal(list)  # engine.models.list(): a ModelRow each
+    modelProgress = Signal(str, object)  # model name, fetch.Progress (a few times a second)
+    modelDone = Signal(str, str)  # model name, "" when it is here, else "paused", "cancelled" or why not
+    modelRemoved = Signal(str, object, str)  # model name, bytes freed, why it was not removed ("" when it was)
 
     def __init__(self, store=None, pool: QThreadPool | None = None, parent: QObject | None = None, settings=None):
         """On the user's history (by `settings`), or on `store` (tests)."""
@@ -74,6 +78,8 @@ class EngineBridge(QObject):
         self._closing = False  # set by close: long commands (saving audio, notes) stop
         self._notes_cancelled: set[int] = set()  # job ids whose notes being made are to stop (cancel_notes)
         self._watch_stop = None  # set to stop watching the folders (watch)
+        self._downloads: dict[str, object] = {}  # model name: its latest Progress (None before one), while fetched
+        self._model_stops: dict[str, str] = {}  # model name: "paused" or "cancelled", asked of its download
         if store is None:
             self.engine, self.problem = Engine.for_window(self._settings_now(), self.submit, self._settings_now)
         else:
@@ -253,6 +259,94 @@ class EngineBridge(QObject):
 
         self.submit(read)
 
+    def models_list(self) -> None:
+        """Every catalogue model, here or not, by `modelsListed` (an unreadable catalogue: `modelDone("", why)`)."""
+        def read() -> None:
+            try:
+                self._quietly(self.modelsListed.emit, self.engine.models.list())
+            except UserError as exc:
+                self._quietly(self.modelDone.emit, "", str(exc))
+
+        self.submit(read)
+
+    def model_downloads(self) -> dict:
+        """The models being fetched: name, its latest Progress (None until the first). Kept
+        here, not in a dialog, so that a dialog opened again shows a download still going."""
+        with self._pending_lock:
+            return dict(self._downloads)
+
+    def get_model(self, name: str) -> None:
+        """Fetches the model on the pool (resumed from what a paused download left): how far
+        by `modelProgress`, at most four times a second, the outcome by `modelDone`. Stops
+        on `pause_model`, `cancel_model` and when the window closes (as a pause)."""
+        with self._pending_lock:
+            if name in self._downloads:
+                return
+            self._downloads[name] = None
+            self._model_stops.pop(name, None)
+        shown = [0.0]
+
+        def progress(p) -> None:
+            with self._pending_lock:
+                self._downloads[name] = p
+            if time.monotonic() - shown[0] >= 0.25 or p.done >= p.total:
+                shown[0] = time.monotonic()
+                self._quietly(self.modelProgress.emit, name, p)
+
+        def stop() -> bool:
+            with self._pending_lock:
+                return self._closing or name in self._model_stops
+
+        def fetch() -> None:
+            try:
+                self.engine.models.get(name, progress=progress, cancel=stop)
+                outcome = ""
+            except Cancelled:
+                with self._pending_lock:
+                    outcome = "paused" if self._closing else self._model_stops.get(name, "paused")
+                if outcome == "cancelled":
+                    self.engine.models.discard(name)
+            except UserError as exc:
+                outcome = str(exc)
+            with self._pending_lock:
+                self._downloads.pop(name, None)
+                self._model_stops.pop(name, None)
+            self._quietly(self.modelDone.emit, name, outcome)
+
+        self.submit(fetch)
+
+    def pause_model(self, name: str) -> None:
+        """Stops the model's download, keeping what arrived (`get_model` resumes from it)."""
+        with self._pending_lock:
+            if name in self._downloads:
+                self._model_stops[name] = "paused"
+
+    def cancel_model(self, name: str) -> None:
+        """Stops the model's download and deletes what arrived (a paused one's too)."""
+        with self._pending_lock:
+            if name in self._downloads:
+                self._model_stops[name] = "cancelled"
+                return
+
+        def discard() -> None:
+            try:
+                self.engine.models.discard(name)
+                self._quietly(self.modelDone.emit, name, "cancelled")
+            except UserError as exc:
+                self._quietly(self.modelDone.emit, name, str(exc))
+
+        self.submit(discard)
+
+    def remove_model(self, name: str) -> None:
+        """Removes a downloaded model on the pool; `modelRemoved` says what was freed or why not."""
+        def remove() -> None:
+            try:
+                self._quietly(self.modelRemoved.emit, name, self.engine.models.remove(name), "")
+            except UserError as exc:
+                self._quietly(self.modelRemoved.emit, name, 0, str(exc))
+
+        self.submit(remove)
+
     @staticmethod
     def _quietly(emit, *args) -> None:
         try:
@@ -368,8 +462,9 @@ class EngineBridge(QObject):
 
     def close(self, wait_ms: int = 5000) -> None:
         """Stops the engine, then waits for the pool's tasks (a file being hashed stops at
-        its next block), so none outlives the app."""
-        self._closing = True
+        its next block, a model's download pauses), so none outlives the app."""
+        with self._pending_lock:
+            self._closing = True
         if self._watch_stop is not None:
             self._watch_stop.set()
         self.engine.close()

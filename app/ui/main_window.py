@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         bridge.searchDone.connect(self.panel.show_hits)
         self.panel.hitOpened.connect(self.open_hit)
         self._reveal: tuple[int, int] | None = None  # (job id, segment) to show once loaded
+        self.models_dialog = None  # Edit ▸ Models…, made when first opened
         from app.ui.api_host import ApiHost
         from app.ui.editing import Editor
         from app.ui.speaker_audio import SpeakerAudio
@@ -209,6 +210,7 @@ class MainWindow(QMainWindow):
         preferences.setShortcuts([QKeySequence.Preferences, QKeySequence("Ctrl+,")])
         preferences.setMenuRole(QAction.PreferencesRole)  # the app menu on macOS
         edit_menu.addAction(preferences)
+        edit_menu.addAction(QAction("&Models…", self, triggered=self.open_models))
         find = QAction("&Find in Transcript", self, shortcut=QKeySequence.Find,
                        triggered=lambda: self.panel.search.setFocus())
         edit_menu.addAction(find)
@@ -236,7 +238,7 @@ class MainWindow(QMainWindow):
         from app.core.common.errors import UserError
         from app.ui.preferences import PreferencesDialog
 
-        dialog = PreferencesDialog(self.settings, self)
+        dialog = PreferencesDialog(self.settings, self, self.bridge)
         watched = self.settings.watched_folders
         if dialog.exec():
             try:
@@ -248,6 +250,15 @@ class MainWindow(QMainWindow):
             self._serve_api()
             if self.settings.watched_folders != watched:
                 self.bridge.watch(self.settings.watched_folders)
+
+    def open_models(self) -> None:
+        """Kept, not made again: a download goes on while it is closed (the bridge holds it)."""
+        from app.ui.models_page import ModelsDialog
+
+        if self.models_dialog is None:
+            self.models_dialog = ModelsDialog(self.bridge, lambda: self.settings, self)
+        self.models_dialog.show()
+        self.models_dialog.raise_()
 
     def _serve_api(self) -> None:
         """The HTTP API on or off, on the chosen port, as Preferences say (it starts in the

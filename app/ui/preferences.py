@@ -48,16 +48,30 @@ class _ProbeTask(QRunnable):
 
 
 class PreferencesDialog(QDialog):
-    def __init__(self, settings: Settings, parent=None):
+    def __init__(self, settings: Settings, parent=None, bridge=None):
+        """`bridge`: where the models are listed and fetched (Models…); without it, neither."""
         super().__init__(parent)
         self.setWindowTitle("Preferences")
-        self.settings = settings
+        self.settings, self.bridge = settings, bridge
         self.model = QComboBox()
         self.model.addItems(models.SIZES)
         if settings.model not in models.SIZES:
             self.model.addItem(settings.model)
         self.model.setCurrentText(settings.model)
-        self.model.setToolTip("base is built in; other sizes download once when first used (needs the internet)")
+        self.model.setToolTip("base is built in; the others are downloaded once (Models…), or when a job needs one")
+        self.model_rows: dict = {}  # name: ModelRow, once the bridge has listed them
+        self.models_dialog = None
+        self.models_button = QPushButton("Models…", clicked=self.open_models)
+        model_row = QWidget()
+        row0 = QHBoxLayout(model_row)
+        row0.setContentsMargins(0, 0, 0, 0)
+        row0.addWidget(self.model, 1)
+        row0.addWidget(self.models_button)
+        self.models_button.setVisible(bridge is not None)
+        if bridge is not None:
+            bridge.modelsListed.connect(self._models_listed)
+            self.model.activated.connect(self._model_picked)
+            bridge.models_list()
         self.language = QComboBox()
         for name, code in LANGUAGES:
             self.language.addItem(name, code)
@@ -143,7 +157,7 @@ class PreferencesDialog(QDialog):
         form = QFormLayout()
         self.notes: dict[str, QLabel] = {}
         for label, name, widget in (
-            ("Model", "model", self.model), ("Language", "language", self.language), ("Device", "device", self.device),
+            ("Model", "model", model_row), ("Language", "language", self.language), ("Device", "device", self.device),
             ("Compute type", "compute_type", self.compute_type), ("Chunk workers", "parallel_chunks", self.workers),
             ("Chunk length", "chunk_sec", self.chunk_sec), ("Speakers", "speakers", speakers),
             ("Stereo channels", "channels", self.channels),
@@ -166,6 +180,9 @@ class PreferencesDialog(QDialog):
                 note.setStyleSheet("color: palette(mid);")
                 self.notes[name] = note
                 form.addRow("", note)
+        if "model" in settings.from_env:  # the models can still be managed
+            model_row.setEnabled(True)
+            self.model.setEnabled(False)
         host_row = form.getWidgetPosition(self.ollama_host)[0]
         form.insertRow(host_row + 1, "", self.host_note)
         form.insertRow(host_row + 2, "", self.confirm_host)
@@ -210,6 +227,29 @@ class PreferencesDialog(QDialog):
             "watched_folders": self.watched.folders(),
         }
         return {k: v for k, v in chosen.items() if k not in self.settings.from_env}
+
+    def _models_listed(self, rows: list) -> None:
+        self.model_rows = {row.name: row for row in rows}
+        for row in rows:  # a catalogue of the user's own may add some
+            if self.model.findText(row.name) < 0:
+                self.model.addItem(row.name)
+
+    def _model_picked(self, index: int) -> None:
+        """A model that is not here, picked: offered for download now, not at the next job."""
+        from app.ui.models_page import wanted_now
+
+        row = self.model_rows.get(self.model.itemText(index))
+        if row is not None and wanted_now(self, row, self.bridge.model_downloads()):
+            self.open_models().get(row.name)
+
+    def open_models(self):
+        from app.ui.models_page import ModelsDialog
+
+        if self.models_dialog is None:
+            self.models_dialog = ModelsDialog(self.bridge, lambda: self.settings, self)
+        self.models_dialog.show()
+        self.models_dialog.raise_()
+        return self.models_dialog
 
     def _host_changed(self, text: str) -> None:
         """Checked as it is typed: a host off this computer is named as such, and needs
