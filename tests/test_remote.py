@@ -522,3 +522,26 @@ def test_a_job_naming_a_folder_as_its_model_is_refused_by_the_worker(redis_serve
     failure = answer(remote)
     assert isinstance(failure, Failure) and "not one of" in failure.message, failure
     assert str(tmp_path) not in done.stdout + done.stderr
+
+
+@pytest.mark.redis
+def test_a_full_redis_refuses_the_job_with_a_clear_message_and_keeps_no_piece(tmp_path, speech):
+    """maxmemory with noeviction (as the compose file sets it): nothing is evicted, and the
+    sender is told why its job could not be sent."""
+    import redis
+
+    server = RedisServer(tmp_path / "redis").start()
+    try:
+        client = redis.Redis.from_url(server.url)
+        client.config_set("maxmemory-policy", "noeviction")
+        client.config_set("maxmemory", str(client.info("memory")["used_memory"] + 200_000))
+        long = media.write_wav(tmp_path / "long.wav", np.tile(speech, 12))  # 60 s: about 1 MB in pieces
+        env = dict(os.environ, DIARIZATION_STUDIO_DATA_DIR=str(tmp_path / "data"), HF_HUB_OFFLINE="1")
+        done = subprocess.run([sys.executable, "-m", "app", "transcribe", str(long), "--redis", server.url],
+                              cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 1
+        assert "The queue's Redis is full" in done.stderr and "Internal error" not in done.stderr
+        assert [k for k in client.keys("*") if b":audio:" in k] == []  # what was sent of it is taken back
+    finally:
+        server.stop()

@@ -92,7 +92,9 @@ def audio_key(cache_key: str, channels: int = 1) -> str:
 
 def upload_audio(client, cache_key: str, samples: np.ndarray, channels: int = 1) -> None:
     """The decoded audio, once per content: pieces, then the manifest that says they are
-    all there (a reader never sees half an upload)."""
+    all there (a reader never sees half an upload). QueueFull when Redis is at its memory limit."""
+    import redis
+
     manifest = audio_key(cache_key, channels)
     if client.exists(manifest):
         client.expire(manifest, KEEP_SEC)
@@ -104,9 +106,19 @@ def upload_audio(client, cache_key: str, samples: np.ndarray, channels: int = 1)
     pcm = np.clip(np.round(samples * 32768.0), -32768, 32767).astype("<i2").tobytes()
     packed = zlib.compress(pcm, 1)
     pieces = [packed[i : i + PIECE_BYTES] for i in range(0, len(packed), PIECE_BYTES)] or [b""]
-    for i, piece in enumerate(pieces):
-        client.set(f"{manifest}:{i}", piece, ex=KEEP_SEC)
-    client.set(manifest, json.dumps({"pieces": len(pieces), "samples": len(samples)}), ex=KEEP_SEC)
+    try:
+        for i, piece in enumerate(pieces):
+            client.set(f"{manifest}:{i}", piece, ex=KEEP_SEC)
+        client.set(manifest, json.dumps({"pieces": len(pieces), "samples": len(samples)}), ex=KEEP_SEC)
+    except redis.OutOfMemoryError:  # maxmemory with noeviction: refused, never evicted
+        client.delete(*[f"{manifest}:{i}" for i in range(len(pieces))], manifest)
+        raise QueueFull() from None
+
+
+class QueueFull(UserError):
+    def __init__(self):
+        super().__init__("The queue's Redis is full (its memory limit is reached): this job was not sent. Wait "
+                         "for the jobs in the queue to finish, or give Redis more memory (maxmemory) on the NAS.")
 
 
 def download_audio(client, cache_key: str, samples: int, max_samples: int, channels: int = 1) -> np.ndarray:
@@ -245,6 +257,8 @@ class RemoteWorker:
     def _enqueue(self) -> None:
         from pathlib import Path
 
+        import redis
+
         from app.core.jobs.spec import JOB_SETTINGS
 
         self._token = uuid.uuid4().hex
@@ -256,8 +270,11 @@ class RemoteWorker:
                      self._job.diarization, self._parts)
         payload = {"protocol": PROTOCOL if self._channels == 1 else PROTOCOL_CHANNELS, "job": to_json(job), "samples": self._samples, "token": self._token,
                    "warnings": self._warnings, "channels": self._channels, "file_channels": self._file_channels}
-        self.queue.enqueue(JOB, payload, job_id=f"ds-{self._token}", description="Diarization Studio job",
-                           job_timeout=JOB_TIMEOUT_SEC, result_ttl=KEEP_SEC, failure_ttl=KEEP_SEC)
+        try:
+            self.queue.enqueue(JOB, payload, job_id=f"ds-{self._token}", description="Diarization Studio job",
+                               job_timeout=JOB_TIMEOUT_SEC, result_ttl=KEEP_SEC, failure_ttl=KEEP_SEC)
+        except redis.OutOfMemoryError:
+            raise QueueFull() from None
         self._enqueued_at = time.monotonic()
         self._last_check = time.monotonic()
 

@@ -170,6 +170,9 @@ class Supervisor:
     def _supervise(self, job_id: int) -> None:
         try:
             self._run(job_id)
+        except UserError as exc:  # the job cannot be sent or run as it is (a full queue): said as it is
+            self._drop_worker()
+            self._finish(job_id, JobStatus.FAILED, str(exc))
         except Exception as exc:  # the engine must keep going whatever happens
             # The worker may still be busy with this job: it is replaced, never reused, so
             # nothing it says later can reach another job.
