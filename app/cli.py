@@ -150,7 +150,7 @@ def _transcribe(args) -> int:
             num_speakers=args.speakers,
             max_speakers=args.max_speakers,
             channels=args.channels,
-            redis_url=args.redis,
+            redis_url=_with_queue_password(args.redis),
             process_on="workers" if args.redis else None,
         )
         devices.plan(settings.device, settings.compute_type)
@@ -225,6 +225,21 @@ def _run_files(engine, settings, args, files, target) -> int:
     if failed:
         print(f"{failed} of {len(files)} file(s) failed.", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _with_queue_password(url: str | None) -> str | None:
+    """--redis with the password from REDIS_PASSWORD or REDIS_PASSWORD_FILE, as the worker
+    takes it, when the address holds none."""
+    from urllib.parse import quote, urlsplit
+
+    if not url or urlsplit(url).password or "password=" in url:
+        return url
+    password = _queue_password(None)
+    if not password:
+        return url
+    scheme, _, rest = url.partition("://")
+    user, at, host = rest.rpartition("@")
+    return f"{scheme}://{user.split(':')[0] if at else ''}:{quote(password, safe='')}@{host if at else rest}"
 
 
 def _queue_password(password_file: Path | None) -> str | None:

@@ -117,3 +117,18 @@ def test_a_stored_result_comes_out_as_word_markdown_and_pdf(tmp_path, sample, da
     pdf = cli("show", "1", "--format", "pdf", "-o", tmp_path / "t.pdf", data_dir=data)
     assert pdf.returncode == 0, pdf.stderr
     assert (tmp_path / "t.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_transcribe_redis_takes_the_password_from_the_environment_as_the_worker_does(monkeypatch, tmp_path):
+    from app import cli
+
+    monkeypatch.delenv("REDIS_PASSWORD", raising=False)
+    monkeypatch.delenv("REDIS_PASSWORD_FILE", raising=False)
+    assert cli._with_queue_password("redis://nas:6379") == "redis://nas:6379"
+    monkeypatch.setenv("REDIS_PASSWORD", "p@ss:w/rd")
+    assert cli._with_queue_password("redis://nas:6379/0") == "redis://:p%40ss%3Aw%2Frd@nas:6379/0"
+    assert cli._with_queue_password("redis://:own@nas:6379") == "redis://:own@nas:6379"  # the address's own wins
+    monkeypatch.delenv("REDIS_PASSWORD")
+    (tmp_path / "pw").write_text("from-a-file\n")
+    monkeypatch.setenv("REDIS_PASSWORD_FILE", str(tmp_path / "pw"))
+    assert cli._with_queue_password("rediss://user@nas:6380") == "rediss://user:from-a-file@nas:6380"
