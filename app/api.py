@@ -187,22 +187,18 @@ def create_app(engine, settings, *, port: int, host: str = "127.0.0.1", token: s
                      stamps: str = Query("turn", pattern="^(turn|paragraph|none)$"), notes: bool = False):
         job = _finished(job_id)
         with_folder = not settings().exports_without_folder
-        if notes:  # rendered afresh: notes made since do not change the transcript's revision
-            from app.printing import print_html
-
-            text = await _off_loop(lambda: engine.render(job.id, format, with_folder=with_folder, stamps=stamps,
-                                                         printer=print_html if format == "pdf" else None,
-                                                         with_notes=True))
-            return Response(text if isinstance(text, bytes) else text.encode("utf-8"), media_type=MEDIA_TYPES[format])
-        revision = engine.shown_revision(job)
-        body = rendered.get(job.id, (format, stamps), with_folder, revision)
+        # kept rendered by the transcript's revision, which notes made since do not change: with notes, afresh
+        revision = None if notes else engine.shown_revision(job)
+        body = None if notes else rendered.get(job.id, (format, stamps), with_folder, revision)
         if body is None:
             from app.printing import print_html
 
             text = await _off_loop(lambda: engine.render(job.id, format, with_folder=with_folder, stamps=stamps,
-                                                         printer=print_html if format == "pdf" else None))
-            body = rendered.put(job.id, (format, stamps), with_folder, revision,
-                                text if isinstance(text, bytes) else text.encode("utf-8"))
+                                                         printer=print_html if format == "pdf" else None,
+                                                         with_notes=notes))
+            body = text if isinstance(text, bytes) else text.encode("utf-8")
+            if not notes:
+                body = rendered.put(job.id, (format, stamps), with_folder, revision, body)
         return Response(body, media_type=MEDIA_TYPES[format])
 
     @app.get(PREFIX + "/notes/{job_id}")

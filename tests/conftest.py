@@ -106,3 +106,20 @@ def window_over(qtbot, settings):
     for win, bridge in opened:
         win.close()
         bridge.close()
+
+
+@pytest.fixture
+def fake_ollama():
+    """`fake_ollama(answer=None, mode="valid", delay=0.0)`: a real local HTTP server speaking
+    Ollama's API (tests/ollama_server.py); every one made is closed at the end."""
+    from tests.ollama_server import FakeOllama
+
+    made = []
+
+    def start(answer=None, mode="valid", delay=0.0):
+        made.append(FakeOllama(mode, delay=delay, answer=answer))
+        return made[-1]
+
+    yield start
+    for server in made:
+        server.close()

@@ -200,21 +200,28 @@ def test_the_built_in_models_files_under_another_name_download_into_a_model_a_jo
         server.close()
 
 
-def test_jobs_wait_for_their_model_while_the_others_run_and_it_is_fetched_once(hub, tmp_path):
-    from dataclasses import replace
-
+def engine_over(hub, tmp_path, mode: str):
+    """An engine (scripted worker, no worker made yet) whose settings fetch models from `hub` in `mode`."""
     from app.core.engine import Engine
     from app.core.settings import Settings
     from app.core.store import Store
-    from tests import media
     from tests.scripted_worker import ScriptedWorker, finishes
 
-    hub.mode = "slow"
+    hub.mode = mode
     ScriptedWorker.made = []
     now = Settings(data_dir=tmp_path / "data", hf_endpoint=hub.endpoint,
                    model_catalogue=str(hub.catalogue(tmp_path / "catalogue.json")))
-    engine = Engine(Store(tmp_path / "h.db"), worker_factory=lambda: ScriptedWorker(finishes), watch_interval=0.1,
-                    settings_now=lambda: now)
+    return Engine(Store(tmp_path / "h.db"), worker_factory=lambda: ScriptedWorker(finishes), watch_interval=0.1,
+                  settings_now=lambda: now), now
+
+
+def test_jobs_wait_for_their_model_while_the_others_run_and_it_is_fetched_once(hub, tmp_path):
+    from dataclasses import replace
+
+    from tests import media
+    from tests.scripted_worker import ScriptedWorker
+
+    engine, now = engine_over(hub, tmp_path, "slow")
     rng = __import__("numpy").random.default_rng(0)
     wavs = [media.write_wav(tmp_path / f"{n}.wav", (rng.standard_normal(16000) * 0.1).astype("float32"))
             for n in ("big1", "small", "big2")]
@@ -238,18 +245,10 @@ def test_jobs_wait_for_their_model_while_the_others_run_and_it_is_fetched_once(h
 def test_a_job_whose_model_cannot_be_fetched_fails_with_the_reason(hub, tmp_path):
     from dataclasses import replace
 
-    from app.core.engine import Engine
-    from app.core.settings import Settings
-    from app.core.store import Store
     from tests import media
-    from tests.scripted_worker import ScriptedWorker, finishes
+    from tests.scripted_worker import ScriptedWorker
 
-    hub.mode = "corrupt"
-    ScriptedWorker.made = []
-    now = Settings(data_dir=tmp_path / "data", hf_endpoint=hub.endpoint,
-                   model_catalogue=str(hub.catalogue(tmp_path / "catalogue.json")))
-    engine = Engine(Store(tmp_path / "h.db"), worker_factory=lambda: ScriptedWorker(finishes), watch_interval=0.1,
-                    settings_now=lambda: now)
+    engine, now = engine_over(hub, tmp_path, "corrupt")
     wav = media.write_wav(tmp_path / "a.wav", __import__("numpy").zeros(16000, dtype="float32") + 0.01)
     try:
         job = engine.add(wav, replace(now, model="test-base"))

@@ -16,7 +16,7 @@ from app.core.engine import Engine
 from app.core.llm import chat, notes
 from app.core.store import Store
 from tests.builders import finished_job, line, transcript
-from tests.ollama_server import MODEL, FakeOllama, closed_port_host
+from tests.ollama_server import MODEL, closed_port_host
 
 
 def consultation():
@@ -36,21 +36,8 @@ def options(host: str, timeout: float = 5.0):
     return lambda: chat.LLMOptions(host, MODEL, timeout=timeout)
 
 
-@pytest.fixture
-def server():
-    made = []
-
-    def start(answer=None, mode="valid", delay=0.0):
-        made.append(FakeOllama(mode, delay=delay, answer=answer))
-        return made[-1]
-
-    yield start
-    for s in made:
-        s.close()
-
-
-def test_points_citing_turns_that_exist_come_with_their_times(server):
-    ollama = server(answer_with(
+def test_points_citing_turns_that_exist_come_with_their_times(fake_ollama):
+    ollama = fake_ollama(answer_with(
         {"section": "reason", "text": "Dolor de cabeza por las tardes desde el 3 de marzo.", "turns": [2],
          "who": "Juan", "quote": None},
         {"section": "plan", "text": "Ibuprofeno 400 mg cada ocho horas; volver en dos semanas.", "turns": [3],
@@ -78,9 +65,9 @@ def test_points_citing_turns_that_exist_come_with_their_times(server):
     ({"section": "plan", "text": "Nada.", "turns": []}, "cites no turn"),
     ({"section": "plan", "text": "Lo verá Pedro.", "turns": [3], "who": "Pedro"}, "not a speaker of this transcript"),
 ])
-def test_each_unsupported_point_is_caught_and_kept_as_unsupported(server, point, problem):
+def test_each_unsupported_point_is_caught_and_kept_as_unsupported(fake_ollama, point, problem):
     good = {"section": "plan", "text": "Ibuprofeno 400 mg cada ocho horas.", "turns": [3]}
-    ollama = server(answer_with(good, point))
+    ollama = fake_ollama(answer_with(good, point))
     made = notes.make(consultation(), "consultation", options(ollama.host))
     shown = {p.text: p for p in made.points}
     assert shown[good["text"]].supported
@@ -93,36 +80,36 @@ def test_each_unsupported_point_is_caught_and_kept_as_unsupported(server, point,
     (json.dumps({"points": [{"section": "plan", "text": "x", "turns": "3"}]}), "did not list its turns"),
     (json.dumps({"points": [{"section": "weather", "text": "x", "turns": [1]}]}), "no known section"),
 ])
-def test_an_answer_that_breaks_the_schema_gives_one_clear_note(server, reply, said):
-    ollama = server(lambda body: reply)
+def test_an_answer_that_breaks_the_schema_gives_one_clear_note(fake_ollama, reply, said):
+    ollama = fake_ollama(lambda body: reply)
     with pytest.raises(chat.ChatError, match=said):
         notes.make(consultation(), "consultation", options(ollama.host))
 
 
 @pytest.mark.parametrize("mode, said", [("drip", "did not answer within 2 s"), ("slow", "did not answer within 2 s"),
                                         ("missing", "ollama pull"), ("huge", "ran past 256 KB")])
-def test_a_server_that_drips_stalls_lacks_the_model_or_floods_is_cut_with_one_note(server, mode, said):
+def test_a_server_that_drips_stalls_lacks_the_model_or_floods_is_cut_with_one_note(fake_ollama, mode, said):
     import time
 
-    ollama = server(mode=mode, delay=30)
+    ollama = fake_ollama(mode=mode, delay=30)
     started = time.monotonic()
     with pytest.raises(chat.ChatError, match=said):
         notes.make(consultation(), "summary", options(ollama.host, timeout=2))
     assert time.monotonic() - started < 6
 
 
-def test_nothing_is_sent_off_this_computer_or_when_consent_is_gone(server):
+def test_nothing_is_sent_off_this_computer_or_when_consent_is_gone(fake_ollama):
     with pytest.raises(chat.ChatError, match="not on this computer"):
         notes.make(consultation(), "summary", lambda: chat.LLMOptions("http://203.0.113.9:11434", MODEL, timeout=2))
     with pytest.raises(chat.ChatError, match="not running"):
         notes.make(consultation(), "summary", options(closed_port_host()))
-    ollama = server(answer_with())
+    ollama = fake_ollama(answer_with())
     with pytest.raises(chat.ChatError, match="turned off"):
         notes.make(consultation(), "summary", lambda: None)
     assert ollama.requests == []
 
 
-def test_a_two_hour_transcript_is_noted_in_parts_and_each_citation_points_into_its_part(server):
+def test_a_two_hour_transcript_is_noted_in_parts_and_each_citation_points_into_its_part(fake_ollama):
     segments = [line(i * 6.0, i * 6.0 + 5.0, f"SPEAKER_0{i % 2}",
                      f"Punto número {i}: hablamos del tema {i} con bastante detalle y algunas palabras más para "
                      "llenar el turno como en una reunión real de trabajo.") for i in range(1200)]
@@ -135,7 +122,7 @@ def test_a_two_hour_transcript_is_noted_in_parts_and_each_citation_points_into_i
         return json.dumps({"points": [{"section": "summary", "text": f"Se habló del tema {first - 1}.",
                                        "turns": [first]}]})
 
-    ollama = server(cite_the_first_turn_shown)
+    ollama = fake_ollama(cite_the_first_turn_shown)
     made = notes.make(long, "summary", options(ollama.host))
     asked = [r["messages"][0]["content"] for r in ollama.requests if "messages" in r]
     assert made.parts == len(asked) > 1
@@ -150,28 +137,33 @@ def test_a_two_hour_transcript_is_noted_in_parts_and_each_citation_points_into_i
         assert f"tema {number - 1} " in long.segments[number - 1].text
 
 
-def test_a_part_citing_a_turn_of_another_part_is_unsupported(server):
+def test_a_part_citing_a_turn_of_another_part_is_unsupported(fake_ollama):
     segments = [line(i * 6.0, i * 6.0 + 5.0, "SPEAKER_00", "Palabras " * 40 + str(i)) for i in range(600)]
 
     def always_turn_one(body):
         part = re.search(r"part (\d+) of", body["messages"][0]["content"]).group(1)
         return json.dumps({"points": [{"section": "summary", "text": f"Palabras, parte {part}.", "turns": [1]}]})
 
-    ollama = server(always_turn_one)
+    ollama = fake_ollama(always_turn_one)
     made = notes.make(transcript(*segments), "summary", options(ollama.host))
     assert made.parts == len(made.points) > 1  # a monologue, cut into pieces that fit
     assert made.points[0].supported  # the first part holds turn 1
     assert all("not in the part it was made from" in p.problem for p in made.points[1:])
 
 
-def test_notes_are_kept_with_the_transcript_and_marked_when_it_is_corrected(server, tmp_path):
-    ollama = server(answer_with({"section": "plan", "text": "Ibuprofeno 400 mg cada ocho horas.", "turns": [3]}))
-    store = Store(tmp_path / "h.db")
-    job = finished_job(store, consultation())
+def engine_over(ollama, tmp_path):
+    """An engine over a history holding the consultation, its LLM the server `ollama`."""
     from app.core.settings import Settings
 
+    store = Store(tmp_path / "h.db")
+    job = finished_job(store, consultation())
     now = Settings(data_dir=tmp_path, ollama_host=ollama.host, ollama_model=MODEL, ollama_timeout=5)
-    engine = Engine(store, settings_now=lambda: now)
+    return Engine(store, settings_now=lambda: now), job
+
+
+def test_notes_are_kept_with_the_transcript_and_marked_when_it_is_corrected(fake_ollama, tmp_path):
+    ollama = fake_ollama(answer_with({"section": "plan", "text": "Ibuprofeno 400 mg cada ocho horas.", "turns": [3]}))
+    engine, job = engine_over(ollama, tmp_path)
     steps = []
     made = engine.notes.make(job.id, "consultation", progress=lambda f, s: steps.append((f, s)))
     assert steps[-1] == (1.0, "Notes: done")
@@ -187,14 +179,9 @@ def test_notes_are_kept_with_the_transcript_and_marked_when_it_is_corrected(serv
     engine.close()
 
 
-def test_a_failure_leaves_the_kept_notes_and_says_why(server, tmp_path):
-    ollama = server(answer_with({"section": "summary", "text": "Consulta por dolor de cabeza.", "turns": [2]}))
-    store = Store(tmp_path / "h.db")
-    job = finished_job(store, consultation())
-    from app.core.settings import Settings
-
-    now = Settings(data_dir=tmp_path, ollama_host=ollama.host, ollama_model=MODEL, ollama_timeout=5)
-    engine = Engine(store, settings_now=lambda: now)
+def test_a_failure_leaves_the_kept_notes_and_says_why(fake_ollama, tmp_path):
+    ollama = fake_ollama(answer_with({"section": "summary", "text": "Consulta por dolor de cabeza.", "turns": [2]}))
+    engine, job = engine_over(ollama, tmp_path)
     made = engine.notes.make(job.id)
     ollama.answer = lambda body: "not json"
     with pytest.raises(UserError, match="not valid JSON"):
@@ -203,11 +190,11 @@ def test_a_failure_leaves_the_kept_notes_and_says_why(server, tmp_path):
     engine.close()
 
 
-def test_the_command_line_makes_prints_and_keeps_notes(server, tmp_path, monkeypatch, capsys):
+def test_the_command_line_makes_prints_and_keeps_notes(fake_ollama, tmp_path, monkeypatch, capsys):
     from app import cli
     from app.core import settings as settings_mod
 
-    ollama = server(answer_with(
+    ollama = fake_ollama(answer_with(
         {"section": "plan", "text": "Ibuprofeno 400 mg cada ocho horas.", "turns": [3]},
         {"section": "plan", "text": "Ibuprofeno 20 mg.", "turns": [3]}))
     monkeypatch.setenv(settings_mod.DATA_DIR_ENV, str(tmp_path / "data"))
@@ -235,14 +222,14 @@ def test_the_command_line_makes_prints_and_keeps_notes(server, tmp_path, monkeyp
     assert "error: Ollama is not running at" in capsys.readouterr().err
 
 
-def test_word_and_pdf_carry_the_notes(server, tmp_path):
+def test_word_and_pdf_carry_the_notes(fake_ollama, tmp_path):
     import io
 
     from docx import Document
 
     from app.core.document.exports import render
 
-    ollama = server(answer_with({"section": "summary", "text": "Consulta por dolor de cabeza.", "turns": [2]},
+    ollama = fake_ollama(answer_with({"section": "summary", "text": "Consulta por dolor de cabeza.", "turns": [2]},
                                 {"section": "summary", "text": "Se lo dirá a Marta.", "turns": [3]}))
     made = notes.make(consultation(), "summary", options(ollama.host))
     word = Document(io.BytesIO(render("docx", consultation(), notes=(made.to_dict(), False))))
@@ -253,10 +240,10 @@ def test_word_and_pdf_carry_the_notes(server, tmp_path):
     assert page.index("<h2>Notes</h2>") < page.index("<h2>Transcript</h2>") and "earlier version" not in page
 
 
-def test_the_http_api_makes_and_gives_notes(server, tmp_path, settings):
+def test_the_http_api_makes_and_gives_notes(fake_ollama, tmp_path, settings):
     from tests.test_api import Server
 
-    ollama = server(answer_with({"section": "summary", "text": "Dolor de cabeza desde el 3 de marzo.",
+    ollama = fake_ollama(answer_with({"section": "summary", "text": "Dolor de cabeza desde el 3 de marzo.",
                                  "turns": [2]}))
     from app.core import settings as settings_mod
 

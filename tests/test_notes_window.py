@@ -16,7 +16,7 @@ pytest.importorskip("PySide6")
 from app.core.store import Store  # noqa: E402
 from tests import media  # noqa: E402
 from tests.builders import finished_job  # noqa: E402
-from tests.ollama_server import MODEL, FakeOllama  # noqa: E402
+from tests.ollama_server import MODEL  # noqa: E402
 from tests.test_notes import answer_with, consultation  # noqa: E402
 
 REASON = {"section": "reason", "text": "Dolor de cabeza por las tardes desde el 3 de marzo.", "turns": [2],
@@ -24,19 +24,6 @@ REASON = {"section": "reason", "text": "Dolor de cabeza por las tardes desde el 
 PLAN = {"section": "plan", "text": "Ibuprofeno 400 mg cada ocho horas; volver en dos semanas.", "turns": [3],
         "who": "Dra. Ruiz", "quote": "vuelva en dos semanas"}
 MADE_UP = {"section": "plan", "text": "Ibuprofeno 20 mg al día.", "turns": [3]}
-
-
-@pytest.fixture
-def ollama():
-    made = []
-
-    def start(answer=None, mode="valid", delay=0.0):
-        made.append(FakeOllama(mode, delay=delay, answer=answer))
-        return made[-1]
-
-    yield start
-    for server in made:
-        server.close()
 
 
 def notes_of(window_over, qtbot, tmp_path, host):
@@ -66,11 +53,11 @@ def struck(panel, text: str) -> bool:
     return found.charFormat().fontStrikeOut()
 
 
-def test_notes_show_their_points_and_citations_and_a_click_plays_the_turn(qtbot, tmp_path, window_over, ollama):
+def test_notes_show_their_points_and_citations_and_a_click_plays_the_turn(qtbot, tmp_path, window_over, fake_ollama):
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QTextCursor
 
-    server = ollama(answer_with(REASON, PLAN, MADE_UP))
+    server = fake_ollama(answer_with(REASON, PLAN, MADE_UP))
     win, panel, _ = notes_of(window_over, qtbot, tmp_path, ollama_host := server.host)
     assert panel.privacy.text() == f"Sent to Ollama at {ollama_host} (this computer)."
     make(panel, qtbot)
@@ -108,8 +95,8 @@ def test_notes_show_their_points_and_citations_and_a_click_plays_the_turn(qtbot,
     assert "not on this computer" in panel.error.text() and len(server.requests) == asked
 
 
-def test_a_correction_dates_the_notes_and_make_again_renews_them(qtbot, tmp_path, window_over, ollama):
-    server = ollama(answer_with(PLAN))
+def test_a_correction_dates_the_notes_and_make_again_renews_them(qtbot, tmp_path, window_over, fake_ollama):
+    server = fake_ollama(answer_with(PLAN))
     win, panel, job = notes_of(window_over, qtbot, tmp_path, server.host)
     make(panel, qtbot)
     assert panel.notes is not None and not panel.stale.isVisible()
@@ -140,10 +127,10 @@ def test_a_correction_dates_the_notes_and_make_again_renews_them(qtbot, tmp_path
     assert "[00:12]" not in text["without.docx"]
 
 
-def test_a_slow_model_never_holds_the_window_up_and_cancel_stops_it(qtbot, tmp_path, window_over, ollama):
+def test_a_slow_model_never_holds_the_window_up_and_cancel_stops_it(qtbot, tmp_path, window_over, fake_ollama):
     from PySide6.QtCore import QTimer
 
-    server = ollama(answer_with(PLAN), mode="slow", delay=3)
+    server = fake_ollama(answer_with(PLAN), mode="slow", delay=3)
     win, panel, _ = notes_of(window_over, qtbot, tmp_path, server.host)
     ticks = []
     timer = QTimer()

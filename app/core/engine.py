@@ -23,7 +23,7 @@ from app.core.common import devices
 from app.core.jobs import spec as jobs
 from app.core.audio_in import media
 from app.core.engine_edits import Edits
-from app.core.engine_parts import open_history
+from app.core.engine_parts import fingerprint as _fingerprint, gone as _gone, open_history
 from app.core.engine_excerpts import Excerpts
 from app.core.engine_models import Models
 from app.core.engine_notes import NotesPart
@@ -278,10 +278,11 @@ class Engine:
                 break
         return added, refused
 
-    def add(self, path, settings: Settings, no_cache: bool = False, session_id: str | None = None) -> Job:
-        """A job for one file (hashed here: the window calls this off its own thread).
-        `session_id`: sent by an HTTP API client ("" when it sent none): the job is that
-        session's, with a random id of its own for the client (`job_for_api`).
+    def add(self, path, settings: Settings, no_cache: bool = False, session_id: str | None = None,
+            sha256: str | None = None) -> Job:
+        """A job for one file (hashed here unless the caller just did: `sha256`; the window
+        calls this off its own thread). `session_id`: sent by an HTTP API client ("" when it
+        sent none): the job is that session's, with a random id of its own for the client.
         Raises Cancelled when the engine closes meanwhile."""
         if self._jobs.closed:
             raise Cancelled()
@@ -292,7 +293,7 @@ class Engine:
         client = {} if session_id is None else {"session_id": session_id, "api_id": new_api_id(), "from_api": True}
         try:
             audio.check_readable(path)
-            sha256 = audio.file_sha256(path, cancel=lambda: self._jobs.closed)
+            sha256 = sha256 or audio.file_sha256(path, cancel=lambda: self._jobs.closed)
             label = devices.plan(settings.device, settings.compute_type).label
         except (UserError, OSError) as exc:
             job = store.add_job(str(path), "", "", settings_data, status=JobStatus.FAILED, **client)
@@ -381,6 +382,7 @@ def serve_worker(url: str, name: str | None = None, burst: bool = False, passwor
 def read_queue_password(path) -> str:
     """The queue's password from a file (its first line)."""
     from app.core.jobs.redis_queue import read_password
+
     return read_password(path)
 
 
@@ -389,12 +391,3 @@ def _saved_settings(data_dir: Path) -> Settings:
     from app.core.settings import load
 
     return load(data_dir=data_dir)
-
-
-def _fingerprint(job: Job) -> tuple:
-    return (job.status, job.progress, job.stage, job.note, job.error)
-
-
-def _gone(job_id: int) -> Job:
-    """A stand-in for a job another process removed (only its id is read)."""
-    return Job(job_id, "", "", "", {}, JobStatus.CANCELLED, 0.0, "", "", None, False, 0, 0, 0, None, 0.0, None, None)

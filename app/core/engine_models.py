@@ -41,11 +41,15 @@ class Models(Part):
         from app.core.jobs import spec
         from app.core.whisper import fetch
 
+        from app.core.whisper.models import EMBEDDED_SIZE
+
+        name = job.settings.get("model")
+        if name in (None, EMBEDDED_SIZE):  # most jobs: nothing to read (this runs on every look at the queue)
+            return True
         try:
             entries, settings = self._catalogue()
         except UserError:
             return True  # the job fails with the reason
-        name = job.settings.get("model")
         entry = entries.get(name)
         if (entry is None or entry.built_in or not entry.pinned or settings.offline or settings.process_on == "workers"
                 or spec.settings_from_dict(job.settings).offline or fetch.installed(settings.models_dir, entry)):

@@ -34,3 +34,15 @@ def open_history(settings) -> tuple:
     except UserError as exc:
         folder = Path(tempfile.mkdtemp(prefix="diarization-session-"))
         return Store(folder / "history.db"), f"{exc} Until then, new jobs run but are not kept after you quit."
+
+
+def fingerprint(job) -> tuple:
+    """What of a job, changed by another process, the engine announces."""
+    return (job.status, job.progress, job.stage, job.note, job.error)
+
+
+def gone(job_id: int):
+    """A stand-in for a job another process removed (only its id is read)."""
+    from app.core.store import Job
+
+    return Job(job_id, "", "", "", {}, JobStatus.CANCELLED, 0.0, "", "", None, False, 0, 0, 0, None, 0.0, None, None)

@@ -90,7 +90,7 @@ class Watching(Part):
             report(f"{path.name}: the same recording as job {known}; its transcript is used.")
             return
         try:
-            job = self._add(path, folder.job_settings(settings()))
+            job = self._add(path, folder.job_settings(settings()), sha256=sha256)  # hashed just now
         except Cancelled:  # the app is closing: the next watcher takes it
             self._store.drop_claim(claim.id)
             return

@@ -16,11 +16,11 @@ from app.core.llm import hosts
 from app.core.whisper import models
 from app.core import settings as settings_mod
 from app.core.settings import ENV_NAMES, Settings
+from app.ui.speaker_count import SpeakerCount
 
 LANGUAGES = (("Detect automatically", None), ("Spanish", "es"), ("English", "en"), ("Catalan", "ca"),
              ("Portuguese", "pt"), ("French", "fr"), ("Italian", "it"), ("German", "de"), ("Dutch", "nl"),
              ("Basque", "eu"), ("Galician", "gl"), ("Chinese", "zh"), ("Japanese", "ja"), ("Arabic", "ar"))
-SPEAKER_MODES = ("Find automatically", "Exactly", "At most")
 CHANNEL_CHOICES = (("Decide from the audio", "auto"), ("Always mix to one", "mix"),
                    ("Hear each channel on its own", "split"))
 _ENV_FOR = {setting: env for env, setting in ENV_NAMES.items()}
@@ -86,23 +86,15 @@ class PreferencesDialog(QDialog):
         self.compute_type.setCurrentText(settings.compute_type)
         self.workers = QSpinBox(minimum=1, maximum=16, value=settings.parallel_chunks)
         self.chunk_sec = QSpinBox(minimum=5, maximum=30, value=int(settings.chunk_sec), suffix=" s")
-        self.speaker_mode = QComboBox()
-        self.speaker_mode.addItems(SPEAKER_MODES)
-        self.speaker_count = QSpinBox(minimum=1, maximum=32, value=settings.num_speakers or settings.max_speakers or 2)
-        self.speaker_mode.setCurrentIndex(1 if settings.num_speakers else 2 if settings.max_speakers else 0)
-        self.speaker_mode.currentIndexChanged.connect(lambda i: self.speaker_count.setEnabled(i > 0))
-        self.speaker_count.setEnabled(self.speaker_mode.currentIndex() > 0)
+        speakers = SpeakerCount(settings.num_speakers, settings.max_speakers)
+        self.speaker_mode, self.speaker_count = speakers.mode, speakers.count
         self.channels = QComboBox()
         for text, value in CHANNEL_CHOICES:
             self.channels.addItem(text, value)
         self.channels.setCurrentIndex(max(0, self.channels.findData(settings.channels)))
         self.channels.setToolTip("A call recorded with each side on its own channel is heard a channel at a time: "
                                  "who said what comes from the channel, and people talking at once are both heard.")
-        speakers = QWidget()
-        row = QHBoxLayout(speakers)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.speaker_mode)
-        row.addWidget(self.speaker_count)
+        self.speakers = speakers
         self.roles_enabled = QCheckBox("Suggest speaker roles with a local LLM (Ollama) after each job")
         self.roles_enabled.setChecked(settings.roles_enabled)
         self.ollama_host = QLineEdit(settings.ollama_host)
@@ -198,7 +190,7 @@ class PreferencesDialog(QDialog):
             label.setTextFormat(Qt.PlainText)
 
     def changes(self) -> dict:
-        mode, count = self.speaker_mode.currentIndex(), self.speaker_count.value()
+        exactly, at_most = self.speakers.counts()
         chosen = {
             "model": self.model.currentText(),
             "language": self.language.currentData(),
@@ -206,8 +198,8 @@ class PreferencesDialog(QDialog):
             "compute_type": self.compute_type.currentText(),
             "parallel_chunks": self.workers.value(),
             "chunk_sec": float(self.chunk_sec.value()),
-            "num_speakers": count if mode == 1 else None,
-            "max_speakers": count if mode == 2 else None,
+            "num_speakers": exactly,
+            "max_speakers": at_most,
             "channels": self.channels.currentData(),
             "roles_enabled": self.roles_enabled.isChecked(),
             "ollama_host": self.ollama_host.text().strip() or Settings.ollama_host,

@@ -8,12 +8,12 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
-    QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QLineEdit, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget,
 )
 
 from app.core.settings import EXPORT_FORMATS, WatchedFolder
+from app.ui.speaker_count import SpeakerCount
 
-SPEAKER_MODES = ("Find automatically", "Exactly", "At most")
 
 
 def describe(folder: WatchedFolder) -> str:
@@ -90,12 +90,7 @@ class WatchedFolderDialog(QDialog):
         for name, code in languages:
             self.language.addItem(name, code)
         self.language.setCurrentIndex(max(0, self.language.findData(folder.language)))
-        self.speaker_mode = QComboBox()
-        self.speaker_mode.addItems(SPEAKER_MODES)
-        self.speaker_count = QSpinBox(minimum=1, maximum=32, value=folder.num_speakers or folder.max_speakers or 2)
-        self.speaker_mode.setCurrentIndex(1 if folder.num_speakers else 2 if folder.max_speakers else 0)
-        self.speaker_mode.currentIndexChanged.connect(lambda i: self.speaker_count.setEnabled(i > 0))
-        self.speaker_count.setEnabled(self.speaker_mode.currentIndex() > 0)
+        self.speakers = SpeakerCount(folder.num_speakers, folder.max_speakers)
         self.exports = {fmt: QCheckBox(fmt) for fmt in EXPORT_FORMATS}
         grid = QGridLayout()
         for n, (fmt, box) in enumerate(self.exports.items()):
@@ -109,12 +104,7 @@ class WatchedFolderDialog(QDialog):
         form.addRow("Folder", self._with_browse(self.path))
         form.addRow("", self.subfolders)
         form.addRow("Language", self.language)
-        speakers = QWidget()
-        row = QHBoxLayout(speakers)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.speaker_mode)
-        row.addWidget(self.speaker_count)
-        form.addRow("Speakers", speakers)
+        form.addRow("Speakers", self.speakers)
         form.addRow("Export when done", formats)
         form.addRow("Export to", self._with_browse(self.export_to))
         note = QLabel("A recording is taken once it stops growing; partial downloads, hidden and temporary files "
@@ -147,10 +137,10 @@ class WatchedFolderDialog(QDialog):
             field.setText(chosen)
 
     def folder(self) -> WatchedFolder:
-        mode, count = self.speaker_mode.currentIndex(), self.speaker_count.value()
+        exactly, at_most = self.speakers.counts()
         return WatchedFolder.from_json({
             "path": self.path.text().strip(), "language": self.language.currentData(),
-            "num_speakers": count if mode == 1 else None, "max_speakers": count if mode == 2 else None,
+            "num_speakers": exactly, "max_speakers": at_most,
             "exports": [fmt for fmt, box in self.exports.items() if box.isChecked()],
             "export_to": self.export_to.text().strip() or None, "subfolders": self.subfolders.isChecked()})
 

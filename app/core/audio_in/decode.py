@@ -119,20 +119,22 @@ def opened(path: Path, max_seconds: float = DEFAULT_MAX_SECONDS):
         yield container, container.streams.audio[0]
 
 
-def frames(container, stream, path: Path):
-    """The stream's decoded frames, skipped and ended where `_decode_stream` skips and ends, so
-    that counting their samples from the first gives a transcript's times: a damaged packet is
-    left out (too many: AudioError), and a stream cut short mid-packet ends them."""
+def frames(container, stream, path: Path, skipped: list[int] | None = None):
+    """The stream's decoded frames: a damaged packet is left out (too many: AudioError), and a
+    stream cut short mid-packet ends them (nothing decoded at all: AudioError). Counting
+    their samples from the first gives a transcript's times. `skipped` ([0]) counts what
+    was passed over, the cut counting one."""
     import av
 
-    bad_packets, any_frame = 0, False
+    bad = skipped if skipped is not None else [0]
+    any_frame = False
     try:
         for packet in container.demux(stream):
             try:
                 decoded = packet.decode()
             except av.error.FFmpegError:
-                bad_packets += 1
-                if bad_packets > _MAX_BAD_PACKETS:
+                bad[0] += 1
+                if bad[0] > _MAX_BAD_PACKETS:
                     raise AudioError(f"{path}: the audio is too damaged to decode.") from None
                 continue
             for frame in decoded:
@@ -141,6 +143,7 @@ def frames(container, stream, path: Path):
     except av.error.FFmpegError as exc:
         if not any_frame:
             raise AudioError(f"{path}: the audio could not be decoded ({_reason(exc)}).") from exc
+        bad[0] += 1
 
 
 def _fitted(channel: np.ndarray, size: int) -> np.ndarray:
@@ -345,32 +348,18 @@ def _decode_stream(container, stream, path: Path, out: "_Samples", each: list | 
 
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
     apart = _Apart(each) if each else None
-    bad_packets = 0
-    try:
-        for packet in container.demux(stream):
-            try:
-                frames = packet.decode()
-            except av.error.FFmpegError:
-                bad_packets += 1
-                if bad_packets > _MAX_BAD_PACKETS:
-                    raise AudioError(f"{path}: the audio is too damaged to decode.") from None
-                continue
-            for frame in frames:
-                frame.pts = None  # let the resampler follow sample counts, not broken timestamps
-                if apart:
-                    apart.add(frame)  # first: the mono resampler below takes the frame's samples
-                for resampled in resampler.resample(frame):
-                    out.add(resampled.to_ndarray().reshape(-1))
-        for resampled in resampler.resample(None):
-            out.add(resampled.to_ndarray().reshape(-1))
+    skipped = [0]
+    for frame in frames(container, stream, path, skipped):
+        frame.pts = None  # let the resampler follow sample counts, not broken timestamps
         if apart:
-            apart.add(None)
-    except av.error.FFmpegError as exc:
-        # A stream cut short mid-packet ends decoding; what came before is kept.
-        if not out.size:
-            raise AudioError(f"{path}: the audio could not be decoded ({_reason(exc)}).") from exc
-        bad_packets += 1
-    return bad_packets
+            apart.add(frame)  # first: the mono resampler below takes the frame's samples
+        for resampled in resampler.resample(frame):
+            out.add(resampled.to_ndarray().reshape(-1))
+    for resampled in resampler.resample(None):
+        out.add(resampled.to_ndarray().reshape(-1))
+    if apart:
+        apart.add(None)
+    return skipped[0]
 
 
 class _Apart:

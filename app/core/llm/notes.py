@@ -54,7 +54,6 @@ TEMPLATES = {t.name: t for t in (
         ("plan", "the plan: treatment with doses, tests, follow-up, advice"))),
 )}
 CUSTOM = "custom"
-from app.core.document.notes_doc import SECTION_TITLES  # noqa: E402,F401 (the headings, for the window)
 LANGUAGE_NAMES = {"es": "Spanish", "en": "English", "fr": "French", "de": "German", "pt": "Portuguese",
                   "it": "Italian", "ca": "Catalan", "nl": "Dutch"}
 
