@@ -284,3 +284,18 @@ def test_an_export_folder_that_is_gone_is_said_once_and_written_when_back(tmp_pa
     disk.mkdir()
     wait_for(lambda: (disk / "out" / "a.txt").exists())
     assert any(line == "a.wav: done, written to a.txt." for line in watcher.lines)
+
+
+def test_a_file_another_program_holds_locked_waits_until_it_lets_go(tmp_path, settings, watchers):
+    import fcntl
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "held.wav").write_bytes(wav_bytes(15))
+    with open(inbox / "held.wav", "rb") as writer:
+        fcntl.flock(writer.fileno(), fcntl.LOCK_EX)  # as a copying program that locks its file
+        watcher = watchers(tmp_path / "h.db", settings, WatchedFolder(inbox))
+        time.sleep(SETTLE * 5)
+        assert watcher.engine.jobs() == []
+    [job] = finished(watcher.engine, 1)  # the lock gone with the handle
+    assert job.name == "held.wav"
